@@ -1,0 +1,166 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using LlmCourse.Text;
+
+namespace LlmCourse.Tests.Text;
+
+/// <summary>
+/// Resolution, verification and failure of dataset downloads, against a local HTTP server so
+/// nothing leaves the machine.
+/// </summary>
+public sealed class DatasetStoreTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("llmcourse-data-").FullName;
+    static readonly byte[] Content = Encoding.UTF8.GetBytes("To be, or not to be, that is the question.\n");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    static DatasetInfo Dataset(string url, byte[] content) =>
+        new("toy", "toy.txt", url, Convert.ToHexStringLower(SHA256.HashData(content)), content.Length, "test", "test");
+
+    [Fact]
+    public void Catalog_HoldsTheCourseDatasetsWithTheirHashes()
+    {
+        var shakespeare = DatasetCatalog.Get("tinyshakespeare");
+        Assert.Equal("86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", shakespeare.Sha256);
+        Assert.StartsWith("https://raw.githubusercontent.com/karpathy/char-rnn/", shakespeare.Url);
+        Assert.Equal("306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930", DatasetCatalog.Get("r50k_base").Sha256);
+        Assert.Throws<KeyNotFoundException>(() => DatasetCatalog.Get("no-such-dataset"));
+    }
+
+    [Fact]
+    public void DataDirectory_IsUsedFirst_WhenItsHashMatches()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(root, "data")).FullName;
+        File.WriteAllBytes(Path.Combine(data, "toy.txt"), Content);
+        var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
+
+        Assert.Equal(Path.Combine(data, "toy.txt"), store.GetPath(Dataset("http://127.0.0.1:9/toy.txt", Content)));
+    }
+
+    [Fact]
+    public void Download_IsVerifiedAndCached_ThenReadFromTheCache()
+    {
+        using var server = new LocalServer(Content);
+        var cache = Path.Combine(root, "cache");
+        var progress = new List<DownloadProgress>();
+        var store = new DatasetStore(null, cache, progress: new SyncProgress(progress.Add));
+        var dataset = Dataset(server.Url, Content);
+
+        var path = store.GetPath(dataset);
+
+        Assert.Equal(Path.Combine(cache, "toy.txt"), path);
+        Assert.Equal(Content, File.ReadAllBytes(path));
+        Assert.Equal(Content.Length, progress[^1].Received);
+        Assert.Empty(Directory.GetFiles(cache, "*.part"));
+        Assert.Equal(1, server.Requests);
+
+        store.GetPath(dataset);
+        Assert.Equal(1, server.Requests);
+    }
+
+    [Fact]
+    public void Download_WithTheWrongHash_IsDiscardedAndTheErrorSaysSo()
+    {
+        using var server = new LocalServer(Encoding.UTF8.GetBytes("tampered"));
+        var cache = Path.Combine(root, "cache");
+        var store = new DatasetStore(null, cache);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(Dataset(server.Url, Content)));
+
+        Assert.Contains("SHA-256", e.Message);
+        Assert.Contains("discarded", e.Message);
+        Assert.False(File.Exists(Path.Combine(cache, "toy.txt")));
+        Assert.Empty(Directory.Exists(cache) ? Directory.GetFiles(cache) : []);
+    }
+
+    [Fact]
+    public void Offline_AndMissing_NamesTheFileTheUrlAndTheVariable()
+    {
+        var store = new DatasetStore(Path.Combine(root, "empty"), Path.Combine(root, "cache"), new RefusingHandler());
+        var dataset = Dataset("https://example.invalid/toy.txt", Content);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(dataset));
+
+        Assert.Contains("toy.txt", e.Message);
+        Assert.Contains("https://example.invalid/toy.txt", e.Message);
+        Assert.Contains("LLMCOURSE_DATA", e.Message);
+    }
+
+    [Fact]
+    public void CorruptLocalCopy_IsNotUsed_AndIsNamedInTheError()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(root, "data")).FullName;
+        File.WriteAllText(Path.Combine(data, "toy.txt"), "not the right text");
+        var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(Dataset("http://127.0.0.1:9/toy.txt", Content)));
+
+        Assert.Contains(Path.Combine(data, "toy.txt"), e.Message);
+        Assert.Contains("not used", e.Message);
+    }
+
+    [Fact]
+    public void SharedOfflineCopies_MatchTheCatalog_WhenLlmcourseDataIsSet()
+    {
+        var data = Environment.GetEnvironmentVariable(DatasetStore.DataVariable);
+        Assert.SkipWhen(string.IsNullOrEmpty(data), "LLMCOURSE_DATA is not set");
+        var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
+        foreach (var dataset in DatasetCatalog.All)
+            Assert.Equal(Path.Combine(data!, dataset.File), store.GetPath(dataset));
+    }
+
+    sealed class RefusingHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel) =>
+            throw new HttpRequestException($"network is unreachable ({request.RequestUri})");
+    }
+
+    sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value) => report(value);
+    }
+
+    /// <summary>Serves one body on a loopback port.</summary>
+    sealed class LocalServer : IDisposable
+    {
+        readonly HttpListener listener = new();
+        readonly byte[] body;
+        int requests;
+
+        public LocalServer(byte[] body)
+        {
+            this.body = body;
+            for (var attempt = 0; ; attempt++)
+            {
+                var port = Random.Shared.Next(20000, 60000);
+                Url = $"http://127.0.0.1:{port}/toy.txt";
+                listener.Prefixes.Clear();
+                listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+                try { listener.Start(); break; }
+                catch (HttpListenerException) when (attempt < 20) { }
+            }
+            _ = Serve();
+        }
+
+        public string Url { get; private set; } = "";
+        public int Requests => Volatile.Read(ref requests);
+
+        async Task Serve()
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try { context = await listener.GetContextAsync(); }
+                catch (Exception) { return; }
+                Interlocked.Increment(ref requests);
+                context.Response.ContentLength64 = body.Length;
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose() => listener.Close();
+    }
+}
