@@ -61,18 +61,20 @@ public class SgemmTests
             var g = GemmCase.Create(s[0] * 31 + s[1], transA, transB, s[0], s[1], s[2], 1.5f, 0.5f, padA: 2, padB: 1, padC: 3);
             var ours = g.Run(path);
             var reference = g.RunReference();
+            // Both must be within (k + 2) u scale of the exact value, hence within twice that of each other.
+            g.Check(reference, "Reference");
+            g.Check(ours, pathName);
+            var tolerance = 2 * (s[2] + 2) * Math.Pow(2, -24);
             for (var i = 0; i < ours.Length; i++)
             {
-                // Both are within (k + 2) u scale of the exact value, so within twice that of each other.
-                var scale = Math.Abs(reference[i]) + 1e-6;
-                var relative = Math.Abs(ours[i] - reference[i]) / scale;
                 if (reference[i] == GemmCase.Sentinel) Assert.Equal(GemmCase.Sentinel, ours[i]);
-                worst = Math.Max(worst, Math.Abs(ours[i] - reference[i]) / (s[2] + 1.0));
+                // Entries here are sums of at most k products of numbers in [-1, 1], so scale <= 1.5 k + 0.5.
+                var difference = Math.Abs(ours[i] - reference[i]) / (1.5 * s[2] + 0.5);
+                Assert.True(difference <= tolerance, $"{pathName} {g.Describe()}: element {i}: {ours[i]} vs reference {reference[i]}");
+                worst = Math.Max(worst, difference);
             }
-            g.Check(ours, pathName);
-            g.Check(reference, "Reference");
         }
-        TestContext.Current.TestOutputHelper?.WriteLine($"{pathName}: largest |ours - reference| / (k + 1) = {worst:G3}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{pathName}: largest |ours - reference| / scale bound = {worst:G3}");
     }
 
     [Theory]
