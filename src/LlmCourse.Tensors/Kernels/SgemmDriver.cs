@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace LlmCourse.Tensors.Kernels;
 
 /// <summary>One product's arguments as raw pointers (the spans are pinned by the caller for the call).</summary>
