@@ -85,6 +85,7 @@ public static class PlainTextFormatter
             else more++;
         }
         if (more > 0) text.Append(" ... (").Append(more).Append(" more)");
+        if (count == 0) text.Length -= 1; // "[]", not "[ ]"
         text.Append(count == 0 ? "]" : " ]");
     }
 
