@@ -36,7 +36,12 @@ public sealed class BpeTokenizer : ITokenizer
     public int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var bytes = Encoding.UTF8.GetBytes(text);
+        return EncodeBytes(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>Any bytes, UTF-8 or not: a byte-level tokenizer has a token for each.</summary>
+    public int[] EncodeBytes(ReadOnlySpan<byte> bytes)
+    {
         var ids = new int[bytes.Length];
         return ids[..BytePairMerge.Encode(bytes, Vocabulary, ids)];
     }

@@ -97,10 +97,11 @@ public static class BpeTrainer
         while (steps.Count < mergeCount && heap.TryDequeue(out var key, out var entry))
         {
             var best = stats[key];
+            if (best.Count <= 0) continue;
             if (best.Count != entry.Count)
             {
                 // Stale: the count went down since this entry was queued.
-                if (best.Count > 0) heap.Enqueue(key, (best.Count, key));
+                heap.Enqueue(key, (best.Count, key));
                 continue;
             }
 
@@ -142,7 +143,8 @@ public static class BpeTrainer
             }
             positions.Clear();
             positions.TrimExcess();
-            foreach (var pair in increased) heap.Enqueue(pair, (stats[pair].Count, pair));
+            foreach (var pair in increased)
+                if (stats[pair].Count > 0) heap.Enqueue(pair, (stats[pair].Count, pair));
             increased.Clear();
         }
         return steps;
