@@ -74,7 +74,7 @@ public static class BpeTrainer
         var next = new int[total];      // next position in the same word, or -1
         var prev = new int[total];
         var weight = new long[total];   // how many times the word at this position occurs
-        var stats = new Dictionary<long, PairStats>();
+        var stats = new Dictionary<long, PairStats>(PairKeyComparer.Instance);
         var position = 0;
         foreach (var (bytes, count) in words)
         {

@@ -14,7 +14,7 @@ public sealed class BpeVocabulary
 {
     readonly byte[]?[] tokens;                 // id -> bytes; null where no token has that id
     readonly Dictionary<byte[], int> ids;      // bytes -> id
-    readonly Dictionary<long, int> pairs;      // (left id, right id) -> id of their concatenation
+    readonly PairTable pairs;                  // (left id, right id) -> id of their concatenation
     readonly int[] byteIds = new int[256];     // byte value -> id of the one-byte token
     BpeMerge[]? merges;
 
@@ -38,7 +38,7 @@ public sealed class BpeVocabulary
 
         // Every way of cutting a token into two tokens is a pair that merges into it, not only the
         // pair training chose: tiktoken looks up the concatenated bytes, so this table must too.
-        pairs = new Dictionary<long, int>(tokens.Length * 4);
+        var pairIds = new Dictionary<long, int>(tokens.Length * 4, PairKeyComparer.Instance);
         var lookup = ids.GetAlternateLookup<ReadOnlySpan<byte>>();
         for (var id = 0; id < tokens.Length; id++)
         {
@@ -46,8 +46,9 @@ public sealed class BpeVocabulary
             if (bytes is null || bytes.Length < 2) continue;
             for (var cut = 1; cut < bytes.Length; cut++)
                 if (lookup.TryGetValue(bytes.AsSpan(0, cut), out var left) && lookup.TryGetValue(bytes.AsSpan(cut), out var right))
-                    pairs[BpeMerge.PairKey(left, right)] = id;
+                    pairIds[BpeMerge.PairKey(left, right)] = id;
         }
+        pairs = new PairTable(pairIds);
     }
 
     /// <summary>The 256 bytes as ids 0-255, then one token per merge, in order (ids 256, 257, …).</summary>
@@ -92,8 +93,7 @@ public sealed class BpeVocabulary
     public bool BytesAreIdentity => Enumerable.Range(0, 256).All(b => byteIds[b] == b);
 
     /// <summary>The id the pair merges into, or <see cref="int.MaxValue"/> when the pair is no token (so it never wins a minimum).</summary>
-    internal int MergedId(int left, int right) =>
-        pairs.TryGetValue(BpeMerge.PairKey(left, right), out var merged) ? merged : int.MaxValue;
+    internal int MergedId(int left, int right) => pairs.Get(left, right);
 
     internal ReadOnlySpan<int> ByteIds => byteIds;
 
