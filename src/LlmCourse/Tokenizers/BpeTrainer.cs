@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace LlmCourse.Tokenizers;
 
 /// <summary>One step of training: the merge made and how often its pair occurred when it was chosen.</summary>
@@ -29,17 +31,32 @@ public static class BpeTrainer
         for (var m = 0; m < mergeCount; m++)
         {
             var counts = new Dictionary<(int, int), long>();
-            for (var w = 0; w < sequences.Count; w++)
-                for (var i = 0; i + 1 < sequences[w].Count; i++)
-                    counts[(sequences[w][i], sequences[w][i + 1])] = counts.GetValueOrDefault((sequences[w][i], sequences[w][i + 1])) + words[w].Count;
+            for (var w = 0; w < sequences.Count; w++) AddPairs(sequences[w], words[w].Count, counts);
             if (counts.Count == 0) break;
 
-            var best = counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key.Item1).ThenBy(c => c.Key.Item2).First();
-            var merge = new BpeMerge(best.Key.Item1, best.Key.Item2, 256 + m);
-            steps.Add(new BpeTrainingStep(merge, best.Value));
+            var best = MostFrequentFirst.Order(counts).First();
+            var merge = new BpeMerge(best.Left, best.Right, 256 + m);
+            steps.Add(new BpeTrainingStep(merge, best.Count));
             foreach (var sequence in sequences) Apply(sequence, merge);
         }
         return steps;
+    }
+
+    /// <summary>
+    /// How often each adjacent pair occurs in a sequence of ids (minbpe's <c>get_stats</c>), most
+    /// frequent first, ties in the trainer's order. Overlapping pairs count: "aaa" has "aa" twice.
+    /// </summary>
+    public static IReadOnlyList<(int Left, int Right, long Count)> PairCounts(IReadOnlyList<int> ids)
+    {
+        var counts = new Dictionary<(int, int), long>();
+        AddPairs(ids, 1, counts);
+        return MostFrequentFirst.Order(counts).ToArray();
+    }
+
+    static void AddPairs(IReadOnlyList<int> ids, long weight, Dictionary<(int, int), long> counts)
+    {
+        for (var i = 0; i + 1 < ids.Count; i++)
+            CollectionsMarshal.GetValueRefOrAddDefault(counts, (ids[i], ids[i + 1]), out _) += weight;
     }
 
     /// <summary>Replaces every occurrence of the merge's pair, left to right.</summary>
@@ -176,5 +193,9 @@ public static class BpeTrainer
 
         public int Compare((long Count, long Pair) x, (long Count, long Pair) y) =>
             x.Count != y.Count ? y.Count.CompareTo(x.Count) : x.Pair.CompareTo(y.Pair);
+
+        public static IEnumerable<(int Left, int Right, long Count)> Order(Dictionary<(int, int), long> counts) =>
+            counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key.Item1).ThenBy(c => c.Key.Item2)
+                .Select(c => (c.Key.Item1, c.Key.Item2, c.Value));
     }
 }

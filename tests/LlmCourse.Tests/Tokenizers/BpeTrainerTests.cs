@@ -30,6 +30,15 @@ public sealed class BpeTrainerTests
     }
 
     [Fact]
+    public void PairCounts_CountOverlappingPairs_MostFrequentFirst()
+    {
+        var counts = BpeTrainer.PairCounts("aaabdaaabac".Select(c => (int)c).ToArray());
+        Assert.Equal(('a', 'a', 4L), (counts[0].Left, counts[0].Right, counts[0].Count));
+        Assert.Equal(('a', 'b', 2L), (counts[1].Left, counts[1].Right, counts[1].Count));
+        Assert.Equal(10, counts.Sum(c => c.Count)); // 11 characters, 10 adjacent pairs
+    }
+
+    [Fact]
     public void RunsOfOneByte_MergeLeftToRight()
     {
         // "aaaaa": 4 overlapping "aa" pairs; merging left to right leaves Z Z a.
