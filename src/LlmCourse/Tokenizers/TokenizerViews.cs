@@ -28,16 +28,28 @@ public static class TokenizerViews
     }
 
     public static TableView Merges(RegexBpeTokenizer tokenizer, int take = 20, string? title = null) =>
-        TableView.From(BpeTables.Merges(tokenizer, take), title ?? $"{tokenizer.Name}: the first {take} merges");
+        MergeTable(BpeTables.Merges(tokenizer, take), title ?? $"{tokenizer.Name}: the first {take} merges");
 
     public static TableView Merges(BpeTokenizer tokenizer, int take = 20, string? title = null) =>
-        TableView.From(BpeTables.Merges(tokenizer, take), title ?? $"the first {take} merges");
+        MergeTable(BpeTables.Merges(tokenizer, take), title ?? $"the first {take} merges");
+
+    /// <summary>Tokens in quotes, so that the leading space of ' the' can be seen.</summary>
+    static TableView MergeTable(IReadOnlyList<MergeEntry> merges, string title)
+    {
+        var withCounts = merges.Any(m => m.Count is not null);
+        string[] columns = withCounts ? ["rank", "id", "left", "right", "token", "pair count"] : ["rank", "id", "left", "right", "token"];
+        return new TableView(columns, merges.Select(m =>
+        {
+            object?[] row = [m.Rank, m.Id, $"'{m.Left}'", $"'{m.Right}'", $"'{m.Token}'", m.Count];
+            return withCounts ? row : row[..5];
+        }), title);
+    }
 
     /// <summary>One row per tokenizer: vocabulary size, how many tokens are merges, mean and longest token.</summary>
     public static TableView Vocabularies(params (string Name, RegexBpeTokenizer Tokenizer)[] tokenizers) =>
         new(["tokenizer", "vocabulary", "merged tokens", "special", "mean bytes per token", "longest tokens"],
             tokenizers.Select(t => BpeTables.Stats(t.Tokenizer, longest: 3) is var s
-                ? new object?[] { t.Name, s.VocabSize, s.MergedTokens, s.SpecialTokens, s.MeanBytesPerToken, string.Join("  ", s.LongestTokens.Select(x => $"'{x}'")) }
+                ? new object?[] { t.Name, s.VocabSize, s.MergedTokens, s.SpecialTokens, s.MeanBytesPerToken, string.Join("  ", s.LongestTokens.Select(x => $"'{(x.Length <= 20 ? x : x[..20] + "…")}'")) }
                 : null!),
             "Vocabularies");
 
