@@ -112,6 +112,18 @@ internal abstract class Backend
     public abstract void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gy, bool rms,
         Tensor gx, Tensor? gWeight, Tensor? gBias);
 
+    // ---- attention -----------------------------------------------------------------------------
+    /// <summary>
+    /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
+    /// (same batch dims, any batch strides, last dim contiguous); output [..., T, Dv] and the rows'
+    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i.
+    /// </summary>
+    public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp);
+
+    /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gq, gk, gv contiguous.</summary>
+    public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv);
+
     // ---- indexing ----------------------------------------------------------------------------
     /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>
     public abstract (int Min, int Max) IndexRange(Tensor indices);
