@@ -13,6 +13,9 @@ internal enum CompareOp { Eq, Ne, Gt, Ge, Lt, Le }
 
 internal enum ReduceOp { Sum, Max, Min }
 
+/// <summary>What <see cref="Backend.Generate"/> draws: U(a, b), N(a, b^2), or dropout's mask (value b with probability a, else 0).</summary>
+internal enum Distribution { Uniform, Normal, Bernoulli }
+
 /// <summary>One Adam/AdamW update, PyTorch's formula and order of operations (see <c>Optim/Adam.cs</c>).</summary>
 internal readonly record struct AdamStepArgs(
     float LearningRate, float Beta1, float Beta2, float Eps, float WeightDecay, bool Decoupled, int Step);
@@ -48,6 +51,12 @@ internal abstract class Backend
 
     /// <summary>Sets every element of a (possibly strided) view.</summary>
     public abstract void Fill(Tensor destination, float value);
+
+    /// <summary>
+    /// Fills a contiguous Float32 tensor with draws from <paramref name="generator"/>, in row-major
+    /// order (the sequence is the same on every device: it is drawn on the host).
+    /// </summary>
+    public abstract void Generate(Tensor destination, Generator generator, Distribution distribution, float a, float b);
 
     // ---- element-wise ------------------------------------------------------------------------
     public abstract void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta);
