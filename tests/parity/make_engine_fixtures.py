@@ -28,6 +28,7 @@ import zlib
 import torch
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the committed fixtures
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
 
@@ -427,6 +428,8 @@ def optim_fixture():
         "adamw_groups": (lambda ps: torch.optim.AdamW([{"params": [ps[0]], "weight_decay": 0.1},
                                                        {"params": [ps[1]], "weight_decay": 0.0}],
                                                       lr=1e-2, betas=(0.9, 0.95)), None),
+        # A large eps makes its place visible: PyTorch adds it to sqrt(v_hat), after bias correction.
+        "adamw_large_eps": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, eps=0.1, weight_decay=0.1), None),
         # The learning rate changes between steps (as a schedule does): 1e-2, 5e-3, 2e-3, ...
         "adamw_lr_change": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1), [1e-2, 5e-3, 2e-3, 1e-3, 4e-3, 8e-3]),
     }
@@ -487,7 +490,7 @@ def optim_fixture():
 # ---------------------------------------------------------------------------------------------
 # The whole-model regression (llm.c's test_gpt2.c): a small GPT, a fixed batch, logits, loss, every
 # gradient and a 10-step AdamW loss curve.
-GPT = dict(vocab=65, layers=2, heads=4, embd=48, block=16, batch=4)
+GPT = dict(vocab=65, layers=2, heads=4, embd=48, block=16, batch=4)  # also stored as the tensor "config"
 
 
 def gpt_params(r):
@@ -573,7 +576,11 @@ def gpt_fixture():
     idx, targets = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
     logits, loss, grads, losses, final = gpt_run(p32, idx, targets, torch.float64)
     logits32, loss32, grads32, losses32, final32 = gpt_run(p32, idx, targets, torch.float32)
-    tensors = {"idx": idx, "targets": targets, "logits": logits.float(),
+    tensors = {"config": torch.tensor([GPT[k] for k in ("vocab", "layers", "heads", "embd", "block", "batch")],
+                                      dtype=torch.int32),
+               "adamw": torch.tensor([GPT_ADAMW["lr"], *GPT_ADAMW["betas"], GPT_ADAMW["eps"],
+                                      GPT_ADAMW["weight_decay"]], dtype=torch.float32),
+               "idx": idx, "targets": targets, "logits": logits.float(),
                "loss": loss.float().reshape(1), "losses": torch.tensor(losses, dtype=torch.float32)}
     for k in p32:
         tensors["param/" + k] = p32[k]
