@@ -237,6 +237,10 @@ def op_cases():
          lambda r: [torch.tensor([1.0, 2.0, -1.0, 0.5]), torch.tensor([1.0, 3.0, -1.0, 0.0])])
     case("minimum_ties", torch.minimum,
          lambda r: [torch.tensor([1.0, 2.0, -1.0, 0.5]), torch.tensor([1.0, 3.0, -1.0, 0.0])])
+    case("silu", F.silu, lambda r: [r.randn(3, 4, scale=3)])
+    case("softplus", F.softplus, lambda r: [r.randn(3, 4, scale=3)])
+    case("softplus_large", F.softplus,  # log(1 + exp(x)) overflows float32 past 88 if done naively
+         lambda r: [torch.tensor([-200.0, -90.0, -40.0, -20.0, 20.0, 40.0, 90.0, 200.0])])
     case("log_sigmoid", F.logsigmoid, lambda r: [r.randn(3, 4, scale=3)])
     case("log_sigmoid_large", F.logsigmoid,  # exp(-x) overflows float32 past 88 if done naively
          lambda r: [torch.tensor([-200.0, -90.0, -40.0, -20.0, 20.0, 40.0, 90.0, 200.0])])

@@ -11,22 +11,31 @@ public static class Fixtures
     public static string RepoRoot { get; } = FindRepoRoot();
     public static string Directory { get; } = Path.Combine(RepoRoot, "tests", "parity", "fixtures");
 
-    static readonly Dictionary<string, Dictionary<string, Tensor>> Cache = new();
+    static readonly Dictionary<string, (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata)> Cache = new();
 
     /// <summary>All tensors of engine_NAME.safetensors (cached; callers must not modify them: use <see cref="Copy"/>).</summary>
-    public static Dictionary<string, Tensor> File(string name)
+    public static Dictionary<string, Tensor> File(string name) => Load(name).Tensors;
+
+    /// <summary>The file's metadata: for engine_ops, "yardstick/CASE" holds how far float32 PyTorch itself is from the reference.</summary>
+    public static Dictionary<string, string> Metadata(string name) => Load(name).Metadata;
+
+    /// <summary>"float32 PyTorch: out X, grad Y" for an op case, to print beside our own difference.</summary>
+    public static string Yardstick(string opCase) =>
+        Metadata("ops").TryGetValue($"yardstick/{opCase}", out var json) ? $"float32 PyTorch {json}" : "";
+
+    static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string name)
     {
         lock (Cache)
         {
-            if (!Cache.TryGetValue(name, out var tensors))
+            if (!Cache.TryGetValue(name, out var file))
             {
                 var path = Path.Combine(Directory, $"engine_{name}.safetensors");
                 if (!System.IO.File.Exists(path))
                     throw new FileNotFoundException(
                         $"{path} is missing: run /usr/bin/python3 tests/parity/make_engine_fixtures.py", path);
-                Cache[name] = tensors = Safetensors.Load(path);
+                Cache[name] = file = Safetensors.LoadWithMetadata(path);
             }
-            return tensors;
+            return file;
         }
     }
 

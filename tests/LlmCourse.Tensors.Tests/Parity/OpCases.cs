@@ -104,6 +104,9 @@ public static class OpCases
         Add("maximum_bcast", x => Tensor.Maximum(x[0], x[1]), forward: X);
         Add("maximum_ties", x => Tensor.Maximum(x[0], x[1]), forward: X, noFd: Kink);
         Add("minimum_ties", x => Tensor.Minimum(x[0], x[1]), forward: X, noFd: Kink);
+        Add("silu", x => F.Silu(x[0]));
+        Add("softplus", x => F.Softplus(x[0]));
+        Add("softplus_large", x => F.Softplus(x[0]));
         Add("log_sigmoid", x => F.LogSigmoid(x[0]));
         Add("log_sigmoid_large", x => F.LogSigmoid(x[0]));
         Add("gt", x => x[0].Gt(x[1]), forward: X);

@@ -18,7 +18,7 @@ public sealed class OpParityTests(ITestOutputHelper output)
         Assert.True(outputs.Length == expected.Count,
             $"{id}: {outputs.Length} outputs, PyTorch gives {expected.Count}");
         for (var k = 0; k < outputs.Length; k++)
-            TensorAssert.Close($"{id} output {k}", outputs[k], expected[k], c.Forward, output);
+            TensorAssert.Close($"{id} output {k}", outputs[k], expected[k], c.Forward, output, Fixtures.Yardstick(c.Name));
 
         var loss = OpRun.Loss(outputs, OpRun.Projections(c.Name, outputs.Length));
         if (loss is null) return;   // indices, comparisons: nothing to differentiate
@@ -28,7 +28,8 @@ public sealed class OpParityTests(ITestOutputHelper output)
             if (!Fixtures.Has("ops", $"{c.Name}/grad/{i}")) continue;
             var grad = inputs[i].Grad;
             Assert.True(grad is not null, $"{id}: no gradient reached input {i} (PyTorch computes one)");
-            TensorAssert.Close($"{id} grad {i}", grad!, Fixtures.Get("ops", $"{c.Name}/grad/{i}"), c.Backward, output);
+            TensorAssert.Close($"{id} grad {i}", grad!, Fixtures.Get("ops", $"{c.Name}/grad/{i}"), c.Backward, output,
+                Fixtures.Yardstick(c.Name));
         }
     }
 
