@@ -103,7 +103,7 @@ class OpFixture:
         grad_idx = [i for i, t in enumerate(inputs) if t.is_floating_point() and i not in no_grad]
 
         def run(dtype):
-            xs = [t.to(dtype) if t.is_floating_point() else t.long() for t in inputs]
+            xs = [t.detach().clone().to(dtype) if t.is_floating_point() else t.long() for t in inputs]
             for i in grad_idx:
                 xs[i].requires_grad_(True)
             outs = fn(*xs)
@@ -549,7 +549,8 @@ GPT_ADAMW = dict(lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
 
 
 def gpt_run(p32, idx, targets, dtype):
-    params = {k: v.to(dtype).requires_grad_(True) for k, v in p32.items()}
+    # A copy: .to(float32) of a float32 tensor is the tensor itself, which the optimizer would update in place.
+    params = {k: v.detach().clone().to(dtype).requires_grad_(True) for k, v in p32.items()}
     logits, loss = gpt_forward(params, idx.long(), targets.long())
     loss.backward()
     grads = {k: v.grad.clone() for k, v in params.items()}

@@ -191,7 +191,9 @@ public static class OpCases
         Add("layer_norm_noaffine", x => F.LayerNorm(x[0], [8]), forward: R, backward: R);
         Add("layer_norm_2d_shape", x => F.LayerNorm(x[0], [3, 4], x[1], x[2]), forward: R, backward: R);
         Add("layer_norm_offset", x => F.LayerNorm(x[0], [16]),
-            forward: Tolerance.LayerNormOffsetForward, backward: Tolerance.LayerNormOffsetBackward);
+            forward: Tolerance.LayerNormOffsetForward, backward: Tolerance.LayerNormOffsetBackward,
+            noFd: "float32 forward noise (the mean of values near 100 is known to 4e-6, 4e-5 of their spread) " +
+                  "is as large as a finite difference's signal here; layer_norm covers the gradient by finite differences");
         Add("rms_norm", x => F.RmsNorm(x[0], [8], x[1], 1e-6f), forward: R, backward: R);
         Add("rms_norm_noweight", x => F.RmsNorm(x[0], [8], null, 1e-6f), forward: R, backward: R);
         Add("embedding", x => F.Embedding(x[0], x[1]), forward: X);
