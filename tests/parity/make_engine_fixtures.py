@@ -25,6 +25,7 @@ import os
 import sys
 import zlib
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -390,6 +391,82 @@ def op_cases():
     case("attention", lambda q, k, v: attention(q, k, v, False),
          lambda r: [r.randn(2, 2, 3, 4), r.randn(2, 2, 5, 4), r.randn(2, 2, 5, 4)])  # 3 queries, 5 keys
 
+    # --- more ops the engine offers (beyond ENGINE_API.md)
+    case("argmin", lambda a: a.argmin(1), lambda r: [r.distinct(3, 4, 5)], no_grad=(0,))
+    case("min_all", lambda a: a.min(), lambda r: [r.distinct(3, 4)])
+    case("sin", torch.sin, lambda r: [r.randn(3, 4, scale=2)])
+    case("cos", torch.cos, lambda r: [r.randn(3, 4, scale=2)])
+    case("reciprocal", torch.reciprocal, lambda r: [r.nonzero(3, 4)])
+    case("tril", lambda a: a.tril(), lambda r: [r.randn(4, 5)])
+    case("triu_diagonal", lambda a: a.triu(1), lambda r: [r.randn(2, 3, 4)])
+    case("tril_negative_diagonal", lambda a: a.tril(-1), lambda r: [r.randn(4, 3)])
+    case("clone", lambda a: a.clone() * 2, lambda r: [r.randn(3, 4)])
+    case("where_scalar", lambda c, a: torch.where(c.bool(), a, torch.tensor(0.5, dtype=a.dtype)),
+         lambda r: [r.mask(3, 4), r.randn(3, 4)], no_grad=(0,))
+    case("arange_float", lambda: torch.arange(0.5, 3.0, 0.25), lambda r: [])
+    case("linspace", lambda: torch.linspace(-1.0, 1.0, 7), lambda r: [])
+    case("linspace_tenths", lambda: torch.linspace(0.0, 1.0, 11), lambda r: [])
+    case("eye", lambda: torch.eye(3), lambda r: [])
+    case("eye_rect", lambda: torch.eye(2, 4), lambda r: [])
+
+    # --- special values: NaN propagates and infinities follow IEEE, as in PyTorch
+    nan, inf = float("nan"), float("inf")
+
+    def special(r):
+        return [torch.tensor([[1.0, nan, -2.0], [inf, -inf, 0.5]])]
+    case("nan_maximum", torch.maximum,
+         lambda r: [torch.tensor([1.0, nan, 3.0, nan]), torch.tensor([nan, 2.0, 1.0, nan])], no_grad=(0, 1))
+    case("nan_max_all", lambda a: a.max(), special, no_grad=(0,))
+    case("nan_max_dim", lambda a: a.max(1), special, no_grad=(0,))
+    case("nan_relu", torch.relu, special, no_grad=(0,))
+    case("nan_clamp", lambda a: a.clamp(-1, 1), special, no_grad=(0,))
+    case("nan_sum", lambda a: a.sum(1), special, no_grad=(0,))
+    case("nan_softmax", lambda a: a.softmax(-1), special, no_grad=(0,))
+    case("inf_exp_log", lambda a: torch.stack([a.exp(), a.abs().log()]),
+         lambda r: [torch.tensor([-inf, 0.0, inf, 1.0])], no_grad=(0,))
+    # A row masked entirely: PyTorch's softmax gives NaN there (0/0), the other row is unaffected.
+    case("softmax_all_masked_row", lambda a: a.softmax(-1),
+         lambda r: [torch.tensor([[-inf, -inf, -inf], [0.0, -inf, 1.0]])], no_grad=(0,))
+    # tril/triu write zeros: an infinity outside the triangle becomes 0, not inf * 0 = NaN.
+    case("tril_inf", lambda a: a.tril(), lambda r: [torch.tensor([[1.0, -inf, -inf], [2.0, 3.0, -inf], [4.0, 5.0, 6.0]])],
+         no_grad=(0,))
+    case("triu_inf", lambda a: a.triu(1), lambda r: [torch.tensor([[-inf, 1.0, 2.0], [inf, -inf, 3.0], [nan, inf, inf]])],
+         no_grad=(0,))
+    # Ties: argmax/argmin return the first extreme index (documented by PyTorch).
+    case("argmax_ties", lambda a: a.argmax(1), lambda r: [torch.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])], no_grad=(0,))
+    case("argmin_ties", lambda a: a.argmin(1), lambda r: [torch.tensor([[1.0, 0.0, 0.0], [2.0, 2.0, 2.0]])], no_grad=(0,))
+
+    # --- PyTorch's shape rules in less common spellings
+    case("add_scalar_tensor", lambda a, b: a + b, lambda r: [r.randn(3, 4), r.randn(1).reshape(())])  # a 0-d operand
+    case("matmul_vec_batched", torch.matmul, lambda r: [r.randn(5), r.randn(2, 5, 3)])
+    case("matmul_batched_vec", torch.matmul, lambda r: [r.randn(2, 3, 5), r.randn(5)])
+    case("sum_dims_negative", lambda a: a.sum((-1, 0)), lambda r: [r.randn(3, 4, 5)])
+    case("squeeze_noop", lambda a: a.squeeze(1), lambda r: [r.randn(3, 4)])  # not size 1: unchanged
+    case("unsqueeze_negative", lambda a: a.unsqueeze(-1), lambda r: [r.randn(3, 4)])
+    case("flatten_range", lambda a: a.flatten(0, 1), lambda r: [r.randn(2, 3, 4)])
+    case("permute_negative", lambda a: a.permute(-1, 0, 1), lambda r: [r.randn(2, 3, 4)])
+    case("stack_negative_dim", lambda a, b: torch.stack([a, b], -1), lambda r: [r.randn(2, 3), r.randn(2, 3)])
+    case("chunk_uneven", lambda a: a.chunk(3, 0), lambda r: [r.randn(7, 2)])
+    case("index_select_dim1", lambda x, i: x.index_select(1, i),
+         lambda r: [r.randn(3, 5), torch.tensor([4, 4, 0], dtype=torch.int32)])
+    case("gather_dim0", lambda x, i: x.gather(0, i),
+         lambda r: [r.randn(3, 4), torch.tensor([[2, 0, 1, 1], [0, 0, 2, 1]], dtype=torch.int32)])
+    case("one_hot_inferred", lambda i: F.one_hot(i), lambda r: [torch.tensor([3, 0, 1], dtype=torch.int32)])
+    case("int_eq", lambda a, b: (a == b).float(),
+         lambda r: [torch.tensor([1, 2, 3, 4], dtype=torch.int32), torch.tensor([1, 0, 3, 5], dtype=torch.int32)])
+    case("int_views", lambda a, b: torch.cat([a.T, b.T[1:]], 0).reshape(-1),
+         lambda r: [r.ints(0, 100, 2, 3), r.ints(0, 100, 2, 3)])
+    case("layer_norm_eps", lambda x, w, b: F.layer_norm(x, [6], w, b, eps=0.1),
+         lambda r: [r.randn(4, 6, scale=0.3), r.randn(6, scale=0.3, shift=1), r.randn(6, scale=0.3)])
+    case("cross_entropy_smoothing_sum", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2, reduction="sum"),
+         lambda r: [r.randn(6, 5, scale=2), targets_with_ignored(r, 6, 5)])
+    case("cross_entropy_smoothing_none", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2, reduction="none"),
+         lambda r: [r.randn(6, 5, scale=2), targets_with_ignored(r, 6, 5)])
+    case("nll_loss_sum", lambda x, t: F.nll_loss(x, t, reduction="sum"),
+         lambda r: [r.randn(6, 5), targets_with_ignored(r, 6, 5)])
+    case("mse_loss_sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), lambda r: [r.randn(3, 4), r.randn(3, 4)])
+    case("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda r: [r.randn(3, 4), r.randn(3, 4)])
+
     # --- autograd semantics
     case("fanout", lambda a: a * a + a.exp(), lambda r: [r.randn(3, 4)])
     case("shared_subexpression", lambda a: (lambda y: y * y + y)(a.tanh()), lambda r: [r.randn(3, 4)])
@@ -619,13 +696,115 @@ def dtype_fixture():
     assert torch.equal(tensors["bf16"].float(), halves) and torch.equal(tensors["f16"].float(), halves)
     return tensors, {"format": "pt", "written_by": "tests/parity/safetensors_io.py"}
 
+# ---------------------------------------------------------------------------------------------
+# Large cases: past the engine's parallel thresholds (65 536 elements for element-wise, row and
+# reduction kernels, 2 Mflop for the GEMM), with sizes that are not multiples of any block, so the
+# multi-threaded partitioning and its remainders are compared with PyTorch too. Storing such tensors
+# whole would take megabytes, so the inputs and projections follow a formula both sides compute bit
+# for bit (`hashed`, mirrored by LargeCases.Hashed in C#), and the file keeps, per output and per
+# gradient, every STRIDE-th element (and the last) plus the dot product with a formula weight over all
+# elements: a chunk computed wrongly, or not at all, moves the dot product far past its tolerance.
+# Layout of engine_large.safetensors, for a case NAME: NAME/spec/i = [kind (0 float, 1 int), seed, a, b]
+# and NAME/shape/i for input i (float: a + b·u with u in [0,1) on a 2^-24 grid; int: h mod a, with every
+# b-th set to -100 when b > 0); NAME/out/k/sample, NAME/out/k/dot (with weights seed 500+k in [-1,1));
+# NAME/grad/i/sample, NAME/grad/i/dot (seed 1000+i); NAME/stride. Projections: seed 500+k in [-1,1).
+LARGE_STRIDE = 53
+
+
+def hashed_bits(n, seed):
+    """32-bit hashes of 0..n-1 (a multiply-xorshift mix), identical to LargeCases.HashedBits in C#."""
+    m = np.uint64(0xFFFFFFFF)
+    h = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B1) + np.uint64((seed * 0x85EBCA77 + 1) & 0xFFFFFFFF)) & m
+    h ^= h >> np.uint64(15)
+    h = (h * np.uint64(0x2C1B3C6D)) & m
+    h ^= h >> np.uint64(12)
+    h = (h * np.uint64(0x297A2D39)) & m
+    h ^= h >> np.uint64(15)
+    return h
+
+
+def hashed(shape, seed, low, width):
+    """low + width·u, u = (h >> 8) / 2^24: with width a power of two every value is exact in float32."""
+    n = math.prod(shape)
+    u = (hashed_bits(n, seed) >> np.uint64(8)).astype(np.float64) / 2.0 ** 24
+    return torch.from_numpy(low + width * u).float().reshape(shape)
+
+
+def hashed_ints(shape, seed, modulus, ignore_every=0):
+    n = math.prod(shape)
+    v = (hashed_bits(n, seed) % np.uint64(modulus)).astype(np.int64)
+    if ignore_every:
+        v[::ignore_every] = -100
+    return torch.from_numpy(v).int().reshape(shape)
+
+
+def large_cases():
+    tensors = {}
+
+    def case(name, fn, specs):
+        """specs: one (shape, seed, a, b, kind) per input; float inputs require grad."""
+        inputs = []
+        for i, (shape, seed, a, b, kind) in enumerate(specs):
+            t = hashed(shape, seed, a, b) if kind == 0 else hashed_ints(shape, seed, a, b)
+            inputs.append(t)
+            tensors[f"{name}/spec/{i}"] = torch.tensor([kind, seed, a, b], dtype=torch.float32)
+            tensors[f"{name}/shape/{i}"] = torch.tensor(shape, dtype=torch.int32)
+        xs = [t.double().requires_grad_(True) if t.is_floating_point() else t.long() for t in inputs]
+        outs = fn(*xs)
+        outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
+        terms = []
+        for k, o in enumerate(outs):
+            w = hashed(o.shape, 500 + k, -1.0, 2.0).double()
+            summarise(f"{name}/out/{k}", o.detach(), w)
+            if o.requires_grad:
+                terms.append((o * w).sum())
+        torch.autograd.backward(terms)
+        for i, x in enumerate(xs):
+            if x.is_floating_point():
+                summarise(f"{name}/grad/{i}", x.grad, hashed(x.shape, 1000 + i, -1.0, 2.0).double())
+        tensors[f"{name}/stride"] = torch.tensor([LARGE_STRIDE], dtype=torch.int32)
+
+    def summarise(key, t, weight):
+        flat = t.reshape(-1)
+        picks = list(range(0, flat.numel(), LARGE_STRIDE))
+        if picks[-1] != flat.numel() - 1:
+            picks.append(flat.numel() - 1)
+        tensors[key + "/sample"] = flat[picks].float()
+        tensors[key + "/dot"] = torch.tensor([float((t.double() * weight).sum())], dtype=torch.float32)
+
+    F32, I32 = 0, 1
+    big = (257, 301)   # 77 357 elements: above 65 536, a multiple of nothing relevant
+    case("large_gelu", F.gelu, [(big, 1, -4.0, 8.0, F32)])
+    case("large_exp_transposed", lambda a: a.T.exp(), [((301, 257), 2, -2.0, 4.0, F32)])
+    case("large_contiguous", lambda a: a.T.contiguous(), [((301, 257), 3, -2.0, 4.0, F32)])
+    case("large_add_bcast", lambda a, b: a + b, [(big, 4, -2.0, 4.0, F32), ((301,), 5, -2.0, 4.0, F32)])
+    case("large_mul", lambda a, b: a * b, [(big, 6, -2.0, 4.0, F32), (big, 7, -2.0, 4.0, F32)])
+    case("large_scalar_ops", lambda a: a * 1.5 + 0.25, [(big, 8, -2.0, 4.0, F32)])
+    case("large_sum_dim", lambda a: a.sum(1), [(big, 9, -2.0, 4.0, F32)])
+    case("large_mean_middle", lambda a: a.mean(1), [((3, 257, 101), 10, -2.0, 4.0, F32)])
+    case("large_softmax", lambda a: a.softmax(-1), [(big, 11, -8.0, 16.0, F32)])
+    case("large_log_softmax", lambda a: a.log_softmax(-1), [((301, 257), 12, -8.0, 16.0, F32)])
+    case("large_layer_norm", lambda x, w, b: F.layer_norm(x, [301], w, b),
+         [(big, 13, -2.0, 4.0, F32), ((301,), 14, 0.5, 1.0, F32), ((301,), 15, -0.5, 1.0, F32)])
+    case("large_cross_entropy", lambda x, t: F.cross_entropy(x, t),
+         [((1031, 67), 16, -8.0, 16.0, F32), ((1031,), 17, 67, 97, I32)])
+    # 2·72·200·100 = 2.9 Mflop, past the GEMM's 2 Mflop parallel threshold, forward and backward.
+    case("large_matmul", torch.matmul, [((72, 200), 18, -2.0, 4.0, F32), ((200, 100), 19, -2.0, 4.0, F32)])
+    case("large_matmul_tb", lambda a, b: a @ b.T, [((72, 200), 20, -2.0, 4.0, F32), ((100, 200), 21, -2.0, 4.0, F32)])
+    # 4096 tokens over 65 rows: the scatter-add of the backward pass has many writers per row.
+    case("large_embedding", lambda i, w: F.embedding(i, w), [((64, 64), 22, 65, 0, I32), ((65, 32), 23, -2.0, 4.0, F32)])
+    case("large_attention_causal", lambda q, k, v: attention(q, k, v, True),
+         [((4, 4, 64, 32), 24, -2.0, 4.0, F32), ((4, 4, 64, 32), 25, -2.0, 4.0, F32), ((4, 4, 64, 32), 26, -2.0, 4.0, F32)])
+    return tensors, {"stride": str(LARGE_STRIDE)}
+
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     ops = op_cases()
     accumulation_case(ops)
     ops.write(os.path.join(OUT, "engine_ops.safetensors"))
-    for name, make in {"optim": optim_fixture, "gpt": gpt_fixture, "dtypes": dtype_fixture}.items():
+    for name, make in {"large": large_cases, "optim": optim_fixture, "gpt": gpt_fixture,
+                       "dtypes": dtype_fixture}.items():
         tensors, meta = make()
         safetensors_io.write(os.path.join(OUT, f"engine_{name}.safetensors"), tensors, meta)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.startswith("engine_"))

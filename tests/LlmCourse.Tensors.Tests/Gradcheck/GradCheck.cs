@@ -77,7 +77,7 @@ public static class GradCheck
         var moved = (float[])values.Clone();
         moved[j] = value;
         var args = inputs.Select(Fixtures.Copy).ToArray();
-        args[i] = Tensor.FromArray(moved, inputs[i].Shape);
+        args[i] = inputs[i].Rank == 0 ? Tensor.Scalar(moved[0]) : Tensor.FromArray(moved, inputs[i].Shape);
         using (Autograd.NoGrad())
             return OpRun.LossValue(f(args), projections);
     }

@@ -48,6 +48,7 @@ public static class Fixtures
     /// <summary>A fresh leaf with the same values, so a test may set RequiresGrad without touching the cache.</summary>
     public static Tensor Copy(Tensor t) => t.DType == DType.Int32
         ? Tensor.FromArray(t.ToInt32Array(), t.Shape)
+        : t.Rank == 0 ? Tensor.Scalar(t.Item())   // FromArray with no shape makes a 1-D tensor
         : Tensor.FromArray(t.ToArray(), t.Shape);
 
     /// <summary>Tensors named PREFIX/0, PREFIX/1, ... in order.</summary>
@@ -58,9 +59,9 @@ public static class Fixtures
         return list;
     }
 
-    /// <summary>The op case names in engine_ops.safetensors (everything before "/in/").</summary>
+    /// <summary>The op case names in engine_ops.safetensors (everything before "/out/" or "/in/").</summary>
     public static SortedSet<string> OpCaseNames() =>
-        new(File("ops").Keys.Where(k => k.Contains("/in/")).Select(k => k[..k.IndexOf("/in/", StringComparison.Ordinal)]),
+        new(File("ops").Keys.Select(k => k.Split('/')).Where(p => p.Length == 3 && p[1] is "in" or "out").Select(p => p[0]),
             StringComparer.Ordinal);
 
     static string FindRepoRoot()

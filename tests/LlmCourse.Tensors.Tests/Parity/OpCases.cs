@@ -234,6 +234,63 @@ public static class OpCases
         Add("attention", x => Attention(x[0], x[1], x[2], causal: false), forward: R, backward: R);
         Add("attention", x => F.ScaledDotProductAttention(x[0], x[1], x[2]), forward: R, backward: R, variant: "sdpa");
 
+        // --- more ops the engine offers (beyond ENGINE_API.md)
+        Add("argmin", x => x[0].ArgMin(1), forward: X);
+        Add("min_all", x => x[0].Min(), forward: X);
+        Add("sin", x => x[0].Sin());
+        Add("cos", x => x[0].Cos());
+        Add("reciprocal", x => x[0].Reciprocal());
+        Add("tril", x => x[0].Tril(), forward: X);
+        Add("triu_diagonal", x => x[0].Triu(1), forward: X);
+        Add("tril_negative_diagonal", x => x[0].Tril(-1), forward: X);
+        Add("clone", x => x[0].Clone() * 2f, forward: X);
+        Add("where_scalar", x => Tensor.Where(x[0], x[1], 0.5f), forward: X);
+        Add("arange_float", _ => Tensor.Arange(0.5f, 3f, 0.25f));
+        Add("linspace", _ => Tensor.Linspace(-1f, 1f, 7));
+        Add("linspace_tenths", _ => Tensor.Linspace(0f, 1f, 11));
+        Add("eye", _ => Tensor.Eye(3), forward: X);
+        Add("eye_rect", _ => Tensor.Eye(2, 4), forward: X);
+
+        // --- special values (forward only): NaN propagates, infinities follow IEEE
+        Add("nan_maximum", x => Tensor.Maximum(x[0], x[1]), forward: X);
+        Add("nan_max_all", x => x[0].Max(), forward: X);
+        AddMany("nan_max_dim", x => Pair(x[0].Max(1)), forward: X);
+        Add("nan_relu", x => x[0].Relu(), forward: X);
+        Add("nan_clamp", x => x[0].Clamp(-1f, 1f), forward: X);
+        Add("nan_sum", x => x[0].Sum(1), forward: X);
+        Add("nan_softmax", x => x[0].Softmax(-1), forward: R);
+        Add("inf_exp_log", x => Tensor.Stack([x[0].Exp(), x[0].Abs().Log()]));
+        Add("softmax_all_masked_row", x => x[0].Softmax(-1), forward: R);
+        Add("tril_inf", x => x[0].Tril(), forward: X);
+        Add("triu_inf", x => x[0].Triu(1), forward: X);
+        Add("argmax_ties", x => x[0].ArgMax(1), forward: X);
+        Add("argmin_ties", x => x[0].ArgMin(1), forward: X);
+
+        // --- PyTorch's shape rules in less common spellings
+        Add("add_scalar_tensor", x => x[0] + x[1]);
+        Add("matmul_vec_batched", x => x[0].MatMul(x[1]), forward: R, backward: R);
+        Add("matmul_batched_vec", x => x[0].MatMul(x[1]), forward: R, backward: R);
+        Add("sum_dims_negative", x => x[0].Sum([-1, 0]), forward: R);
+        Add("squeeze_noop", x => x[0].Squeeze(1), forward: X);
+        Add("unsqueeze_negative", x => x[0].Unsqueeze(-1), forward: X);
+        Add("flatten_range", x => x[0].Flatten(0, 1), forward: X);
+        Add("permute_negative", x => x[0].Permute(-1, 0, 1), forward: X);
+        Add("stack_negative_dim", x => Tensor.Stack([x[0], x[1]], -1), forward: X);
+        AddMany("chunk_uneven", x => x[0].Chunk(3, 0), forward: X);
+        Add("index_select_dim1", x => x[0].IndexSelect(1, x[1]), forward: X);
+        Add("gather_dim0", x => x[0].Gather(0, x[1]), forward: X);
+        Add("one_hot_inferred", x => F.OneHot(x[0]), forward: X);
+        Add("int_eq", x => x[0].Eq(x[1]), forward: X);
+        Add("int_views", x => Tensor.Cat([x[0].T, x[1].T.Slice(0, 1, 3)], 0).Reshape(-1), forward: X);
+        Add("layer_norm_eps", x => F.LayerNorm(x[0], [6], x[1], x[2], eps: 0.1f), forward: R, backward: R);
+        Add("cross_entropy_smoothing_sum", x => F.CrossEntropy(x[0], x[1], reduction: Reduction.Sum, labelSmoothing: 0.2f),
+            forward: R, backward: R);
+        Add("cross_entropy_smoothing_none", x => F.CrossEntropy(x[0], x[1], reduction: Reduction.None, labelSmoothing: 0.2f),
+            forward: R, backward: R);
+        Add("nll_loss_sum", x => F.NllLoss(x[0], x[1], reduction: Reduction.Sum), forward: R, backward: R);
+        Add("mse_loss_sum", x => F.MseLoss(x[0], x[1], Reduction.Sum), forward: R, backward: R);
+        Add("mse_loss_none", x => F.MseLoss(x[0], x[1], Reduction.None));
+
         // --- autograd semantics
         Add("fanout", x => x[0] * x[0] + x[0].Exp());
         Add("shared_subexpression", x => { var y = x[0].Tanh(); return y * y + y; });
