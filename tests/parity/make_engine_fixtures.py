@@ -509,6 +509,9 @@ def optim_fixture():
         "adamw_groups": (lambda ps: torch.optim.AdamW([{"params": [ps[0]], "weight_decay": 0.1},
                                                        {"params": [ps[1]], "weight_decay": 0.0}],
                                                       lr=1e-2, betas=(0.9, 0.95)), None),
+        # A learning rate per group, overriding the optimizer's.
+        "adamw_group_lr": (lambda ps: torch.optim.AdamW([{"params": [ps[0]], "lr": 1e-2}, {"params": [ps[1]], "lr": 1e-3}],
+                                                        lr=5e-3, weight_decay=0.1), None),
         # A large eps makes its place visible: PyTorch adds it to sqrt(v_hat), after bias correction.
         "adamw_large_eps": (lambda ps: torch.optim.AdamW(ps, lr=1e-2, eps=0.1, weight_decay=0.1), None),
         # The learning rate changes between steps (as a schedule does): 1e-2, 5e-3, 2e-3, ...

@@ -84,6 +84,19 @@ public sealed class AutogradSemanticsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ASecondBackwardNeedsTheRetainedGraph()
+    {
+        // PyTorch frees the graph after backward: a second pass raises unless retain_graph=True was
+        // given the first time, and then the gradients add up.
+        var x = Tensor.FromArray([1f, 2f]).WithGrad();
+        var loss = (x * x).Sum();
+        loss.Backward(retainGraph: true);
+        loss.Backward();
+        Assert.Equal([4f, 8f], x.Grad!.ToArray());
+        Assert.ThrowsAny<InvalidOperationException>(() => loss.Backward());
+    }
+
+    [Fact]
     public void AGradientOnlyFlowsToTensorsThatRequireIt()
     {
         var a = Tensor.FromArray([1f, 2f]).WithGrad();

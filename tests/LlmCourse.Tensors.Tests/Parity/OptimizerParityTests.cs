@@ -19,7 +19,7 @@ public sealed class OptimizerParityTests(ITestOutputHelper output)
     static readonly Tolerance Steps = new(2e-6, 2e-6);
 
     public static TheoryData<string> Configs => new("sgd", "sgd_momentum", "sgd_nesterov_wd", "adam", "adam_wd",
-        "adamw", "adamw_groups", "adamw_large_eps", "adamw_lr_change");
+        "adamw", "adamw_groups", "adamw_group_lr", "adamw_large_eps", "adamw_lr_change");
 
     static Optimizer Make(string config, Tensor[] p) => config switch
     {
@@ -32,6 +32,9 @@ public sealed class OptimizerParityTests(ITestOutputHelper output)
         "adamw_groups" => new AdamW(
             new[] { new ParamGroup([p[0]], weightDecay: 0.1f), new ParamGroup([p[1]], weightDecay: 0f) },
             lr: 1e-2f, beta1: 0.9f, beta2: 0.95f),
+        "adamw_group_lr" => new AdamW(
+            new[] { new ParamGroup([p[0]], learningRate: 1e-2f), new ParamGroup([p[1]], learningRate: 1e-3f) },
+            lr: 5e-3f, weightDecay: 0.1f),
         "adamw_large_eps" => new AdamW(p, lr: 1e-2f, eps: 0.1f, weightDecay: 0.1f),
         "adamw_lr_change" => new AdamW(p, lr: 1e-2f, weightDecay: 0.1f),
         _ => throw new ArgumentException(config),
@@ -57,6 +60,35 @@ public sealed class OptimizerParityTests(ITestOutputHelper output)
                 TensorAssert.Close($"{config} step {s} param {i}", p[i], Fixtures.Get("optim", $"{config}/step{s}/param/{i}"),
                     Steps, output);
         }
+    }
+
+    /// <summary>
+    /// Three steps, StateDict, a new optimizer loaded from it, three more steps: the same parameters as
+    /// torch.optim's six uninterrupted steps (moments, momentum buffers and step counts all restored).
+    /// </summary>
+    [Theory]
+    [InlineData("sgd_momentum")]
+    [InlineData("adam")]
+    [InlineData("adamw_groups")]
+    public void ResumingFromTheStateDictContinuesExactly(string config)
+    {
+        var p = Fixtures.Indexed("optim", $"{config}/param").Select(Fixtures.Copy).ToArray();
+        foreach (var t in p) t.RequiresGrad = true;
+        var optimizer = Make(config, p);
+        for (var s = 0; s < 6; s++)
+        {
+            if (s == 3)
+            {
+                var state = optimizer.StateDict();
+                optimizer = Make(config, p);
+                optimizer.LoadStateDict(state);
+            }
+            for (var i = 0; i < p.Length; i++) p[i].Grad = Fixtures.Copy(Fixtures.Get("optim", $"{config}/step{s}/grad/{i}"));
+            optimizer.Step();
+        }
+        for (var i = 0; i < p.Length; i++)
+            TensorAssert.Close($"{config} resumed at step 3, param {i} after 6", p[i], Fixtures.Get("optim", $"{config}/step5/param/{i}"),
+                Steps, output);
     }
 
     [Fact]

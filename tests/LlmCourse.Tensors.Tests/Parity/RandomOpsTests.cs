@@ -126,6 +126,37 @@ public sealed class RandomOpsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void MultinomialWithoutReplacementDrawsEachClassOnce()
+    {
+        // torch.multinomial's default: without replacement, so all 4 draws of a row are distinct, and the
+        // first draw follows the weights.
+        float[] weights = [0.1f, 0.2f, 0.3f, 0.4f];
+        const int rows = 20_000;
+        var probs = Tensor.FromArray(weights, 1, 4).Expand(rows, 4).Contiguous();
+        var samples = F.Multinomial(probs, 4, new Generator(77)).ToInt32Array();
+        var first = new double[4];
+        for (var r = 0; r < rows; r++)
+        {
+            var row = samples.AsSpan(r * 4, 4).ToArray();
+            Assert.True(row.Distinct().Count() == 4, $"row {r} repeats a class: [{string.Join(",", row)}]");
+            first[row[0]]++;
+        }
+        var chiSquare = Enumerable.Range(0, 4).Sum(c => Math.Pow(first[c] - rows * weights[c], 2) / (rows * weights[c]));
+        // 3 degrees of freedom: P(chi2 > 21.11) = 1e-4.
+        output.WriteLine($"first draws [{string.Join(", ", first)}], chi-square {chiSquare:F2} (bound 21.11)");
+        Assert.True(chiSquare < 21.11, $"chi-square {chiSquare:F2}: first draws [{string.Join(", ", first)}]");
+    }
+
+    [Fact]
+    public void MultinomialWithReplacementRepeatsClasses()
+    {
+        float[] weights = [0.25f, 0.75f];
+        var samples = F.Multinomial(Tensor.FromArray(weights), 4000, new Generator(8), replacement: true).ToInt32Array();
+        var ones = samples.Count(s => s == 1);
+        Assert.InRange(ones, 3000 - 5 * 27.4, 3000 + 5 * 27.4);   // sigma = sqrt(4000 · 0.25 · 0.75)
+    }
+
+    [Fact]
     public void MultinomialIsDeterministicPerSeed()
     {
         var probs = Tensor.FromArray([0.1f, 0.2f, 0.3f, 0.4f], 1, 4).Expand(100, 4).Contiguous();
