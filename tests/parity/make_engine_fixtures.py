@@ -160,11 +160,15 @@ def causal_mask(t):
     return torch.triu(torch.ones(t, t), diagonal=1)
 
 
-def attention(q, k, v, causal):
+def attention(q, k, v, causal, allowed=None):
+    """softmax(q kᵀ/√d) v. causal: key j hidden from query i when j > i (top-left aligned, as PyTorch 2's
+    scaled_dot_product_attention, which 1.13 lacks). allowed: PyTorch's boolean attn_mask, nonzero = may attend."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if causal:
-        t = q.shape[-2]
-        scores = scores.masked_fill(causal_mask(t).bool(), float("-inf"))
+        t, s = q.shape[-2], k.shape[-2]
+        scores = scores.masked_fill(torch.ones(t, s).triu(1).bool(), float("-inf"))
+    if allowed is not None:
+        scores = scores.masked_fill(allowed == 0, float("-inf"))
     return scores.softmax(-1) @ v
 
 
@@ -466,6 +470,31 @@ def op_cases():
          lambda r: [r.randn(6, 5), targets_with_ignored(r, 6, 5)])
     case("mse_loss_sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), lambda r: [r.randn(3, 4), r.randn(3, 4)])
     case("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda r: [r.randn(3, 4), r.randn(3, 4)])
+
+    case("attention_causal_rect", lambda q, k, v: attention(q, k, v, True),
+         lambda r: [r.randn(2, 2, 3, 4), r.randn(2, 2, 5, 4), r.randn(2, 2, 5, 4)])
+    # A key-padding mask [B, 1, 1, S]: the last keys of the second sequence are padding.
+    case("attention_mask", lambda q, k, v, m: attention(q, k, v, False, m),
+         lambda r: [r.randn(2, 2, 4, 3), r.randn(2, 2, 5, 3), r.randn(2, 2, 5, 3),
+                    torch.tensor([1.0, 1, 1, 1, 1, 1, 1, 1, 0, 0]).reshape(2, 1, 1, 5)], no_grad=(3,))
+
+    # --- strided inputs: transposed, sliced and expanded (stride-0) operands reach the kernels as views
+    case("overlapping_slices", lambda a: a[:, 0:4] * a[:, 2:6], lambda r: [r.randn(3, 6)])
+    case("matmul_expanded_batch", lambda a, b: a.expand(3, 4, 5) @ b, lambda r: [r.randn(1, 4, 5), r.randn(3, 5, 2)])
+    case("matmul_stride0", lambda a, v: a @ v.expand(5, 3), lambda r: [r.randn(4, 5), r.randn(5, 1)])
+    case("exp_expanded", lambda a: a.expand(3, 4).exp(), lambda r: [r.randn(1, 4)])
+    case("sum_transposed", lambda a: a.T.sum(0), lambda r: [r.randn(4, 6)])
+    case("max_transposed", lambda a: a.T.max(1), lambda r: [r.distinct(5, 3)])
+    case("cumsum_transposed", lambda a: a.T.cumsum(1), lambda r: [r.randn(4, 3)])
+    case("softmax_transposed", lambda a: a.T.softmax(-1), lambda r: [r.randn(5, 3, scale=2)])
+    case("log_softmax_sliced", lambda a: a[:, 1:6:2].log_softmax(-1), lambda r: [r.randn(4, 7, scale=2)])
+    case("layer_norm_transposed", lambda x, w, b: F.layer_norm(x.transpose(0, 1), [4], w, b),
+         lambda r: [r.randn(3, 2, 4), r.randn(4, scale=0.3, shift=1), r.randn(4, scale=0.3)])
+    case("cross_entropy_sliced", lambda x, t: F.cross_entropy(x[:, :5], t),
+         lambda r: [r.randn(6, 8, scale=2), r.ints(0, 5, 6)])
+    case("cat_transposed", lambda a, b: torch.cat([a.T, b], 0), lambda r: [r.randn(3, 2), r.randn(4, 3)])
+    case("embedding_transposed_indices", lambda i, w: F.embedding(i.T, w),
+         lambda r: [torch.tensor([[0, 1, 2], [3, 3, 1]], dtype=torch.int32), r.randn(4, 3)])
 
     # --- autograd semantics
     case("fanout", lambda a: a * a + a.exp(), lambda r: [r.randn(3, 4)])
@@ -796,7 +825,7 @@ def large_cases():
     case("large_matmul_tb", lambda a, b: a @ b.T, [((72, 200), 20, -2.0, 4.0, F32), ((100, 200), 21, -2.0, 4.0, F32)])
     # 4096 tokens over 65 rows: the scatter-add of the backward pass has many writers per row.
     case("large_embedding", lambda i, w: F.embedding(i, w), [((64, 64), 22, 65, 0, I32), ((65, 32), 23, -2.0, 4.0, F32)])
-    case("large_attention_causal", lambda q, k, v: attention(q, k, v, True),
+    case("large_attention_causal", lambda q, k, v: attention(q, k, v, True),  # 4·4·64·64 scores
          [((4, 4, 64, 32), 24, -2.0, 4.0, F32), ((4, 4, 64, 32), 25, -2.0, 4.0, F32), ((4, 4, 64, 32), 26, -2.0, 4.0, F32)])
     return tensors, {"stride": str(LARGE_STRIDE)}
 

@@ -291,6 +291,26 @@ public static class OpCases
         Add("mse_loss_sum", x => F.MseLoss(x[0], x[1], Reduction.Sum), forward: R, backward: R);
         Add("mse_loss_none", x => F.MseLoss(x[0], x[1], Reduction.None));
 
+        Add("attention_causal_rect", x => F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true),
+            forward: R, backward: R, variant: "sdpa");
+        Add("attention_mask", x => F.ScaledDotProductAttention(x[0], x[1], x[2], mask: x[3]),
+            forward: R, backward: R, variant: "sdpa");
+
+        // --- strided inputs: transposed, sliced and expanded (stride-0) operands reach the kernels as views
+        Add("overlapping_slices", x => x[0].Slice(1, 0, 4) * x[0].Slice(1, 2, 6));
+        Add("matmul_expanded_batch", x => x[0].Expand(3, 4, 5).MatMul(x[1]), forward: R, backward: R);
+        Add("matmul_stride0", x => x[0].MatMul(x[1].Expand(5, 3)), forward: R, backward: R);
+        Add("exp_expanded", x => x[0].Expand(3, 4).Exp(), backward: R);
+        Add("sum_transposed", x => x[0].T.Sum(0), forward: R);
+        AddMany("max_transposed", x => Pair(x[0].T.Max(1)), forward: X);
+        Add("cumsum_transposed", x => x[0].T.CumSum(1), forward: R, backward: R);
+        Add("softmax_transposed", x => x[0].T.Softmax(-1), forward: R, backward: R);
+        Add("log_softmax_sliced", x => x[0].Slice(1, 1, 6, 2).LogSoftmax(-1), forward: R, backward: R);
+        Add("layer_norm_transposed", x => F.LayerNorm(x[0].Transpose(0, 1), [4], x[1], x[2]), forward: R, backward: R);
+        Add("cross_entropy_sliced", x => F.CrossEntropy(x[0].Slice(1, 0, 5), x[1]), forward: R, backward: R);
+        Add("cat_transposed", x => Tensor.Cat([x[0].T, x[1]], 0), forward: X);
+        Add("embedding_transposed_indices", x => F.Embedding(x[0].T, x[1]), forward: X);
+
         // --- autograd semantics
         Add("fanout", x => x[0] * x[0] + x[0].Exp());
         Add("shared_subexpression", x => { var y = x[0].Tanh(); return y * y + y; });
