@@ -98,7 +98,7 @@ public sealed class LargeParityTests(ITestOutputHelper output)
     }
 
     /// <summary>Input i of a case, rebuilt from its spec [kind, seed, a, b] and shape.</summary>
-    static Tensor[] Inputs(string name)
+    public static Tensor[] Inputs(string name)
     {
         var specs = Fixtures.Indexed("large", $"{name}/spec");
         var inputs = new Tensor[specs.Count];
