@@ -9,7 +9,8 @@ SafetensorsParityTests.SavedFileIsReadableByASpecFollowingReader wrote:
                rounding): must equal PyTorch's conversion bit for bit (round to nearest, ties to even)
   scalar       F32 [] holding 3.25
   metadata     {"course": "llm", "text": "ünïcödé €"}
-and the API's promise that keys are written sorted. Prints what it checked; exits 1 on the first failure.
+and the API's promise that keys are written sorted. Prints what it checked; exits 1 on the first failure,
+3 when PyTorch is missing.
 Usage: /usr/bin/python3 tests/parity/check_safetensors.py FILE
 """
 import os
@@ -17,7 +18,11 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch  # noqa: E402
+try:
+    import torch  # noqa: E402
+except ImportError:
+    print("PyTorch is not installed (Debian: apt-get install python3-torch)")
+    sys.exit(3)  # the C# test skips on 3
 
 import safetensors_io  # noqa: E402
 

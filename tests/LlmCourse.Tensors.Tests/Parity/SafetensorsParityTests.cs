@@ -49,10 +49,9 @@ public sealed class SafetensorsParityTests(ITestOutputHelper output)
     public void SavedFileIsReadableByASpecFollowingReader()
     {
         const string python = "/usr/bin/python3";
-        if (!File.Exists(python) || Run(python, ["-c", "import torch"], out _) != 0)
+        if (!File.Exists(python))
         {
-            Assert.Skip($"{python} with torch is not installed (Debian: apt-get install python3-torch); " +
-                        "the reverse check of Safetensors.Save needs PyTorch's bf16/f16 rounding");
+            Assert.Skip($"{python} is not installed; the reverse check of Safetensors.Save runs tests/parity/check_safetensors.py");
             return;
         }
         var source = Tensor.Randn([64], new Generator(42)) * 10f;   // values that need rounding to 16 bits
@@ -74,6 +73,11 @@ public sealed class SafetensorsParityTests(ITestOutputHelper output)
             var script = Path.Combine(Fixtures.RepoRoot, "tests", "parity", "check_safetensors.py");
             var code = Run(python, [script, path], out var text);
             output.WriteLine(text);
+            if (code == 3)
+            {
+                Assert.Skip($"{text.Trim()}: the reverse check of Safetensors.Save needs PyTorch's bf16/f16 rounding");
+                return;
+            }
             Assert.True(code == 0, $"check_safetensors.py rejected the file written by Safetensors.Save:\n{text}");
         }
         finally

@@ -43,5 +43,7 @@ public readonly record struct Tolerance(double Atol, double Rtol)
     public static readonly Tolerance LayerNormOffsetForward = new(3e-4, 1e-5);
     public static readonly Tolerance LayerNormOffsetBackward = new(3e-3, 1e-5);
 
-    public override string ToString() => $"atol {Atol:0.#e+0} + rtol {Rtol:0.#e+0}·|ref|";
+    public override string ToString() => $"atol {Format(Atol)} + rtol {Format(Rtol)}·|ref|";
+
+    static string Format(double v) => v == 0 ? "0" : v.ToString("0.#e+0", System.Globalization.CultureInfo.InvariantCulture);
 }
