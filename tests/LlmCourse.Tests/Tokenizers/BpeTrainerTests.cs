@@ -64,7 +64,7 @@ public sealed class BpeTrainerTests
     [Fact]
     public void Incremental_MakesTheReferencesMerges_OnRandomWords()
     {
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll(Words.ToArbitrary(), Gen.Choose(0, 40).ToArbitrary(), (words, merges) =>
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll(Words.ToArbitrary(), Gen.Choose(0, 40).ToArbitrary(), (words, merges) =>
         {
             Assert.Equal(BpeTrainer.TrainReference(words, merges), BpeTrainer.Train(words, merges));
         }));

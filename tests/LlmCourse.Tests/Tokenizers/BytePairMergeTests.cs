@@ -25,7 +25,7 @@ public sealed class BytePairMergeTests
     public void Fast_IsTheReference_OnGpt2sVocabulary()
     {
         var vocabulary = TestData.Gpt2().Vocabulary;
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(400), Prop.ForAll(Pieces.ToArbitrary(), piece =>
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(400), Prop.ForAll(Pieces.ToArbitrary(), piece =>
             Assert.Equal(BytePairMerge.Reference(piece, vocabulary), Fast(piece, vocabulary))));
     }
 
@@ -33,7 +33,7 @@ public sealed class BytePairMergeTests
     public void Fast_IsTheReference_OnRandomBytes()
     {
         var vocabulary = TestData.Gpt2().Vocabulary;
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll(Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), 300).ToArbitrary(), piece =>
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll(Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), 300).ToArbitrary(), piece =>
             Assert.Equal(BytePairMerge.Reference(piece, vocabulary), Fast(piece, vocabulary))));
     }
 

@@ -34,7 +34,7 @@ public sealed class RoundTripTests
     static readonly Lazy<BpeTokenizer> basic = new(() => BpeTokenizer.Train(string.Concat(Text.Sample(100, 50)), 350));
 
     static void RoundTrips(Func<string, int[]> encode, Func<int[], string> decode) =>
-        Check.One(Config, Prop.ForAll(Text.ToArbitrary(), text =>
+        FsCheck.Check.One(Config, Prop.ForAll(Text.ToArbitrary(), text =>
         {
             var decoded = decode(encode(text));
             Assert.Equal(text, decoded);
@@ -55,7 +55,7 @@ public sealed class RoundTripTests
     [Fact]
     public void Characters_RoundTripText()
     {
-        Check.One(Config, Prop.ForAll(Text.ToArbitrary(), text =>
+        FsCheck.Check.One(Config, Prop.ForAll(Text.ToArbitrary(), text =>
         {
             var tokenizer = CharTokenizer.FromText(text);
             Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
@@ -67,7 +67,7 @@ public sealed class RoundTripTests
     {
         var gpt2 = TestData.Gpt2();
         var ids = new int[4096];
-        Check.One(Config, Prop.ForAll(Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b)).ToArbitrary(), bytes =>
+        FsCheck.Check.One(Config, Prop.ForAll(Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b)).ToArbitrary(), bytes =>
         {
             Assert.Equal(bytes, basic.Value.DecodeBytes(basic.Value.EncodeBytes(bytes)));
             Assert.Equal(bytes, new ByteTokenizer().DecodeBytes(bytes.Select(b => (int)b).ToArray()));
@@ -84,7 +84,7 @@ public sealed class RoundTripTests
     {
         // tiktoken cannot encode a lone surrogate either: it encodes U+FFFD in its place.
         var gpt2 = TestData.Gpt2();
-        Check.One(Config, Prop.ForAll(Text.ToArbitrary(), Gen.Elements('\uD800', '\uDBFF', '\uDC00', '\uDFFF').ToArbitrary(), Gen.Choose(0, 100).ToArbitrary(),
+        FsCheck.Check.One(Config, Prop.ForAll(Text.ToArbitrary(), Gen.Elements('\uD800', '\uDBFF', '\uDC00', '\uDFFF').ToArbitrary(), Gen.Choose(0, 100).ToArbitrary(),
             (text, surrogate, at) =>
             {
                 var position = Math.Min(at, text.Length);
