@@ -162,6 +162,18 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RelativeNotebookPath_ResolvesReferencesFromTheNotebookFolder()
+    {
+        var path = Path.GetRelativePath(Environment.CurrentDirectory, folder.Copy("reference.ipynb"));
+        FixtureLibrary.Build(folder.Path);
+
+        var run = await NotebookRunner.RunAsync(path, cancel: Cancel);
+
+        Assert.True(run.Succeeded, string.Join("\n", run.Failures));
+        Assert.Equal(path, run.Path);
+    }
+
+    [Fact]
     public async Task Load_RunsACsxFileRelativeToTheNotebook()
     {
         var run = await NotebookRunner.RunAsync(folder.Copy("load.ipynb"), cancel: Cancel);
