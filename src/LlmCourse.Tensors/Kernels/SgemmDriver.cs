@@ -1,0 +1,173 @@
+using System.Runtime.CompilerServices;
+namespace LlmCourse.Tensors.Kernels;
+
+/// <summary>One product's arguments as raw pointers (the spans are pinned by the caller for the call).</summary>
+internal unsafe struct GemmArgs
+{
+    public bool TransA, TransB;
+    public int M, N, K;
+    public float Alpha, Beta;
+    public float* A, B, C;
+    public nint Lda, Ldb, Ldc;
+}
+
+/// <summary>
+/// The blocked algorithm (GotoBLAS/BLIS), compiled once per micro-kernel:
+/// <code>
+/// for jc in n, NC columns at a time:             packed B block (k x NC) shared by all threads
+///   phase 1: pack op(B)[:, jc]                    tasks: one KC x NR panel each
+///   phase 2: for each block of rows and columns   tasks: (rows ib, columns jb) of C
+///     for pc in k, KC at a time:
+///       pack op(A)[ib, pc] (this thread's buffer)    an MC x KC block, kept in L2
+///       for jr in jb, NR at a time:                   the KC x NR panel of B, kept in L1
+///         for ir in ib, MR at a time: micro-kernel    an MR x NR tile of C in registers
+/// </code>
+/// k is never split between threads: every element of C is summed in the same order (KC blocks,
+/// each one FMA chain over p) whichever thread computes it, so the result does not depend on the
+/// thread count or on which thread takes which task.
+/// </summary>
+internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
+{
+    /// <summary>The packed B block holds at most this many floats (16 MiB: half the L3 here).</summary>
+    const int PackedBBudget = 4 << 20;
+
+    /// <summary>B blocks smaller than this are packed by the calling thread alone.</summary>
+    const long ParallelPackFloats = 1 << 15;
+
+    [ThreadStatic] static GemmJob? job;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in GemmArgs args, int threads)
+    {
+        var g = args;
+        int nr = TKernel.NR, kc = TKernel.KC;
+        var ncMax = Math.Max(nr, PackedBBudget / Math.Max(g.K, 1) / nr * nr);
+        var work = job ??= new GemmJob();
+        for (var jc = 0; jc < g.N; jc += ncMax)
+        {
+            var nc = Math.Min(ncMax, g.N - jc);
+            var panels = (nc + nr - 1) / nr;
+            work.Args = g;
+            work.Jc = jc;
+            work.Nc = nc;
+            work.Panels = panels;
+            work.PackedB = SgemmScratch.PackedB.Get((nint)g.K * panels * nr);
+
+            // Packing a small B takes less time than handing half of it to another thread.
+            work.Phase = GemmPhase.PackB;
+            var kBlocks = (g.K + kc - 1) / kc;
+            RunTasks(work, kBlocks * panels, (long)g.K * nc < ParallelPackFloats ? 1 : threads);
+
+            work.Phase = GemmPhase.Compute;
+            ChooseBlocks(g.M, nc, threads, out work.RowsPerTask, out work.ColumnsPerTask);
+            work.RowTasks = (g.M + work.RowsPerTask - 1) / work.RowsPerTask;
+            var columnTasks = (nc + work.ColumnsPerTask - 1) / work.ColumnsPerTask;
+            RunTasks(work, work.RowTasks * columnTasks, threads);
+        }
+    }
+
+    static void RunTasks(GemmJob work, int tasks, int threads)
+    {
+        if (threads <= 1)
+            for (var t = 0; t < tasks; t++) work.Execute(t);
+        else
+            KernelThreads.Run(work, tasks, threads);
+    }
+
+    /// <summary>
+    /// Splits C into tasks: whole row blocks of at most MC rows when there are enough of them to keep
+    /// every thread busy until the end (about 4 per thread, claimed dynamically), otherwise column
+    /// blocks as well, so that a short, wide product still uses every core.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ChooseBlocks(int m, int nc, int threads, out int rows, out int columns)
+    {
+        int mr = TKernel.MR, nr = TKernel.NR, mc = TKernel.MC;
+        columns = nc;
+        if (threads <= 1)
+        {
+            rows = mc;
+            return;
+        }
+        var wanted = 4 * threads;
+        rows = Math.Clamp(RoundUp((m + wanted - 1) / wanted, mr), mr, mc);
+        var rowTasks = (m + rows - 1) / rows;
+        if (rowTasks < wanted)
+        {
+            var columnTasks = (wanted + rowTasks - 1) / rowTasks;
+            columns = Math.Max(nr, RoundUp((nc + columnTasks - 1) / columnTasks, nr));
+        }
+    }
+
+    static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    enum GemmPhase { PackB, Compute }
+
+    /// <summary>The tasks of one product; reused by its calling thread, so a call allocates nothing.</summary>
+    sealed class GemmJob : IParallelTasks
+    {
+        public GemmArgs Args;
+        public GemmPhase Phase;
+        public int Jc, Nc, Panels;
+        public float* PackedB;
+        public int RowsPerTask, ColumnsPerTask, RowTasks;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int task)
+        {
+            if (Phase == GemmPhase.PackB) PackBPanel(task);
+            else Compute(task % RowTasks, task / RowTasks);
+        }
+
+        /// <summary>Packed B: for each KC block of k, <see cref="Panels"/> panels of kc x NR.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void PackBPanel(int task)
+        {
+            int nr = TKernel.NR, kcMax = TKernel.KC;
+            var panel = task % Panels;
+            var pc = task / Panels * kcMax;
+            var kc = Math.Min(kcMax, Args.K - pc);
+            var dst = PackedB + (nint)pc * Panels * nr + (nint)panel * kc * nr;
+            var j = panel * nr;
+            SgemmPacking.PackBPanel<TKernel>(Args.TransB, Args.B, Args.Ldb, pc, kc, Jc + j, Math.Min(nr, Nc - j), dst);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Compute(int rowTask, int columnTask)
+        {
+            int mr = TKernel.MR, nr = TKernel.NR, kcMax = TKernel.KC;
+            var i0 = rowTask * RowsPerTask;
+            var i1 = Math.Min(i0 + RowsPerTask, Args.M);
+            var j0 = columnTask * ColumnsPerTask;
+            var j1 = Math.Min(j0 + ColumnsPerTask, Nc);
+            var packedA = SgemmScratch.PackedA.Get((nint)RoundUp(RowsPerTask, mr) * kcMax);
+            for (var pc = 0; pc < Args.K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, Args.K - pc);
+                SgemmPacking.PackA<TKernel>(Args.TransA, Args.A, Args.Lda, i0, i1 - i0, pc, kc, packedA);
+                var beta = pc == 0 ? Args.Beta : 1f;
+                var bBlock = PackedB + (nint)pc * Panels * nr;
+                for (var jr = j0; jr < j1; jr += nr)
+                {
+                    var bPanel = bBlock + (nint)(jr / nr) * kc * nr;
+                    var columns = Math.Min(nr, Nc - jr);
+                    var cTile = Args.C + (nint)i0 * Args.Ldc + Jc + jr;
+                    var aPanel = packedA;
+                    for (var ir = i0; ir < i1; ir += mr, aPanel += (nint)kc * mr, cTile += mr * Args.Ldc)
+                        TKernel.Run(kc, aPanel, bPanel, cTile, Args.Ldc, Math.Min(mr, i1 - ir), columns, Args.Alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Each thread's packing buffers, shared by every kernel and grown to the largest block seen.</summary>
+internal static class SgemmScratch
+{
+    [ThreadStatic] static AlignedBuffer? packedA, packedB;
+
+    public static AlignedBuffer PackedA => packedA ??= new AlignedBuffer();
+
+    /// <summary>The packed B block; owned by the thread that calls the product, read by all its workers.</summary>
+    public static AlignedBuffer PackedB => packedB ??= new AlignedBuffer();
+}
