@@ -1,0 +1,113 @@
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Index kernels: select rows by Int32 indices (embedding lookup), gather along a dim, and their
+/// backward scatter-adds, which add duplicates in index order so results are deterministic.
+/// Indices were bounds-checked by the op.
+/// </summary>
+internal sealed partial class CpuBackend
+{
+    public override (int Min, int Max) IndexRange(Tensor indices)
+    {
+        var ids = Ints(indices);
+        return (System.Numerics.Tensors.TensorPrimitives.Min<int>(ids), System.Numerics.Tensors.TensorPrimitives.Max<int>(ids));
+    }
+
+    public override void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner, Tensor y)
+    {
+        var xs = Floats(x);
+        var ys = Floats(y);
+        var ids = Ints(indices);
+        var count = ids.Length;
+        for (var o = 0; o < outer; o++)
+            for (var i = 0; i < count; i++)
+                xs.Slice((o * size + ids[i]) * inner, inner).CopyTo(ys.Slice((o * count + i) * inner, inner));
+    }
+
+    public override void IndexAdd(Tensor g, Tensor indices, int outer, int size, int inner, Tensor gx)
+    {
+        g = g.ContiguousData();
+        var gs = Floats(g);
+        var gxs = Floats(gx);
+        var ids = Ints(indices);
+        var count = ids.Length;
+        for (var o = 0; o < outer; o++)
+            for (var i = 0; i < count; i++)
+            {
+                var target = gxs.Slice((o * size + ids[i]) * inner, inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(target, gs.Slice((o * count + i) * inner, inner), target);
+            }
+    }
+
+    public override void Gather(Tensor x, int dim, Tensor index, Tensor y)
+    {
+        var xs = AllFloats(x);
+        var ys = Floats(y);
+        var ids = Ints(index);
+        var rank = index.Rank;
+        Span<int> position = stackalloc int[Math.Max(rank, 1)];
+        for (var flat = 0; flat < ids.Length; flat++)
+        {
+            Unravel(flat, index.shape, position);
+            long o = x.offset;
+            for (var d = 0; d < rank; d++) o += (long)(d == dim ? ids[flat] : position[d]) * x.strides[d];
+            ys[flat] = xs[(int)o];
+        }
+    }
+
+    public override void ScatterAdd(Tensor g, int dim, Tensor index, Tensor gx)
+    {
+        g = g.ContiguousData();
+        var gs = Floats(g);
+        var gxs = Floats(gx);
+        var ids = Ints(index);
+        var rank = index.Rank;
+        Span<int> position = stackalloc int[Math.Max(rank, 1)];
+        for (var flat = 0; flat < ids.Length; flat++)
+        {
+            Unravel(flat, index.shape, position);
+            long o = 0;
+            for (var d = 0; d < rank; d++) o += (long)(d == dim ? ids[flat] : position[d]) * gx.strides[d];
+            gxs[(int)o] += gs[flat];
+        }
+    }
+
+    static void Unravel(long flat, int[] shape, Span<int> position)
+    {
+        for (var d = shape.Length - 1; d >= 0; d--)
+        {
+            position[d] = (int)(flat % shape[d]);
+            flat /= shape[d];
+        }
+    }
+
+    public override void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args)
+    {
+        // PyTorch 1.13's single-tensor Adam/AdamW, step by step, with its scalars computed in double
+        // and rounded to float where PyTorch passes them to a float kernel.
+        var p = Floats(param);
+        var g = Floats(grad.ContiguousData());
+        var m = Floats(expAvg);
+        var v = Floats(expAvgSq);
+        var bias1 = 1.0 - Math.Pow(args.Beta1, args.Step);
+        var bias2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(args.Beta2, args.Step));
+        var stepSize = (float)(args.LearningRate / bias1);
+        var decay = (float)(1.0 - (double)args.LearningRate * args.WeightDecay);
+        float beta1 = args.Beta1, beta2 = args.Beta2;
+        var oneMinusBeta1 = (float)(1.0 - args.Beta1);
+        var oneMinusBeta2 = (float)(1.0 - args.Beta2);
+        var eps = args.Eps;
+        var l2 = args.Decoupled ? 0f : args.WeightDecay;
+        var decoupled = args.Decoupled && args.WeightDecay != 0f;
+        for (var i = 0; i < p.Length; i++)
+        {
+            var gi = g[i];
+            if (l2 != 0f) gi += l2 * p[i];                     // Adam: grad.add(param, alpha=wd)
+            if (decoupled) p[i] *= decay;                       // AdamW: param.mul_(1 - lr*wd)
+            m[i] = m[i] * beta1 + oneMinusBeta1 * gi;           // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+            v[i] = v[i] * beta2 + oneMinusBeta2 * gi * gi;      // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
+            var denom = MathF.Sqrt(v[i]) / bias2Sqrt + eps;     // (exp_avg_sq.sqrt() / sqrt(bc2)).add_(eps)
+            p[i] += -stepSize * m[i] / denom;                   // param.addcdiv_(exp_avg, denom, value=-step_size)
+        }
+    }
+}
