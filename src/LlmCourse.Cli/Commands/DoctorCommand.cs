@@ -1,0 +1,42 @@
+using System.CommandLine;
+using LlmCourse.Setup;
+using Spectre.Console;
+
+namespace LlmCourse.Cli.Commands;
+
+/// <summary>
+/// <c>llmcourse doctor</c>: what this machine offers the course (the same report lesson 00 shows):
+/// .NET, CPU and vector instructions, CUDA libraries, and where each dataset will be read from.
+/// Exits with 1 when a dataset copy on disk has the wrong hash, since it would silently be skipped.
+/// </summary>
+static class DoctorCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var command = new Command("doctor", "Check this machine: .NET, CPU features, CUDA libraries, datasets.");
+        command.SetAction(_ => Run(console));
+        return command;
+    }
+
+    static int Run(IAnsiConsole console)
+    {
+        var report = SystemReport.Collect();
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]llmcourse doctor[/]")
+            .AddColumn("").AddColumn("").AddColumn("");
+        table.ShowHeaders = false;
+        string? section = null;
+        foreach (var (s, item, value) in report.Rows())
+        {
+            var colour = value.StartsWith("WRONG", StringComparison.Ordinal) ? "red"
+                : value.StartsWith("verified", StringComparison.Ordinal) || value.StartsWith("found", StringComparison.Ordinal) ? "green"
+                : value.StartsWith("not found", StringComparison.Ordinal) ? "yellow" : "default";
+            table.AddRow(s == section ? "" : $"[bold]{Markup.Escape(s)}[/]", Markup.Escape(item), $"[{colour}]{Markup.Escape(value)}[/]");
+            section = s;
+        }
+        console.Write(table);
+        console.MarkupLine(report.CudaDriverFound
+            ? "GPU: the CUDA driver is here; lessons can train on the GPU where the engine supports it."
+            : "GPU: no CUDA driver found; everything runs on the CPU (as the course is designed to).");
+        return report.Datasets.Any(d => d.State == DatasetState.Mismatch) ? CourseCli.Failure : CourseCli.Success;
+    }
+}

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using LlmCourse.Notebooks.Execution;
+using LlmCourse.Notebooks.Export;
+using LlmCourse.Notebooks.Model;
+using Spectre.Console;
+
+namespace LlmCourse.Cli.Commands;
+
+/// <summary>
+/// <c>llmcourse run notebooks --out out</c>: executes notebooks headless, cell by cell, and writes
+/// each executed notebook and its HTML page to the output folder (never over the sources).
+/// </summary>
+static class RunCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var paths = new Argument<string[]>("notebooks")
+        {
+            Description = "Notebooks (.ipynb) or folders of notebooks to run, in order.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var quick = new Option<bool>("--quick") { Description = "Tiny budgets (sets LLMCOURSE_QUICK=1): every notebook in minutes." };
+        var output = new Option<string>("--out", "-o")
+        {
+            Description = "Folder for the executed notebooks and their HTML pages.",
+            DefaultValueFactory = _ => "out",
+        };
+        var continueOnError = new Option<bool>("--continue-on-error") { Description = "Keep running the cells after one fails." };
+        var command = new Command("run", "Execute notebooks headless; write the executed .ipynb and .html to --out.")
+        {
+            paths, quick, output, continueOnError,
+        };
+        command.SetAction((parsed, cancel) => RunAsync(console, parsed.GetValue(paths)!, parsed.GetValue(quick),
+            parsed.GetValue(output)!, parsed.GetValue(continueOnError), cancel));
+        return command;
+    }
+
+    sealed record Outcome(string Notebook, int CellsRun, int CodeCells, TimeSpan Elapsed, CellFailure? Failure, string? Problem);
+
+    static async Task<int> RunAsync(IAnsiConsole console, string[] paths, bool quick, string outputFolder, bool continueOnError,
+        CancellationToken cancel)
+    {
+        var (notebooks, problems) = NotebookFiles.Find(paths);
+        foreach (var problem in problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(problem)}");
+        if (problems.Count > 0 || notebooks.Count == 0) return CourseCli.UsageError;
+        if (notebooks.FirstOrDefault(n => NotebookFiles.SamePath(Path.GetDirectoryName(Path.GetFullPath(n))!, outputFolder)) is { } clash)
+        {
+            console.MarkupLine($"[red]error:[/] --out {Markup.Escape(outputFolder)} is the folder of {Markup.Escape(clash)}: " +
+                               "the executed copy would overwrite the source notebook. Choose another folder (the default is out/).");
+            return CourseCli.UsageError;
+        }
+        Directory.CreateDirectory(outputFolder);
+
+        var outcomes = new List<Outcome>();
+        foreach (var notebook in notebooks)
+        {
+            cancel.ThrowIfCancellationRequested();
+            console.Write(new Rule($"[bold]{Markup.Escape(Path.GetFileName(notebook))}[/] [grey]({(quick ? "quick" : "full")})[/]").LeftJustified());
+            outcomes.Add(await RunOneAsync(console, notebook, quick, continueOnError, outputFolder, cancel).ConfigureAwait(false));
+        }
+
+        Summarise(console, outcomes);
+        return outcomes.All(o => o.Failure is null && o.Problem is null) ? CourseCli.Success : CourseCli.Failure;
+    }
+
+    static async Task<Outcome> RunOneAsync(IAnsiConsole console, string notebook, bool quick, bool continueOnError,
+        string outputFolder, CancellationToken cancel)
+    {
+        Notebook source;
+        try { source = NotebookReader.Load(notebook); }
+        catch (NotebookFormatException e)
+        {
+            console.MarkupLine($"  [red]✗ {Markup.Escape(e.Message)}[/]");
+            return new Outcome(notebook, 0, 0, TimeSpan.Zero, null, e.Message);
+        }
+
+        NotebookRun? run = null;
+        async Task Execute(StatusContext? status)
+        {
+            var options = new RunOptions { Quick = quick, ContinueOnError = continueOnError, Observer = new RunProgress(console, status) };
+            run = await NotebookRunner.RunAsync(source, notebook, options, cancel).ConfigureAwait(false);
+        }
+        if (console.Profile.Capabilities.Interactive)
+            await console.Status().Spinner(Spinner.Known.Dots).StartAsync("starting", Execute).ConfigureAwait(false);
+        else
+            await Execute(null).ConfigureAwait(false);
+
+        var name = Path.GetFileNameWithoutExtension(notebook);
+        var executedPath = Path.Combine(outputFolder, name + ".ipynb");
+        var htmlPath = Path.Combine(outputFolder, name + ".html");
+        NotebookWriter.Save(run!.Executed, executedPath);
+        HtmlExporter.Save(run.Executed, notebook, htmlPath);
+        console.MarkupLine($"  wrote {Markup.Escape(executedPath)} and {Markup.Escape(htmlPath)}");
+        return new Outcome(notebook, run.Cells.Count, run.CodeCellCount, run.Elapsed, run.Failures.FirstOrDefault(), null);
+    }
+
+    static void Summarise(IAnsiConsole console, List<Outcome> outcomes)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Summary[/]")
+            .AddColumn("Notebook").AddColumn(new TableColumn("Cells").RightAligned())
+            .AddColumn(new TableColumn("Time").RightAligned()).AddColumn("Status");
+        foreach (var o in outcomes)
+        {
+            var status = o.Problem is not null ? "[red]✗ unreadable[/]"
+                : o.Failure is { } f ? $"[red]✗ failed at cell {f.CellNumber}{(f.Line is { } l ? $", line {l}" : "")}[/]"
+                : "[green]✓ ok[/]";
+            table.AddRow(Markup.Escape(Path.GetFileName(o.Notebook)), $"{o.CellsRun}/{o.CodeCells}",
+                $"{o.Elapsed.TotalSeconds:0.0} s", status);
+        }
+        console.Write(table);
+        foreach (var o in outcomes.Where(o => o.Failure is not null || o.Problem is not null))
+            console.MarkupLine($"[red]{Markup.Escape(o.Failure?.ToString() ?? o.Problem!)}[/]");
+    }
+}

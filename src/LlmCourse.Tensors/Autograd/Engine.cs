@@ -1,0 +1,114 @@
+namespace LlmCourse.Tensors;
+
+/// <summary>
+/// Reverse-mode differentiation over the recorded graph: a topological order from the root, each
+/// node's gradient summed from its consumers before its rule runs, leaf gradients accumulated into
+/// <see cref="Tensor.Grad"/>. Runs without recording (no double backward) and inside its own
+/// <see cref="TensorScope"/>, so intermediate gradients go back to the memory pool when it ends.
+/// </summary>
+internal static class Engine
+{
+    static int epoch;
+
+    public static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException(
+                "Backward: the tensor does not require grad and has no grad_fn (did you create it under NoGrad, or forget RequiresGrad = true on its inputs?)");
+        if (gradient is null)
+        {
+            if (root.Count != 1)
+                throw new TensorShapeException(
+                    $"Backward: a gradient can be created implicitly only for scalar outputs; got shape {Shapes.Format(root.shape)}; pass Backward(gradient)");
+        }
+        else
+        {
+            if (!Shapes.Equal(gradient.shape, root.shape))
+                throw new TensorShapeException(
+                    $"Backward: gradient has shape {Shapes.Format(gradient.shape)}, but the output has shape {Shapes.Format(root.shape)}");
+            if (gradient.Device != root.Device)
+                throw new TensorShapeException($"Backward: gradient is on {gradient.Device}, output on {root.Device}");
+        }
+
+        using var noGrad = Autograd.NoGrad();
+        using var scope = TensorScope.Begin();
+        var seed = gradient ?? Tensor.OnesOn(root.shape, root.Device);
+
+        if (root.GradFn is null)
+        {
+            AccumulateLeaf(root, seed);
+            return;
+        }
+
+        var order = TopologicalOrder(root.GradFn);
+        root.GradFn.PendingGrad = seed;
+        var gradInputs = new Tensor?[8];
+        try
+        {
+            // `order` is a post-order (inputs before consumers), so walk it backwards.
+            for (var n = order.Count - 1; n >= 0; n--)
+            {
+                var node = order[n];
+                var gy = node.PendingGrad;
+                node.PendingGrad = null;
+                if (gy is null) continue;
+                if (gradInputs.Length < node.Next.Length) gradInputs = new Tensor?[node.Next.Length];
+                Array.Clear(gradInputs);
+                node.Backward(gy, gradInputs);
+                for (var i = 0; i < node.Next.Length; i++)
+                {
+                    var g = gradInputs[i];
+                    var edge = node.Next[i];
+                    if (g is null || !edge.NeedsGrad) continue;
+                    if (!Shapes.Equal(g.shape, edge.Shape))
+                        throw new InvalidOperationException(
+                            $"{node.Name}: internal error: gradient for input {i} has shape {Shapes.Format(g.shape)}, the input has {Shapes.Format(edge.Shape)}");
+                    if (Autograd.DetectNonFinite) NonFinite.Check(node.Name, "backward", g, gy);
+                    if (edge.Fn is { } fn) fn.PendingGrad = fn.PendingGrad is null ? g : fn.PendingGrad + g;
+                    else AccumulateLeaf(edge.Leaf!, g);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var node in order)
+            {
+                node.PendingGrad = null;
+                if (!retainGraph) node.Release();
+            }
+        }
+    }
+
+    /// <summary>Post-order of the nodes reachable from <paramref name="root"/>, iteratively (RNN graphs are deep).</summary>
+    static List<Node> TopologicalOrder(Node root)
+    {
+        var mark = Interlocked.Increment(ref epoch);
+        var order = new List<Node>();
+        var stack = new Stack<(Node Node, int Next)>();
+        root.Mark = mark;
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            if (next < node.Next.Length)
+            {
+                stack.Push((node, next + 1));
+                if (node.Next[next].Fn is { } child && child.Mark != mark)
+                {
+                    child.Mark = mark;
+                    stack.Push((child, 0));
+                }
+            }
+            else order.Add(node);
+        }
+        return order;
+    }
+
+    /// <summary>PyTorch semantics: the first gradient is copied into a fresh contiguous tensor, later ones are added in place.</summary>
+    static void AccumulateLeaf(Tensor leaf, Tensor g)
+    {
+        using var unscoped = TensorScope.Suspend();
+        if (leaf.grad is null) leaf.grad = g.Clone();
+        else leaf.grad.AddInPlace(g);
+    }
+}

@@ -1,0 +1,154 @@
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>Element-wise functions of one tensor. <c>alpha</c>/<c>beta</c> carry Pow's exponent and Clamp's bounds.</summary>
+internal enum UnaryOp
+{
+    Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, GeluTanh, Abs, Square, Pow, Clamp, LogSigmoid, Sin, Cos,
+    Reciprocal, Silu, Softplus,
+}
+
+internal enum BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum }
+
+internal enum CompareOp { Eq, Ne, Gt, Ge, Lt, Le }
+
+internal enum ReduceOp { Sum, Max, Min }
+
+/// <summary>What <see cref="Backend.Generate"/> draws: U(a, b), N(a, b^2), or dropout's mask (value b with probability a, else 0).</summary>
+internal enum Distribution { Uniform, Normal, Bernoulli }
+
+/// <summary>One Adam/AdamW update, PyTorch's formula and order of operations (see <c>Optim/Adam.cs</c>).</summary>
+internal readonly record struct AdamStepArgs(
+    float LearningRate, float Beta1, float Beta2, float Eps, float WeightDecay, bool Decoupled, int Step);
+
+/// <summary>
+/// The kernels one device provides. Ops (autograd, shapes, errors) are written once against this;
+/// the CPU backend implements it now and a CUDA backend later, so model code never branches on the device.
+/// Conventions: shapes were checked by the caller; an output tensor is contiguous unless said otherwise;
+/// inputs may be any strided view (including broadcast stride-0 views) unless said "contiguous".
+/// "Rows" kernels treat a contiguous tensor as [rows, n] over its last dim.
+/// </summary>
+internal abstract class Backend
+{
+    public abstract Device Device { get; }
+
+    public abstract Storage Allocate(DType dtype, long count, bool zeroed);
+
+    // ---- moving data -------------------------------------------------------------------------
+    public abstract float ReadElement(Storage storage, long offset);
+
+    /// <summary>Row-major host values into a contiguous tensor, converted to its dtype.</summary>
+    public abstract void Upload(ReadOnlySpan<float> source, Tensor destination);
+
+    public abstract void Upload(ReadOnlySpan<int> source, Tensor destination);
+
+    /// <summary>Any view, row-major, converted to float (or int, truncating).</summary>
+    public abstract void Download(Tensor source, Span<float> destination);
+
+    public abstract void Download(Tensor source, Span<int> destination);
+
+    /// <summary>Same-shape copy between any two views, converting dtypes. The destination may be strided.</summary>
+    public abstract void Copy(Tensor source, Tensor destination);
+
+    /// <summary>Sets every element of a (possibly strided) view.</summary>
+    public abstract void Fill(Tensor destination, float value);
+
+    /// <summary>
+    /// Fills a contiguous Float32 tensor with draws from <paramref name="generator"/>, in row-major
+    /// order (the sequence is the same on every device: it is drawn on the host).
+    /// </summary>
+    public abstract void Generate(Tensor destination, Generator generator, Distribution distribution, float a, float b);
+
+    // ---- element-wise ------------------------------------------------------------------------
+    public abstract void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta);
+
+    /// <summary><c>gx = gy * f'(x)</c>, with the forward output <paramref name="y"/> at hand when f' is cheaper from it.</summary>
+    public abstract void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta);
+
+    /// <summary><paramref name="a"/> and <paramref name="b"/> are already expanded to y's shape. y may be <paramref name="a"/> itself (in place).</summary>
+    public abstract void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+
+    /// <summary><c>y = a op b</c>, or <c>b op a</c> when <paramref name="scalarFirst"/>. y may be <paramref name="a"/> itself.</summary>
+    public abstract void BinaryScalar(BinaryOp op, Tensor a, float b, bool scalarFirst, Tensor y);
+
+    /// <summary>1 where the comparison holds, else 0 (Float32 output); Int32 inputs compare exactly.</summary>
+    public abstract void Compare(CompareOp op, Tensor a, Tensor b, Tensor y);
+
+    /// <summary><c>y = condition != 0 ? a : b</c>, all three expanded to y's shape.</summary>
+    public abstract void Where(Tensor condition, Tensor a, Tensor b, Tensor y);
+
+    /// <summary>In place: <c>y = alpha * y + beta * x</c> (gradient accumulation, SGD momentum).</summary>
+    public abstract void ScaleAdd(Tensor y, float alpha, Tensor x, float beta);
+
+    // ---- reductions (x contiguous, viewed as [outer, size, inner]; y is [outer, inner]) -------
+    public abstract void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner, Tensor y, Tensor? indices);
+
+    public abstract void CumSum(Tensor x, int outer, int size, int inner, Tensor y);
+
+    /// <summary>Rows of x (contiguous [rows, n]): the k largest (or smallest) values, sorted, and their Int32 indices.</summary>
+    public abstract void TopK(Tensor x, int k, bool largest, Tensor values, Tensor indices);
+
+    public abstract (bool NaN, bool Infinity) FindNonFinite(Tensor t);
+
+    /// <summary>Sum of squares in double precision (gradient norms).</summary>
+    public abstract double SumOfSquares(Tensor t);
+
+    // ---- linear algebra ----------------------------------------------------------------------
+    /// <summary>
+    /// c[..., m, n] = a[..., m, k] @ b[..., k, n] over identical batch shapes (broadcast batches come
+    /// as stride-0 views), plus c's old value when <paramref name="accumulate"/>. a and b may be transposed views.
+    /// </summary>
+    public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate);
+
+    // ---- fused row kernels -------------------------------------------------------------------
+    public abstract void Softmax(Tensor x, Tensor y, bool log);
+
+    public abstract void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx, bool log);
+
+    /// <summary>
+    /// logits [rows, classes], Int32 targets [rows]: per-row loss (0 where the target is ignored) and
+    /// the row's log-sum-exp, kept for backward.
+    /// </summary>
+    public abstract void CrossEntropy(Tensor logits, Tensor targets, int ignoreIndex, float labelSmoothing, Tensor losses, Tensor logSumExp);
+
+    /// <summary>gradLogits = gradLosses[row] * (softmax - smoothed one-hot), 0 on ignored rows.</summary>
+    public abstract void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits);
+
+    /// <summary>Layer norm (or RMS norm when <paramref name="rms"/>) over rows; saves mean and 1/std per row.</summary>
+    public abstract void LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps, bool rms, Tensor y, Tensor mean, Tensor rstd);
+
+    /// <summary>gx for the rows; gWeight/gBias (when not null) are overwritten with the sums over rows.</summary>
+    public abstract void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gy, bool rms,
+        Tensor gx, Tensor? gWeight, Tensor? gBias);
+
+    // ---- attention -----------------------------------------------------------------------------
+    /// <summary>
+    /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
+    /// (same batch dims, any batch strides, last dim contiguous); output [..., T, Dv] and the rows'
+    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i.
+    /// </summary>
+    public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp);
+
+    /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gq, gk, gv contiguous.</summary>
+    public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv);
+
+    // ---- indexing ----------------------------------------------------------------------------
+    /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>
+    public abstract (int Min, int Max) IndexRange(Tensor indices);
+
+    /// <summary>x contiguous [outer, size, inner], Int32 indices [n] → y [outer, n, inner].</summary>
+    public abstract void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner, Tensor y);
+
+    /// <summary>gx [outer, size, inner] += g [outer, n, inner] at the indices (duplicates add up, in index order).</summary>
+    public abstract void IndexAdd(Tensor g, Tensor indices, int outer, int size, int inner, Tensor gx);
+
+    /// <summary>y[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (any rank; index and y share a shape).</summary>
+    public abstract void Gather(Tensor x, int dim, Tensor index, Tensor y);
+
+    /// <summary>gx[i][index[i][j][k]][k] += g[i][j][k] for dim 1; gx contiguous.</summary>
+    public abstract void ScatterAdd(Tensor g, int dim, Tensor index, Tensor gx);
+
+    // ---- optimizers (in place) ---------------------------------------------------------------
+    public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
+}

@@ -1,0 +1,83 @@
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Index kernels: select rows by Int32 indices (embedding lookup), gather along a dim, and their
+/// backward scatter-adds, which add duplicates in index order so results are deterministic.
+/// Indices were bounds-checked by the op.
+/// </summary>
+internal sealed partial class CpuBackend
+{
+    public override (int Min, int Max) IndexRange(Tensor indices)
+    {
+        var ids = Ints(indices);
+        return (System.Numerics.Tensors.TensorPrimitives.Min<int>(ids), System.Numerics.Tensors.TensorPrimitives.Max<int>(ids));
+    }
+
+    public override void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner, Tensor y)
+    {
+        var xs = Floats(x);
+        var ys = Floats(y);
+        var ids = Ints(indices);
+        var count = ids.Length;
+        for (var o = 0; o < outer; o++)
+            for (var i = 0; i < count; i++)
+                xs.Slice((o * size + ids[i]) * inner, inner).CopyTo(ys.Slice((o * count + i) * inner, inner));
+    }
+
+    public override void IndexAdd(Tensor g, Tensor indices, int outer, int size, int inner, Tensor gx)
+    {
+        g = g.ContiguousData();
+        var gs = Floats(g);
+        var gxs = Floats(gx);
+        var ids = Ints(indices);
+        var count = ids.Length;
+        for (var o = 0; o < outer; o++)
+            for (var i = 0; i < count; i++)
+            {
+                var target = gxs.Slice((o * size + ids[i]) * inner, inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(target, gs.Slice((o * count + i) * inner, inner), target);
+            }
+    }
+
+    public override void Gather(Tensor x, int dim, Tensor index, Tensor y)
+    {
+        var xs = AllFloats(x);
+        var ys = Floats(y);
+        var ids = Ints(index);
+        var rank = index.Rank;
+        Span<int> position = stackalloc int[Math.Max(rank, 1)];
+        for (var flat = 0; flat < ids.Length; flat++)
+        {
+            Unravel(flat, index.shape, position);
+            long o = x.offset;
+            for (var d = 0; d < rank; d++) o += (long)(d == dim ? ids[flat] : position[d]) * x.strides[d];
+            ys[flat] = xs[(int)o];
+        }
+    }
+
+    public override void ScatterAdd(Tensor g, int dim, Tensor index, Tensor gx)
+    {
+        g = g.ContiguousData();
+        var gs = Floats(g);
+        var gxs = Floats(gx);
+        var ids = Ints(index);
+        var rank = index.Rank;
+        Span<int> position = stackalloc int[Math.Max(rank, 1)];
+        for (var flat = 0; flat < ids.Length; flat++)
+        {
+            Unravel(flat, index.shape, position);
+            long o = 0;
+            for (var d = 0; d < rank; d++) o += (long)(d == dim ? ids[flat] : position[d]) * gx.strides[d];
+            gxs[(int)o] += gs[flat];
+        }
+    }
+
+    static void Unravel(long flat, int[] shape, Span<int> position)
+    {
+        for (var d = shape.Length - 1; d >= 0; d--)
+        {
+            position[d] = (int)(flat % shape[d]);
+            flat /= shape[d];
+        }
+    }
+}

@@ -1,0 +1,40 @@
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// A flat buffer of <see cref="Length"/> elements of one dtype on one device. Tensors are views over
+/// storages (shape, strides, offset); several tensors may share one storage.
+/// </summary>
+internal abstract class Storage
+{
+    protected Storage(DType dtype, long length)
+    {
+        DType = dtype;
+        Length = length;
+    }
+
+    public DType DType { get; }
+
+    /// <summary>Number of elements (not bytes).</summary>
+    public long Length { get; }
+
+    public abstract Device Device { get; }
+
+    public Backend Backend => Device.Backend;
+
+    /// <summary>
+    /// The scope that returns this storage's memory to the pool when it ends (null: the garbage
+    /// collector reclaims it). See <see cref="TensorScope"/>.
+    /// </summary>
+    public TensorScope? Owner { get; set; }
+
+    /// <summary>
+    /// Set when user code may hold a tensor over this storage through a public getter (e.g.
+    /// <see cref="Tensor.Grad"/>); such storage is never recycled implicitly.
+    /// </summary>
+    public bool Exposed { get; set; }
+
+    public abstract bool IsReleased { get; }
+
+    /// <summary>Gives the memory back to the pool; any later access throws.</summary>
+    public abstract void Release(string why);
+}

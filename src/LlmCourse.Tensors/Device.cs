@@ -1,0 +1,79 @@
+using LlmCourse.Tensors.Backends;
+
+namespace LlmCourse.Tensors;
+
+public enum DeviceType
+{
+    Cpu,
+    Cuda,
+}
+
+/// <summary>
+/// Where a tensor's storage lives and whose kernels run its ops. Model code never branches on the
+/// device: every op asks its inputs' device for its <see cref="Backend"/>, so a CUDA backend plugs in
+/// here without touching the ops.
+/// </summary>
+public sealed class Device : IEquatable<Device>
+{
+    static readonly Lock gate = new();
+    static readonly Dictionary<int, Device> cudaDevices = [];
+    static Device defaultDevice = new(DeviceType.Cpu, 0);
+
+    Backend? backend;
+
+    Device(DeviceType type, int index)
+    {
+        Type = type;
+        Index = index;
+    }
+
+    public DeviceType Type { get; }
+
+    public int Index { get; }
+
+    public static Device Cpu { get; } = defaultDevice;
+
+    /// <summary>The device factories use when none is given.</summary>
+    public static Device Default
+    {
+        get => defaultDevice;
+        set => defaultDevice = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>True when a CUDA driver and a GPU were found. No CUDA backend ships yet, so false.</summary>
+    public static bool IsCudaAvailable => false;
+
+    /// <summary>
+    /// A CUDA device. Creating the value always works (so code can name it); the first op that
+    /// allocates on it throws when CUDA is not available.
+    /// </summary>
+    public static Device Cuda(int index = 0)
+    {
+        if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), index, "A CUDA device index is >= 0.");
+        lock (gate)
+        {
+            if (!cudaDevices.TryGetValue(index, out var device))
+                cudaDevices[index] = device = new Device(DeviceType.Cuda, index);
+            return device;
+        }
+    }
+
+    internal Backend Backend => backend ??= Type switch
+    {
+        DeviceType.Cpu => CpuBackend.Instance,
+        _ => throw new InvalidOperationException(
+            $"Device {this}: CUDA is not available on this machine (no CUDA backend or driver found); use Device.Cpu."),
+    };
+
+    public bool Equals(Device? other) => other is not null && other.Type == Type && other.Index == Index;
+
+    public override bool Equals(object? obj) => Equals(obj as Device);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Index);
+
+    public static bool operator ==(Device? a, Device? b) => a is null ? b is null : a.Equals(b);
+
+    public static bool operator !=(Device? a, Device? b) => !(a == b);
+
+    public override string ToString() => Type == DeviceType.Cpu ? "cpu" : $"cuda:{Index}";
+}

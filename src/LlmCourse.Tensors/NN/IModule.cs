@@ -1,0 +1,7 @@
+namespace LlmCourse.Tensors.NN;
+
+/// <summary>A module with one input and one output (what <see cref="Sequential"/> chains).</summary>
+public interface IModule
+{
+    Tensor Forward(Tensor input);
+}

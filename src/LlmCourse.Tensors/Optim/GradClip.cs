@@ -1,0 +1,22 @@
+namespace LlmCourse.Tensors.Optim;
+
+/// <summary>Global-norm gradient clipping (PyTorch's <c>clip_grad_norm_</c>).</summary>
+public static class GradClip
+{
+    /// <summary>
+    /// Scales all gradients by min(1, maxNorm / (total + 1e-6)) where total is the L2 norm of all of
+    /// them together; returns the total norm before clipping (sums of squares in double precision).
+    /// </summary>
+    public static float ClipGradNorm(IEnumerable<Tensor> parameters, float maxNorm)
+    {
+        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
+        if (grads.Count == 0) return 0f;
+        double sumOfSquares = 0;
+        foreach (var g in grads) sumOfSquares += g.Backend.SumOfSquares(g);
+        var total = (float)Math.Sqrt(sumOfSquares);
+        var coefficient = maxNorm / (total + 1e-6f);
+        if (coefficient < 1f || float.IsNaN(coefficient))
+            foreach (var g in grads) g.Backend.BinaryScalar(Backends.BinaryOp.Mul, g, coefficient, false, g);
+        return total;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections;
+using System.Globalization;
+
+namespace LlmCourse;
+
+/// <summary>
+/// Exercise checks for the notebooks: each prints ✓ or ✗ with what was expected, what came out and
+/// a hint, and returns whether it passed. They never throw, so a wrong answer teaches rather than
+/// stopping the notebook, and the test suite (which runs the notebooks with their reference answers)
+/// still sees every check.
+/// </summary>
+/// <example><code>
+/// Check.Close(14, slope, 1e-6, "df/dx at x = 2", hint: "d/dx x³ = 3x²; d/dx 2x = 2");
+/// </code></example>
+public static class Check
+{
+    static int passed;
+    static int failed;
+
+    /// <summary>Where the ✓/✗ lines go: the console (the notebook's output), or a writer in tests.</summary>
+    internal static TextWriter? Output { get; set; }
+
+    static TextWriter Out => Output ?? Console.Out;
+
+    /// <summary>Checks run so far in this session, and how many passed.</summary>
+    public static (int Passed, int Failed) Tally => (passed, failed);
+
+    public static bool Equal<T>(T expected, T actual, string what, string? hint = null) =>
+        Report(EqualityComparer<T>.Default.Equals(expected, actual), what, Show(expected), Show(actual), hint);
+
+    /// <summary>|expected − actual| ≤ tolerance.</summary>
+    public static bool Close(double expected, double actual, double tolerance, string what, string? hint = null) =>
+        Report(Math.Abs(expected - actual) <= tolerance || expected.Equals(actual), what,
+            Show(expected) + $" (± {tolerance.ToString("G3", CultureInfo.InvariantCulture)})", Show(actual), hint);
+
+    /// <summary>Element by element, within <paramref name="tolerance"/>; reports the largest difference.</summary>
+    public static bool Close(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double tolerance, string what, string? hint = null)
+    {
+        if (expected.Count != actual.Count)
+            return Report(false, what, $"{expected.Count} values", $"{actual.Count} values", hint);
+        var worst = 0.0;
+        var at = 0;
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var difference = Math.Abs((double)expected[i] - actual[i]);
+            if (!(difference <= worst)) (worst, at) = (difference, i);
+        }
+        var ok = worst <= tolerance;
+        return Report(ok, what, Show(expected), Show(actual), hint,
+            ok ? null : $"largest difference {worst.ToString("G3", CultureInfo.InvariantCulture)} at index {at} (tolerance {tolerance.ToString("G3", CultureInfo.InvariantCulture)})");
+    }
+
+    /// <summary>Any condition, for checks that are not a comparison.</summary>
+    public static bool That(bool condition, string what, string? hint = null) =>
+        Report(condition, what, null, null, hint);
+
+    /// <summary>"3 of 3 checks passed" (or which way to look).</summary>
+    public static string Summary()
+    {
+        var total = passed + failed;
+        var line = failed == 0
+            ? $"✓ all {total} check{(total == 1 ? "" : "s")} passed"
+            : $"✗ {failed} of {total} check{(total == 1 ? "" : "s")} failed: scroll up for the ✗ lines and their hints";
+        Out.WriteLine(line);
+        return line;
+    }
+
+    static bool Report(bool ok, string what, string? expected, string? actual, string? hint, string? detail = null)
+    {
+        if (ok)
+        {
+            Interlocked.Increment(ref passed);
+            Out.WriteLine(actual is null ? $"✓ {what}" : $"✓ {what} = {actual}");
+            return true;
+        }
+        Interlocked.Increment(ref failed);
+        var line = expected is null ? $"✗ {what}" : $"✗ {what}: expected {expected}, got {actual}";
+        if (detail is not null) line += $"; {detail}";
+        Out.WriteLine(line);
+        if (hint is not null) Out.WriteLine($"  hint: {hint}");
+        return false;
+    }
+
+    static string Show(object? value) => value switch
+    {
+        null => "null",
+        double d => d.ToString("G6", CultureInfo.InvariantCulture),
+        float f => f.ToString("G6", CultureInfo.InvariantCulture),
+        string s => $"\"{s}\"",
+        IEnumerable sequence => "[" + string.Join(", ", sequence.Cast<object?>().Take(8).Select(Show)) +
+                                (sequence.Cast<object?>().Skip(8).Any() ? ", …" : "") + "]",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}

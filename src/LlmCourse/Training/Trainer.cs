@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LlmCourse.Models;
+using LlmCourse.Tensors;
+using LlmCourse.Tensors.NN;
+using LlmCourse.Tensors.Optim;
+
+namespace LlmCourse.Training;
+
+/// <summary>
+/// The training loop every neural model of the course uses. One step: set the learning rate from
+/// the schedule, draw a batch, forward, backward, clip the gradient, take an AdamW step. Every
+/// <see cref="TrainingOptions.EvalInterval"/> steps, the loss on fixed train and validation
+/// batches. Every random choice of step s (its batch, its dropout masks from
+/// <see cref="Generator.Default"/>, which the trainer reseeds before each step) depends only on the
+/// seed and s, so a checkpoint (the model, the optimizer's moments, the step and the history) is
+/// enough for a resumed run to take exactly the steps the uninterrupted one would have.
+/// </summary>
+public sealed class Trainer
+{
+    readonly INeuralLanguageModel model;
+    readonly Module module;
+    readonly Tensor[] parameters;
+    readonly AdamW optimizer;
+    readonly LrSchedule schedule;
+    readonly TokenBatches batches;
+    readonly (Tensor Inputs, Tensor Targets)[] trainEval, validationEval;
+    int lastFiniteStep;
+    double lastFiniteLoss = double.NaN;
+
+    public Trainer(INeuralLanguageModel model, int[] trainTokens, int[] validationTokens, TrainingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Options = options ??= new TrainingOptions();
+        if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
+        if (options.BatchOrder == BatchOrder.Sequential && model is not IStatefulLanguageModel)
+            throw new ArgumentException($"Trainer: sequential batches carry a recurrent state, which {model.Name} does not have.", nameof(options));
+        this.model = model;
+        module = model.Module;
+        parameters = module.Parameters().ToArray();
+        optimizer = CreateOptimizer(module, options);
+        schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, options.WarmupSteps, options.DecaySteps ?? options.Steps);
+        var blockSize = options.BlockSize ?? model.ContextLength;
+        batches = new TokenBatches(trainTokens, options.BatchSize, blockSize, options.BatchOrder, options.Seed);
+        // Evaluation batches are drawn once, from their own seeds, so every evaluation measures the same windows.
+        trainEval = new TokenBatches(trainTokens, options.BatchSize, blockSize, BatchOrder.RandomWindows, options.Seed + 1).Take(options.EvalBatches);
+        validationEval = new TokenBatches(validationTokens, options.BatchSize, blockSize, BatchOrder.RandomWindows, options.Seed + 2).Take(options.EvalBatches);
+    }
+
+    public TrainingOptions Options { get; }
+    public TrainingHistory History { get; private set; } = new();
+
+    /// <summary>Steps taken so far.</summary>
+    public int Step { get; private set; }
+
+    /// <summary>AdamW with weight decay on the matrices (weights, embeddings) and none on biases and
+    /// norm gains, which are vectors (nanoGPT's configure_optimizers).</summary>
+    public static AdamW CreateOptimizer(Module module, TrainingOptions options)
+    {
+        var all = module.Parameters().ToArray();
+        return new AdamW(
+            [new ParamGroup(all.Where(p => p.Rank >= 2), weightDecay: options.WeightDecay),
+             new ParamGroup(all.Where(p => p.Rank < 2), weightDecay: 0f)],
+            lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, eps: 1e-8f, weightDecay: options.WeightDecay);
+    }
+
+    /// <summary>Trains until <paramref name="untilStep"/> steps (default: <see cref="TrainingOptions.Steps"/>) have been taken.</summary>
+    public TrainingHistory Run(int? untilStep = null)
+    {
+        var target = untilStep ?? Options.Steps;
+        var clock = Stopwatch.StartNew();
+        var elapsedBefore = History.Elapsed;
+        if (Step == 0 && History.Evaluations.Count == 0) Evaluate();
+        while (Step < target)
+        {
+            var stepClock = Stopwatch.StartNew();
+            var (loss, lr, norm) = TakeStep();
+            var tokensPerSecond = Options.BatchSize * (double)batches.BlockSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
+            History.Steps.Add(new StepRecord(Step, loss, lr, norm, tokensPerSecond));
+            History.Elapsed = elapsedBefore + clock.Elapsed;
+
+            EvalRecord? eval = null;
+            if ((Options.EvalInterval > 0 && Step % Options.EvalInterval == 0) || Step == Options.Steps) eval = Evaluate();
+            if (Options.CheckpointPath is { } path && Options.CheckpointInterval > 0 && Step % Options.CheckpointInterval == 0)
+                SaveCheckpoint(path);
+            Options.Progress?.Invoke(new TrainingProgress(Step, Options.Steps, loss, lr, norm, tokensPerSecond,
+                History.Elapsed, eval?.TrainLoss, eval?.ValidationLoss));
+        }
+        return History;
+    }
+
+    (double Loss, double LearningRate, double GradientNorm) TakeStep()
+    {
+        var lr = schedule.At(Step);
+        optimizer.LearningRate = lr;
+        using var scope = TensorScope.Begin();
+        var stateful = Options.BatchOrder == BatchOrder.Sequential ? (IStatefulLanguageModel)model : null;
+        if (stateful is not null && batches.StartsPass(Step)) stateful.ResetState();
+        var (inputs, targets) = batches.Batch(Step);
+        Generator.Default.Seed(TokenBatches.StepSeed(~Options.Seed, Step));   // this step's dropout masks
+        var loss = stateful is not null ? stateful.LossCarryingState(inputs, targets) : model.Loss(inputs, targets);
+        var lossValue = (double)loss.Item();
+        if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(Step + 1, "loss", lossValue, lastFiniteStep, lastFiniteLoss);
+
+        optimizer.ZeroGrad();
+        loss.Backward();
+        var norm = Options.GradClip > 0
+            ? GradClip.ClipGradNorm(parameters, Options.GradClip)
+            : (float)Math.Sqrt(parameters.Where(p => p.Grad is not null).Sum(p => Math.Pow(p.Grad!.Norm().Item(), 2)));
+        if (!float.IsFinite(norm)) throw new NonFiniteLossException(Step + 1, "gradient norm", norm, lastFiniteStep, lastFiniteLoss);
+        optimizer.Step();
+        if (stateful is not null) foreach (var s in stateful.CarriedState) scope.Keep(s);
+
+        Step++;
+        lastFiniteStep = Step;
+        lastFiniteLoss = lossValue;
+        return (lossValue, lr, norm);
+    }
+
+    /// <summary>Mean loss on the fixed train and validation batches, recorded in the history.</summary>
+    public EvalRecord Evaluate()
+    {
+        var record = new EvalRecord(Step, MeanLoss(trainEval), MeanLoss(validationEval));
+        History.Evaluations.RemoveAll(e => e.Step == Step);
+        History.Evaluations.Add(record);
+        return record;
+    }
+
+    double MeanLoss((Tensor Inputs, Tensor Targets)[] evalBatches)
+    {
+        var wasTraining = module.Training;
+        module.Eval();
+        try
+        {
+            using var noGrad = Autograd.NoGrad();
+            double sum = 0;
+            foreach (var (inputs, targets) in evalBatches)
+            {
+                using var scope = TensorScope.Begin();
+                sum += model.Loss(inputs, targets).Item();
+            }
+            return sum / evalBatches.Length;
+        }
+        finally { module.Train(wasTraining); }
+    }
+
+    // ---- checkpoints ----
+
+    const string Format = "llmcourse-trainer-1";
+
+    /// <summary>Writes model, optimizer, generators, step and history to one safetensors file (atomically).</summary>
+    public void SaveCheckpoint(string path)
+    {
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in module.StateDict()) tensors["model." + name] = t;
+        foreach (var (name, t) in optimizer.StateDict()) tensors["optimizer." + name] = t;
+        if (model is IStatefulLanguageModel stateful)
+            for (var i = 0; i < stateful.CarriedState.Length; i++) tensors[$"carried.{i}"] = stateful.CarriedState[i];
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["model"] = model.Name,
+            ["step"] = Step.ToString(CultureInfo.InvariantCulture),
+            ["last_finite"] = FormattableString.Invariant($"{lastFiniteStep},{lastFiniteLoss:R}"),
+            ["history"] = JsonSerializer.Serialize(History),
+        };
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        Safetensors.Save(path, tensors, metadata);
+    }
+
+    /// <summary>Continues from a checkpoint written by <see cref="SaveCheckpoint"/> for the same model and options.</summary>
+    public void Resume(string path)
+    {
+        var (tensors, metadata) = Safetensors.LoadWithMetadata(path);
+        if (metadata.GetValueOrDefault("format") != Format)
+            throw new InvalidDataException($"Trainer.Resume: {path} is not a trainer checkpoint (format '{metadata.GetValueOrDefault("format")}', expected '{Format}').");
+        module.LoadStateDict(Strip(tensors, "model."));
+        optimizer.LoadStateDict(Strip(tensors, "optimizer."));
+        if (model is IStatefulLanguageModel stateful)
+            stateful.CarriedState = Strip(tensors, "carried.").OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => kv.Value).ToArray();
+        Step = int.Parse(metadata["step"], CultureInfo.InvariantCulture);
+        var last = metadata["last_finite"].Split(',');
+        lastFiniteStep = int.Parse(last[0], CultureInfo.InvariantCulture);
+        lastFiniteLoss = double.Parse(last[1], CultureInfo.InvariantCulture);
+        History = JsonSerializer.Deserialize<TrainingHistory>(metadata["history"]) ?? new TrainingHistory();
+    }
+
+    static Dictionary<string, Tensor> Strip(Dictionary<string, Tensor> tensors, string prefix) =>
+        tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+}

@@ -1,0 +1,40 @@
+namespace LlmCourse.Training;
+
+/// <summary>
+/// How to train. The defaults are nanoGPT's shakespeare_char run on a CPU (its README's
+/// "I only have a macbook" line): batch 12 × block 64, 2000 steps, AdamW at 1e-3 with 100 warmup
+/// steps and cosine decay to 1e-4, β₂ = 0.99, weight decay 0.1 on matrices only, gradients clipped
+/// to norm 1, evaluation on 20 batches.
+/// </summary>
+public sealed record TrainingOptions
+{
+    public int Steps { get; init; } = 2000;
+    public int BatchSize { get; init; } = 12;
+    /// <summary>The window length T; null: the model's <c>ContextLength</c>.</summary>
+    public int? BlockSize { get; init; }
+    public BatchOrder BatchOrder { get; init; } = BatchOrder.RandomWindows;
+
+    public float LearningRate { get; init; } = 1e-3f;
+    public float MinLearningRate { get; init; } = 1e-4f;
+    public int WarmupSteps { get; init; } = 100;
+    /// <summary>The step the cosine reaches <see cref="MinLearningRate"/>; null: <see cref="Steps"/>.</summary>
+    public int? DecaySteps { get; init; }
+    public float Beta1 { get; init; } = 0.9f;
+    public float Beta2 { get; init; } = 0.99f;
+    public float WeightDecay { get; init; } = 0.1f;
+    /// <summary>Clip the gradient's global norm to this; 0 turns clipping off.</summary>
+    public float GradClip { get; init; } = 1f;
+
+    /// <summary>Evaluate every this many steps (and at the first and last); 0: only at the end.</summary>
+    public int EvalInterval { get; init; } = 250;
+    public int EvalBatches { get; init; } = 20;
+
+    public ulong Seed { get; init; } = 1337;
+
+    /// <summary>Where to write checkpoints, and how often (steps); 0: only when asked.</summary>
+    public string? CheckpointPath { get; init; }
+    public int CheckpointInterval { get; init; }
+
+    /// <summary>Called after every step with plain numbers, for a live chart or a progress line.</summary>
+    public Action<TrainingProgress>? Progress { get; init; }
+}

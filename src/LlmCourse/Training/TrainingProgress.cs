@@ -1,0 +1,42 @@
+namespace LlmCourse.Training;
+
+/// <summary>Where training is after a step; <see cref="ValidationLoss"/> is set on the steps that evaluated.</summary>
+public sealed record TrainingProgress(
+    int Step,
+    int TotalSteps,
+    double Loss,
+    double LearningRate,
+    double GradientNorm,
+    double TokensPerSecond,
+    TimeSpan Elapsed,
+    double? TrainLoss = null,
+    double? ValidationLoss = null)
+{
+    public double Perplexity => Math.Exp(Loss);
+    public double? ValidationPerplexity => ValidationLoss is { } v ? Math.Exp(v) : null;
+    public bool Evaluated => ValidationLoss is not null;
+
+    public override string ToString() =>
+        FormattableString.Invariant($"step {Step}/{TotalSteps}: loss {Loss:F4}, lr {LearningRate:E2}, {TokensPerSecond:N0} tokens/s") +
+        (ValidationLoss is { } v ? FormattableString.Invariant($", train {TrainLoss:F4}, val {v:F4} (perplexity {Math.Exp(v):F2})") : "");
+}
+
+/// <summary>One optimisation step.</summary>
+public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond);
+
+/// <summary>One evaluation on the fixed train and validation batches.</summary>
+public sealed record EvalRecord(int Step, double TrainLoss, double ValidationLoss)
+{
+    public double ValidationPerplexity => Math.Exp(ValidationLoss);
+}
+
+/// <summary>Everything a run measured, step by step; it survives a checkpoint and resume.</summary>
+public sealed class TrainingHistory
+{
+    public List<StepRecord> Steps { get; init; } = [];
+    public List<EvalRecord> Evaluations { get; init; } = [];
+    public TimeSpan Elapsed { get; set; }
+
+    public double[] Losses => Steps.Select(s => s.Loss).ToArray();
+    public EvalRecord? LastEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
+}

@@ -1,0 +1,158 @@
+using LlmCourse.Cli;
+using LlmCourse.Notebooks.Model;
+using LlmCourse.Notebooks.Tests.Support;
+using Spectre.Console;
+
+namespace LlmCourse.Notebooks.Tests.Cli;
+
+/// <summary>The llmcourse command, run in-process against a console that records what it prints.</summary>
+public sealed class CliTests : IDisposable
+{
+    readonly FixtureFolder folder = new();
+
+    public void Dispose() => folder.Dispose();
+
+    static async Task<(int ExitCode, string Output)> Run(params string[] args)
+    {
+        var text = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(text),
+        });
+        console.Profile.Width = 200;
+        var exitCode = await CourseCli.RunAsync(args, console, text, text);
+        return (exitCode, text.ToString());
+    }
+
+    [Fact]
+    public async Task Run_WritesExecutedNotebooksAndPages_AndSummarises()
+    {
+        var source = folder.Copy("success.ipynb");
+        folder.Copy("display-update.ipynb");
+        File.Delete(Path.Combine(folder.Path, "compile-error.ipynb"));
+        var notebooks = Path.Combine(folder.Path, "lessons");
+        Directory.CreateDirectory(notebooks);
+        File.Move(source, Path.Combine(notebooks, "success.ipynb"));
+        File.Move(Path.Combine(folder.Path, "display-update.ipynb"), Path.Combine(notebooks, "display-update.ipynb"));
+        var output = Path.Combine(folder.Path, "out");
+
+        var (exitCode, text) = await Run("run", notebooks, "--quick", "--out", output);
+
+        Assert.Equal(0, exitCode);
+        foreach (var name in new[] { "success", "display-update" })
+        {
+            var executed = NotebookReader.Load(Path.Combine(output, name + ".ipynb"));
+            Assert.All(executed.CodeCells, c => Assert.NotNull(c.ExecutionCount));
+            Assert.Equal("quick", executed.Metadata["llmcourse"]!["mode"]!.GetValue<string>());
+            Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(Path.Combine(output, name + ".html")));
+        }
+        // The sources are untouched: no outputs were written into them.
+        Assert.All(NotebookReader.Load(Path.Combine(notebooks, "success.ipynb")).CodeCells, c => Assert.Empty(c.Outputs));
+        Assert.Contains("✓ cell 2 (1/7)", text);
+        Assert.Contains("Summary", text);
+        Assert.Matches(@"success\.ipynb\s*│\s*7/7\s*│\s*[\d.]+ s\s*│\s*✓ ok", text);
+        Assert.Matches(@"display-update\.ipynb\s*│\s*3/3", text);
+    }
+
+    [Fact]
+    public async Task Run_AFailingNotebook_ExitsWithOne_NamesTheCell_AndStillWritesItsCopy()
+    {
+        var notebook = folder.Copy("runtime-error.ipynb");
+        var output = Path.Combine(folder.Path, "out");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", output);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("✗ failed at cell 2, line 3", text);
+        Assert.Contains("cannot divide by zero", text);
+        var executed = NotebookReader.Load(Path.Combine(output, "runtime-error.ipynb"));
+        Assert.Contains(executed.Cells[1].Outputs, o => o.Kind == OutputKind.Error);
+    }
+
+    [Fact]
+    public async Task Run_ContinueOnError_RunsEveryCell()
+    {
+        var notebook = folder.Copy("runtime-error.ipynb");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", Path.Combine(folder.Path, "out"), "--continue-on-error");
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"runtime-error\.ipynb\s*│\s*3/3", text);
+    }
+
+    [Fact]
+    public async Task Run_RefusesToOverwriteTheSources()
+    {
+        var notebook = folder.Copy("success.ipynb");
+        var before = File.ReadAllText(notebook);
+
+        var (exitCode, text) = await Run("run", notebook, "--out", folder.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("would overwrite the source notebook", text);
+        Assert.Equal(before, File.ReadAllText(notebook));
+    }
+
+    [Fact]
+    public async Task Run_MissingPathsAndBadArguments_AreUsageErrors()
+    {
+        var (missing, text) = await Run("run", Path.Combine(folder.Path, "nope.ipynb"));
+        Assert.Equal(2, missing);
+        Assert.Contains("no such file or folder", text);
+
+        var (bad, badText) = await Run("run", "--frobnicate");
+        Assert.Equal(2, bad);
+        Assert.Contains("--frobnicate", badText);
+    }
+
+    [Fact]
+    public async Task Run_AMalformedNotebook_IsReportedWithItsName()
+    {
+        var path = Path.Combine(folder.Path, "broken.ipynb");
+        File.WriteAllText(path, "{\"nbformat\": 4, \"cells\": [{\"source\": 1}]}");
+
+        var (exitCode, text) = await Run("run", path, "--out", Path.Combine(folder.Path, "out"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("broken.ipynb: cell 1: has no 'cell_type'", text);
+        Assert.Contains("✗ unreadable", text);
+    }
+
+    [Fact]
+    public async Task Export_And_Slides_WriteSelfContainedPages()
+    {
+        var notebook = folder.Copy("success.ipynb");
+        var output = Path.Combine(folder.Path, "pages");
+
+        var (exported, _) = await Run("export", notebook, "--out", output);
+        var (slides, _) = await Run("slides", notebook, "--out", output);
+
+        Assert.Equal(0, exported);
+        Assert.Equal(0, slides);
+        Assert.Contains("<title>Success</title>", File.ReadAllText(Path.Combine(output, "success.html")));
+        Assert.Contains("class=\"slide current\"", File.ReadAllText(Path.Combine(output, "success.slides.html")));
+    }
+
+    [Fact]
+    public async Task Doctor_ReportsRuntimeCpuCudaAndEveryCatalogDataset()
+    {
+        var (exitCode, text) = await Run("doctor");
+
+        Assert.Contains(".NET 10", text);
+        Assert.Contains("threads", text);
+        Assert.Contains(Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture), text);
+        Assert.Contains("CUDA", text);
+        Assert.Contains("driver", text);
+        Assert.Contains("AVX2", text.Contains("Arm AdvSIMD", StringComparison.Ordinal) ? "AVX2" : text);
+        foreach (var dataset in LlmCourse.Text.DatasetCatalog.All) Assert.Contains(dataset.Name, text);
+        var data = Environment.GetEnvironmentVariable("LLMCOURSE_DATA");
+        if (!string.IsNullOrEmpty(data))
+        {
+            Assert.Equal(0, exitCode);
+            Assert.Contains($"verified at {Path.Combine(data, "tinyshakespeare.txt")}", text);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+namespace LlmCourse.Tensors.Tests.Ops;
+
+using LlmCourse.Tensors.Tests.Core;
+using F = LlmCourse.Tensors.Functional;
+
+/// <summary>
+/// Every fused kernel against the composite it replaces (STYLE 3): same values and same gradients.
+/// Tolerances: forward 2e-6 (a few ulps of values near 1), gradients 2e-5.
+/// </summary>
+public sealed class FusedKernelTests
+{
+    static (float[] Value, float[] Grad) Run(Func<Tensor, Tensor> f, float[] x, int[] shape, float[] upstream)
+    {
+        var t = Tensor.FromArray(x, shape).WithGrad();
+        var y = f(t);
+        y.Backward(y.Rank == 0 ? Tensor.Scalar(upstream[0]) : Tensor.FromArray(upstream, y.Shape));
+        return (y.ToArray(), t.Grad!.ToArray());
+    }
+
+    static void Same(Func<Tensor, Tensor> fused, Func<Tensor, Tensor> composite, int[] shape, int[] outShape, float scale = 3f)
+    {
+        var x = Check.Values((int)Shapes.Count(shape), 11, scale);
+        var g = Check.Values((int)Shapes.Count(outShape), 12);
+        var (fv, fg) = Run(fused, x, shape, g);
+        var (cv, cg) = Run(composite, x, shape, g);
+        Check.Close(cv, fv, 2e-6f * scale, "forward");
+        Check.Close(cg, fg, 2e-5f * scale, "gradient");
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void SoftmaxAndLogSoftmax(int dim)
+    {
+        Same(x => x.Softmax(dim), x => Composite.Softmax(x, dim), [4, 5, 6], [4, 5, 6]);
+        Same(x => x.LogSoftmax(dim), x => Composite.LogSoftmax(x, dim), [4, 5, 6], [4, 5, 6]);
+    }
+
+    [Fact]
+    public void SoftmaxOfLargeValuesAndMaskedRows()
+    {
+        var y = Tensor.FromArray([1000f, 1000f, float.NegativeInfinity]).Softmax(0).ToArray();
+        Assert.Equal(new[] { 0.5f, 0.5f, 0f }, y);
+        Assert.True(Tensor.FromArray([float.NegativeInfinity, float.NegativeInfinity]).Softmax(0).ToArray().All(float.IsNaN));
+    }
+
+    [Fact]
+    public void LayerNormAndRmsNorm()
+    {
+        var w = Tensor.FromArray(Check.Values(8, 3));
+        var b = Tensor.FromArray(Check.Values(8, 4));
+        Same(x => F.LayerNorm(x, [8], w, b), x => Composite.LayerNorm(x, [8], w, b), [3, 5, 8], [3, 5, 8]);
+        Same(x => F.LayerNorm(x, [5, 8]), x => Composite.LayerNorm(x, [5, 8]), [3, 5, 8], [3, 5, 8]);
+        Same(x => F.RmsNorm(x, [8], w), x => Composite.RmsNorm(x, [8], w), [3, 5, 8], [3, 5, 8]);
+    }
+
+    [Fact]
+    public void LayerNormWeightAndBiasGradientsMatchTheComposite()
+    {
+        var x = Tensor.FromArray(Check.Values(100 * 16, 5), 100, 16);
+        var upstream = Tensor.FromArray(Check.Values(100 * 16, 6), 100, 16);
+        (float[], float[]) Grads(Func<Tensor, Tensor, Tensor, Tensor> f)
+        {
+            var w = Tensor.FromArray(Check.Values(16, 7)).WithGrad();
+            var b = Tensor.FromArray(Check.Values(16, 8)).WithGrad();
+            (f(x, w, b) * upstream).Sum().Backward();
+            return (w.Grad!.ToArray(), b.Grad!.ToArray());
+        }
+        var (fw, fb) = Grads((x, w, b) => F.LayerNorm(x, [16], w, b));
+        var (cw, cb) = Grads((x, w, b) => Composite.LayerNorm(x, [16], w, b));
+        Check.Close(cw, fw, 1e-4f, "weight gradient");
+        Check.Close(cb, fb, 1e-4f, "bias gradient");
+    }
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.1f)]
+    public void CrossEntropyWithIgnoredTargets(float smoothing)
+    {
+        var targets = Tensor.FromArray([2, -100, 0, 4, 1, -100], 2, 3);
+        foreach (var reduction in new[] { Reduction.Mean, Reduction.Sum })
+        {
+            var upstream = new[] { 1.7f };
+            var x = Check.Values(30, 21, 2f);
+            var (fv, fg) = Run(l => F.CrossEntropy(l, targets, reduction: reduction, labelSmoothing: smoothing), x, [2, 3, 5], upstream);
+            var (cv, cg) = Run(l => Composite.CrossEntropy(l, targets, reduction: reduction, labelSmoothing: smoothing), x, [2, 3, 5], upstream);
+            Check.Close(cv, fv, 2e-6f, "loss");
+            Check.Close(cg, fg, 2e-6f, "gradient");
+            for (var c = 0; c < 5; c++)
+            {
+                Assert.Equal(0f, fg[5 + c]);   // ignored rows get no gradient
+                Assert.Equal(0f, fg[25 + c]);
+            }
+        }
+        var none = F.CrossEntropy(Tensor.FromArray(Check.Values(30, 21), 2, 3, 5), targets, reduction: Reduction.None);
+        Check.Shape([2, 3], none);
+        Assert.Equal(0f, none.ToArray()[1]);
+    }
+
+    [Fact]
+    public void CrossEntropyOfUniformLogitsIsLogC()
+    {
+        var loss = F.CrossEntropy(Tensor.Zeros(4, 10), Tensor.FromArray([0, 3, 9, 5]));
+        Assert.Equal(MathF.Log(10f), loss.Item(), 6);
+        Assert.True(float.IsNaN(F.CrossEntropy(Tensor.Zeros(2, 3), Tensor.FromArray([-100, -100])).Item()));
+    }
+
+    [Fact]
+    public void AttentionWithCausalMaskAttendsOnlyToThePast()
+    {
+        var g = new Generator(3);
+        var q = Tensor.Randn([1, 2, 4, 3], g);
+        var k = Tensor.Randn([1, 2, 4, 3], g);
+        var v = Tensor.Randn([1, 2, 4, 3], g);
+        var y = F.ScaledDotProductAttention(q, k, v, isCausal: true);
+        // The first query sees only the first key, so it returns the first value exactly.
+        var first = y.Select(2, 0).ToArray();
+        Check.Close(v.Select(2, 0).ToArray(), first, 1e-6f);
+        // An explicit lower-triangular mask (nonzero = may attend) gives the same result.
+        var mask = Tensor.Ones(4, 4).Tril();
+        Check.Close(y.ToArray(), F.ScaledDotProductAttention(q, k, v, mask), 1e-6f);
+    }
+
+    [Theory]
+    [InlineData(false, 5, 5)]
+    [InlineData(true, 5, 5)]
+    [InlineData(false, 3, 7)]
+    [InlineData(true, 7, 4)]
+    public void FusedAttentionMatchesTheComposite(bool causal, int t, int s)
+    {
+        // q, k, v as GPT makes them: [B, T, H, D] transposed to [B, H, T, D] (strided views, no copy).
+        const int B = 2, H = 3, D = 4;
+        var g = new Generator(17);
+        var qRaw = Tensor.Randn([B, t, H, D], g);
+        var kRaw = Tensor.Randn([B, s, H, D], g);
+        var vRaw = Tensor.Randn([B, s, H, D], g);
+        var upstream = Tensor.Randn([B, H, t, D], g);
+        (float[] Y, float[] Gq, float[] Gk, float[] Gv) Run(bool fused)
+        {
+            var (qq, kk, vv) = (qRaw.Detach().WithGrad(), kRaw.Detach().WithGrad(), vRaw.Detach().WithGrad());
+            var (q, k, v) = (qq.Transpose(1, 2), kk.Transpose(1, 2), vv.Transpose(1, 2));
+            var y = fused ? F.ScaledDotProductAttention(q, k, v, isCausal: causal) : Composite.ScaledDotProductAttention(q, k, v, isCausal: causal);
+            (y * upstream).Sum().Backward();
+            return (y.ToArray(), qq.Grad!.ToArray(), kk.Grad!.ToArray(), vv.Grad!.ToArray());
+        }
+        var fusedRun = Run(true);
+        var reference = Run(false);
+        Check.Close(reference.Y, fusedRun.Y, 2e-6f, "output");
+        Check.Close(reference.Gq, fusedRun.Gq, 1e-5f, "dq");
+        Check.Close(reference.Gk, fusedRun.Gk, 1e-5f, "dk");
+        Check.Close(reference.Gv, fusedRun.Gv, 1e-5f, "dv");
+    }
+
+    [Fact]
+    public void FusedAttentionGradientMatchesFiniteDifferences()
+    {
+        var g = new Generator(23);
+        var k = Tensor.Randn([1, 2, 4, 3], g);
+        var v = Tensor.Randn([1, 2, 4, 3], g);
+        var q = Tensor.Randn([1, 2, 4, 3], g).ToArray();
+        Check.Gradient(x => F.ScaledDotProductAttention(x, k, v, isCausal: true).Square().Sum(), q, [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
+    }
+}
