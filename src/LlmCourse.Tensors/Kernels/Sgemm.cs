@@ -49,7 +49,8 @@ public static class Sgemm
 
     /// <summary>
     /// <c>batch</c> independent products; matrix i of A starts at <c>i * strideA</c> (a stride of 0
-    /// broadcasts one matrix over the batch), likewise B and C.
+    /// broadcasts one matrix over the batch), likewise B and C. The C matrices may interleave (C
+    /// rows of [T, H, D] from H products) but must not share an element: products run in parallel.
     /// </summary>
     public static void MultiplyBatched(int batch, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, long strideA, ReadOnlySpan<float> b, int ldb, long strideB,
