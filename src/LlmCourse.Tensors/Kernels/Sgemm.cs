@@ -31,7 +31,10 @@ namespace LlmCourse.Tensors.Kernels;
 //   taller product.
 // - m == 1 or n == 1 go to SgemmGemv.cs (no packing: each element is used once).
 // - Determinism: the same inputs on the same machine and path give the same bits, run after run,
-//   with any thread count. Different paths (AVX-512, AVX2, ...) sum in different orders.
+//   with any thread count. Every micro-kernel vectorises across columns and sums each element as
+//   one FMA chain per KC block, so the AVX-512, AVX2 and 128-bit paths even agree bit for bit,
+//   except where the AVX-512 kernel's one-row/one-column edge loops split k four ways, in GEMV
+//   (which vectorises along k) and on the scalar path (no FMA).
 
 /// <summary>
 /// Row-major single-precision matrix multiply, BLAS style: <c>C = alpha * op(A) @ op(B) + beta * C</c>.
