@@ -11,8 +11,26 @@ internal sealed partial class CpuBackend
     public override void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner, Tensor y, Tensor? indices)
     {
         var work = (long)outer * size * inner;
-        if (work < ParallelThreshold || outer == 1) ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
-        else CpuParallel.For(outer, Math.Max(1, CpuParallel.Grain(work, 4 * Block) / ((long)size * inner)), new ReduceBody(op, x, size, inner, y, indices));
+        if (work < ParallelThreshold) ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
+        else if (outer > 1) CpuParallel.For(outer, Math.Max(1, CpuParallel.Grain(work, 4 * Block) / ((long)size * inner)), new ReduceBody(op, x, size, inner, y, indices));
+        else if (op == ReduceOp.Sum && inner >= 256)
+        {
+            // One output row (a bias gradient: [B*T, C] summed over rows): split the columns, each
+            // thread adding all rows of its columns in row order, so the sums do not depend on threads.
+            CpuParallel.For(inner, 64, new ColumnSumBody(x, size, inner, y));
+        }
+        else ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
+    }
+
+    sealed class ColumnSumBody(Tensor x, int size, int inner, Tensor y) : IRangeBody
+    {
+        public void Run(long start, long end)
+        {
+            var xs = Floats(x);
+            var result = Floats(y).Slice((int)start, (int)(end - start));
+            xs.Slice((int)start, result.Length).CopyTo(result);
+            for (var r = 1; r < size; r++) TensorPrimitives.Add(result, xs.Slice(r * inner + (int)start, result.Length), result);
+        }
     }
 
     sealed class ReduceBody(ReduceOp op, Tensor x, int size, int inner, Tensor y, Tensor? indices) : IRangeBody
