@@ -7,8 +7,10 @@ namespace LlmCourse.Tensors.Tests.Memory;
 /// <summary>
 /// Inside a <see cref="TensorScope"/> a training step reuses the previous step's buffers: what it
 /// allocates on the managed heap is a constant number of small objects (tensor headers, graph nodes),
-/// not tensor data. Measured with <see cref="GC.GetAllocatedBytesForCurrentThread"/>.
+/// not tensor data. Measured with <see cref="GC.GetAllocatedBytesForCurrentThread"/>. Runs alone: the
+/// memory pool is process-wide, and tests running beside it would take the buffers it returns.
 /// </summary>
+[Collection(Core.GlobalStateCollection.Name)]
 public sealed class TrainingStepAllocationTests
 {
     sealed class GeluLayer : Module, IModule
