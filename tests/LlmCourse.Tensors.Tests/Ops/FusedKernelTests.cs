@@ -197,3 +197,34 @@ public sealed class FusedKernelTests
         for (var j = 0; j < exact.Length; j++) Assert.True(Math.Abs(mean[j] - exact[j]) < 0.08, $"[{j}] {mean[j]} vs {exact[j]}");
     }
 }
+
+/// <summary>The fused linear layer against its composite (matmul with a transposed view, broadcast add).</summary>
+public sealed class LinearKernelTests
+{
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void FusedLinearMatchesTheComposite(bool withBias, bool stridedInput)
+    {
+        var g = new Generator(41);
+        var xData = Tensor.Randn(stridedInput ? [3, 5, 4] : [3, 4, 5], g);
+        var wData = Tensor.Randn([6, 5], g);
+        var bData = Tensor.Randn([6], g);
+        var upstream = Tensor.Randn([3, 4, 6], g);
+        (float[] Y, float[] Gx, float[] Gw, float[]? Gb) Run(Func<Tensor, Tensor, Tensor?, Tensor> linear)
+        {
+            var (x, w, b) = (xData.Detach().WithGrad(), wData.Detach().WithGrad(), withBias ? bData.Detach().WithGrad() : null);
+            var input = stridedInput ? x.Transpose(1, 2) : x;   // [3, 4, 5] either way
+            var y = linear(input, w, b);
+            (y * upstream).Sum().Backward();
+            return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b?.Grad!.ToArray());
+        }
+        var fused = Run(F.Linear);
+        var reference = Run(Composite.Linear);
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Y, fused.Y, 2e-6f, "output");
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gx, fused.Gx, 2e-6f, "dx");
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gw, fused.Gw, 2e-6f, "dw");
+        if (withBias) LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gb!, fused.Gb!, 2e-6f, "db");
+    }
+}
