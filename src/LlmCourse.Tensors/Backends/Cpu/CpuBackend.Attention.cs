@@ -120,9 +120,7 @@ internal sealed partial class CpuBackend
                 var n = Visible(causal, i, s.S);
                 var visible = row[..n];
                 var max = TensorPrimitives.Max<float>(visible);
-                TensorPrimitives.Subtract(visible, max, visible);
-                TensorPrimitives.Exp(visible, visible);
-                var sum = TensorPrimitives.Sum<float>(visible);
+                var sum = FastExp.ExpSum(visible, max, visible);
                 TensorPrimitives.Divide(visible, sum, visible);
                 row[n..].Clear();
                 lse[i] = max + MathF.Log(sum);
@@ -175,8 +173,7 @@ internal sealed partial class CpuBackend
             {
                 var row = p.Slice(i * s.S, s.S);
                 var n = Visible(causal, i, s.S);
-                TensorPrimitives.Subtract(row[..n], lse[i], row[..n]);
-                TensorPrimitives.Exp(row[..n], row[..n]);
+                FastExp.ExpSum(row[..n], lse[i], row[..n]);
                 row[n..].Clear();
             }
             if (dropout.Active)

@@ -69,7 +69,7 @@ internal static class GeluKernels
             {
                 if (i > last) i = last;
                 var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
-                var pdf = Vector512.Exp(v * v * Vector512.Create(-0.5f)) * Vector512.Create(InvSqrtTwoPi);
+                var pdf = FastExp.Exp(v * v * Vector512.Create(-0.5f)) * Vector512.Create(InvSqrtTwoPi);
                 ((Cdf(v) + v * pdf) * Vector512.LoadUnsafe(ref gr, (nuint)i)).StoreUnsafe(ref or, (nuint)i);
                 if (i == last) return;
             }
@@ -81,7 +81,7 @@ internal static class GeluKernels
             {
                 if (i > last) i = last;
                 var v = Vector256.LoadUnsafe(ref xr, (nuint)i);
-                var pdf = Vector256.Exp(v * v * Vector256.Create(-0.5f)) * Vector256.Create(InvSqrtTwoPi);
+                var pdf = FastExp.Exp(v * v * Vector256.Create(-0.5f)) * Vector256.Create(InvSqrtTwoPi);
                 ((Cdf(v) + v * pdf) * Vector256.LoadUnsafe(ref gr, (nuint)i)).StoreUnsafe(ref or, (nuint)i);
                 if (i == last) return;
             }
@@ -89,7 +89,7 @@ internal static class GeluKernels
         for (; i < x.Length; i++)
         {
             var v = x[i];
-            gx[i] = gy[i] * (Cdf(v) + v * MathF.Exp(-0.5f * v * v) * InvSqrtTwoPi);
+            gx[i] = gy[i] * (Cdf(v) + v * FastExp.Exp(-0.5f * v * v) * InvSqrtTwoPi);
         }
     }
 
@@ -108,7 +108,7 @@ internal static class GeluKernels
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C2));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C1));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(C0));
-        var lower = Vector512.Create(0.5f) * t * Vector512.Exp(p - z * z);           // Phi(-|x|)
+        var lower = Vector512.Create(0.5f) * t * FastExp.Exp(p - z * z);           // Phi(-|x|)
         return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), Vector512<float>.One - lower, lower);
     }
 
@@ -127,7 +127,7 @@ internal static class GeluKernels
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C2));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C1));
         p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(C0));
-        var lower = Vector256.Create(0.5f) * t * Vector256.Exp(p - z * z);
+        var lower = Vector256.Create(0.5f) * t * FastExp.Exp(p - z * z);
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256<float>.One - lower, lower);
     }
 
@@ -145,7 +145,7 @@ internal static class GeluKernels
         p = MathF.FusedMultiplyAdd(p, t, C2);
         p = MathF.FusedMultiplyAdd(p, t, C1);
         p = MathF.FusedMultiplyAdd(p, t, C0);
-        var lower = 0.5f * t * MathF.Exp(p - z * z);
+        var lower = 0.5f * t * FastExp.Exp(p - z * z);
         return x > 0f ? 1f - lower : lower;
     }
 
@@ -227,19 +227,19 @@ internal static class GeluKernels
     static Vector512<float> Sigmoid2U(Vector512<float> x)
     {
         var twoU = Vector512.Create(TwoSqrtTwoOverPi) * x * (Vector512<float>.One + Vector512.Create(Cubic) * x * x);
-        return Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-twoU));
+        return Vector512<float>.One / (Vector512<float>.One + FastExp.Exp(-twoU));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Sigmoid2U(Vector256<float> x)
     {
         var twoU = Vector256.Create(TwoSqrtTwoOverPi) * x * (Vector256<float>.One + Vector256.Create(Cubic) * x * x);
-        return Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-twoU));
+        return Vector256<float>.One / (Vector256<float>.One + FastExp.Exp(-twoU));
     }
 
     static float Sigmoid2U(float x)
     {
         var twoU = TwoSqrtTwoOverPi * x * (1f + Cubic * x * x);
-        return 1f / (1f + MathF.Exp(-twoU));
+        return 1f / (1f + FastExp.Exp(-twoU));
     }
 }

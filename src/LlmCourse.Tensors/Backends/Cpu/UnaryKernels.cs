@@ -23,7 +23,7 @@ internal static class UnaryKernels
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
-            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); break;
+            case UnaryOp.Exp: FastExp.Exp(x, y); break;
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
