@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LlmCourse.Tensors.Backends;
@@ -17,6 +18,7 @@ internal static class UnaryKernels
     const float InvSqrtTwo = 0.7071067811865476f;
     const float InvSqrtTwoPi = 0.3989422804014327f;
 
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     public static void Forward(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float alpha, float beta)
     {
         Span<float> t = stackalloc float[x.Length];
@@ -75,6 +77,7 @@ internal static class UnaryKernels
         }
     }
 
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     public static void Backward(UnaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx,
         float alpha, float beta)
     {
@@ -177,6 +180,7 @@ internal static class UnaryKernels
 
 
     /// <summary>The pass-per-step GELU the fused <see cref="GeluKernels"/> are tested against (one block).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void GeluReferenceForward(bool tanh, ReadOnlySpan<float> x, Span<float> y)
     {
         Span<float> t = stackalloc float[x.Length];
@@ -192,6 +196,7 @@ internal static class UnaryKernels
     }
 
     /// <summary>Reference gradient: gx = gy * GELU'(x).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void GeluReferenceBackward(bool tanh, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
     {
         Span<float> t = stackalloc float[x.Length];
@@ -235,6 +240,7 @@ internal static class UnaryKernels
     }
 
     /// <summary>x^p with PyTorch's exact special cases (x^2 is x*x, not exp(2 log x)).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     static void Pow(ReadOnlySpan<float> x, float p, Span<float> y)
     {
         switch (p)
@@ -262,6 +268,7 @@ internal static class UnaryKernels
     /// Phi(x) = 0.5 erfc(-x / sqrt 2), with erfc from Numerical Recipes' Chebyshev fit (relative error
     /// below 1.2e-7 everywhere), evaluated on |z| and reflected: erfc(-z) = 2 - erfc(z).
     /// </summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void NormalCdf(ReadOnlySpan<float> x, Span<float> result)
     {
         Span<float> z = stackalloc float[x.Length];
