@@ -51,20 +51,13 @@ internal static class UnaryKernels
                 break;
             case UnaryOp.GeluTanh: GeluKernels.TanhForward(x, y); break;
             case UnaryOp.Gelu: GeluKernels.Forward(x, y); break;
-            case UnaryOp.LogSigmoid:
-                // min(x, 0) - log1p(exp(-|x|)): never exponentiates a large positive number.
-                TensorPrimitives.Abs(x, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.LogP1(t, t);
+            case UnaryOp.LogSigmoid: // min(x, 0) - log1p(exp(-|x|))
+                Log1pExpNegAbs(x, t);
                 TensorPrimitives.Min(x, 0f, y);
                 TensorPrimitives.Subtract(y, t, y);
                 break;
-            case UnaryOp.Softplus:
-                TensorPrimitives.Abs(x, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.LogP1(t, t);
+            case UnaryOp.Softplus: // max(x, 0) + log1p(exp(-|x|))
+                Log1pExpNegAbs(x, t);
                 TensorPrimitives.Max(x, 0f, y);
                 TensorPrimitives.Add(y, t, y);
                 break;
@@ -227,6 +220,15 @@ internal static class UnaryKernels
             TensorPrimitives.Add(t, u, t);
         }
         TensorPrimitives.Multiply(t, gy, gx);
+    }
+
+    /// <summary>log1p(exp(-|x|)): the part of log-sigmoid and softplus that never exponentiates a large positive number.</summary>
+    static void Log1pExpNegAbs(ReadOnlySpan<float> x, Span<float> result)
+    {
+        TensorPrimitives.Abs(x, result);
+        TensorPrimitives.Negate(result, result);
+        TensorPrimitives.Exp(result, result);
+        TensorPrimitives.LogP1(result, result);
     }
 
     /// <summary>2u = 2 sqrt(2/pi) (x + 0.044715 x^3), the argument of GELU's sigmoid form.</summary>
