@@ -70,6 +70,7 @@ internal static class Engine
                     g.Storage.GradientRefs++;
                 }
                 gy.Storage.GradientRefs--;
+                ReleaseIfConsumed(gy, scope);
                 for (var i = 0; i < node.Next.Length; i++)
                 {
                     var g = gradInputs[i];
@@ -128,12 +129,26 @@ internal static class Engine
         if (Exclusive(pending, scope))
         {
             pending.AddInPlace(g);
+            ReleaseIfConsumed(g, scope);
             return pending;
         }
         pending.Storage.GradientRefs--;
         var sum = pending + g;
         sum.Storage.GradientRefs++;
+        ReleaseIfConsumed(pending, scope);
+        ReleaseIfConsumed(g, scope);
         return sum;
+    }
+
+    /// <summary>
+    /// Gives a gradient's memory back to the pool as soon as it has been consumed, when it is this
+    /// pass's own buffer and no gradient still in flight views it: the rest of the pass reuses it, so
+    /// backward needs about one layer's gradients at a time rather than all of them until the step ends.
+    /// </summary>
+    static void ReleaseIfConsumed(Tensor g, TensorScope scope)
+    {
+        var storage = g.Storage;
+        if (storage.GradientRefs == 0 && storage.Owner == scope && !storage.Exposed) storage.Release("the backward pass consumed this gradient");
     }
 
     /// <summary>
@@ -152,5 +167,6 @@ internal static class Engine
         else if (leaf.grad is null) leaf.grad = g.Clone();
         else leaf.grad.AddInPlace(g);
         g.Storage.GradientRefs--;
+        ReleaseIfConsumed(g, scope);
     }
 }
