@@ -53,6 +53,13 @@ internal static class Engine
                 var gy = node.PendingGrad;
                 node.PendingGrad = null;
                 if (gy is null) continue;
+                if (node is IPartViewGradient view && node.Next[0].Fn is { } input && !Autograd.DetectNonFinite &&
+                    WriteIntoPart(view, gy, input, node.Next[0].Shape, scope))
+                {
+                    gy.Storage.GradientRefs--;
+                    ReleaseIfConsumed(gy, scope);
+                    continue;
+                }
                 if (gradInputs.Length < node.Next.Length) gradInputs = new Tensor?[node.Next.Length];
                 Array.Clear(gradInputs);
                 node.Backward(gy, gradInputs);
@@ -138,6 +145,27 @@ internal static class Engine
         ReleaseIfConsumed(pending, scope);
         ReleaseIfConsumed(g, scope);
         return sum;
+    }
+
+    /// <summary>
+    /// A part view's gradient written into its part of the input's pending gradient: copied into zeros
+    /// when the input has none yet, added in place when the pending one is exclusively ours (else false:
+    /// the view's own rule runs). The sums are those the rule's zero-filled tensor would have given.
+    /// </summary>
+    static bool WriteIntoPart(IPartViewGradient view, Tensor gy, Node input, int[] inputShape, TensorScope scope)
+    {
+        var pending = input.PendingGrad;
+        if (pending is null)
+        {
+            pending = Tensor.Allocate(inputShape, DType.Float32, gy.Device, zeroed: true);
+            pending.Storage.GradientRefs++;
+            view.Part(pending).CopyFrom(gy);
+            input.PendingGrad = pending;
+            return true;
+        }
+        if (!Exclusive(pending, scope)) return false;
+        view.Part(pending).AddInPlace(gy);
+        return true;
     }
 
     /// <summary>
