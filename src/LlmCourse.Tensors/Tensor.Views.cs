@@ -312,14 +312,16 @@ public sealed partial class Tensor
         return view;
     }
 
-    sealed class SliceBackward(string name, Tensor x, int dim, int start, int length, int step) : Node(name, x)
+    sealed class SliceBackward(string name, Tensor x, int dim, int start, int length, int step) : Node(name, x), IPartViewGradient
     {
         readonly int[] inputShape = x.shape;
+
+        public Tensor Part(Tensor inputGradient) => inputGradient.AsSliceView(dim, start, length, step);
 
         public override void Backward(Tensor gy, Tensor?[] gx)
         {
             var g = Zeros(inputShape, DType.Float32, gy.Device);
-            g.AsSliceView(dim, start, length, step).CopyFrom(gy);
+            Part(g).CopyFrom(gy);
             gx[0] = g;
         }
     }
@@ -337,14 +339,18 @@ public sealed partial class Tensor
         return view;
     }
 
-    sealed class SelectBackward(Tensor x, int dim, int index) : Node("SelectBackward", x)
+    sealed class SelectBackward(Tensor x, int dim, int index) : Node("SelectBackward", x), IPartViewGradient
     {
         readonly int[] inputShape = x.shape;
+
+        public Tensor Part(Tensor inputGradient) =>
+            inputGradient.AsView([.. inputShape[..dim], .. inputShape[(dim + 1)..]],
+                [.. inputGradient.strides[..dim], .. inputGradient.strides[(dim + 1)..]], inputGradient.offset + (long)index * inputGradient.strides[dim]);
 
         public override void Backward(Tensor gy, Tensor?[] gx)
         {
             var g = Zeros(inputShape, DType.Float32, gy.Device);
-            using (Autograd.NoGrad()) g.Select(dim, index).CopyFrom(gy);
+            Part(g).CopyFrom(gy);
             gx[0] = g;
         }
     }

@@ -53,6 +53,13 @@ internal static class Engine
                 var gy = node.PendingGrad;
                 node.PendingGrad = null;
                 if (gy is null) continue;
+                if (node is IPartViewGradient view && node.Next[0].Fn is { } input && !Autograd.DetectNonFinite &&
+                    WriteIntoPart(view, gy, input, node.Next[0].Shape, scope))
+                {
+                    gy.Storage.GradientRefs--;
+                    ReleaseIfConsumed(gy, scope);
+                    continue;
+                }
                 if (gradInputs.Length < node.Next.Length) gradInputs = new Tensor?[node.Next.Length];
                 Array.Clear(gradInputs);
                 node.Backward(gy, gradInputs);
@@ -70,6 +77,7 @@ internal static class Engine
                     g.Storage.GradientRefs++;
                 }
                 gy.Storage.GradientRefs--;
+                ReleaseIfConsumed(gy, scope);
                 for (var i = 0; i < node.Next.Length; i++)
                 {
                     var g = gradInputs[i];
@@ -128,12 +136,47 @@ internal static class Engine
         if (Exclusive(pending, scope))
         {
             pending.AddInPlace(g);
+            ReleaseIfConsumed(g, scope);
             return pending;
         }
         pending.Storage.GradientRefs--;
         var sum = pending + g;
         sum.Storage.GradientRefs++;
+        ReleaseIfConsumed(pending, scope);
+        ReleaseIfConsumed(g, scope);
         return sum;
+    }
+
+    /// <summary>
+    /// A part view's gradient written into its part of the input's pending gradient: copied into zeros
+    /// when the input has none yet, added in place when the pending one is exclusively ours (else false:
+    /// the view's own rule runs). The sums are those the rule's zero-filled tensor would have given.
+    /// </summary>
+    static bool WriteIntoPart(IPartViewGradient view, Tensor gy, Node input, int[] inputShape, TensorScope scope)
+    {
+        var pending = input.PendingGrad;
+        if (pending is null)
+        {
+            pending = Tensor.Allocate(inputShape, DType.Float32, gy.Device, zeroed: true);
+            pending.Storage.GradientRefs++;
+            view.Part(pending).CopyFrom(gy);
+            input.PendingGrad = pending;
+            return true;
+        }
+        if (!Exclusive(pending, scope)) return false;
+        view.Part(pending).AddInPlace(gy);
+        return true;
+    }
+
+    /// <summary>
+    /// Gives a gradient's memory back to the pool as soon as it has been consumed, when it is this
+    /// pass's own buffer and no gradient still in flight views it: the rest of the pass reuses it, so
+    /// backward needs about one layer's gradients at a time rather than all of them until the step ends.
+    /// </summary>
+    static void ReleaseIfConsumed(Tensor g, TensorScope scope)
+    {
+        var storage = g.Storage;
+        if (storage.GradientRefs == 0 && storage.Owner == scope && !storage.Exposed) storage.Release("the backward pass consumed this gradient");
     }
 
     /// <summary>
@@ -152,5 +195,6 @@ internal static class Engine
         else if (leaf.grad is null) leaf.grad = g.Clone();
         else leaf.grad.AddInPlace(g);
         g.Storage.GradientRefs--;
+        ReleaseIfConsumed(g, scope);
     }
 }

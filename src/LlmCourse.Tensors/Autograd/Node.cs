@@ -89,3 +89,15 @@ internal abstract class Node
 
     public override string ToString() => Name;
 }
+
+/// <summary>
+/// A view that picks part of its one input (a slice, a narrow, a select). Its gradient is zero except
+/// on that part, so the engine writes the incoming gradient straight into that part of the input's
+/// pending gradient, instead of the rule's zero-filled copy of the whole input that is then added
+/// (three of them per attention layer, for the query, key and value split out of one projection).
+/// </summary>
+internal interface IPartViewGradient
+{
+    /// <summary>The part of <paramref name="inputGradient"/> (a tensor of the input's shape) this view covers.</summary>
+    Tensor Part(Tensor inputGradient);
+}

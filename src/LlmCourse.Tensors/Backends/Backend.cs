@@ -124,15 +124,15 @@ internal abstract class Backend
     // ---- attention -----------------------------------------------------------------------------
     /// <summary>
     /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
-    /// (same batch dims, any batch strides, last dim contiguous); output [..., T, Dv] and the rows'
-    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i. With <paramref name="dropoutP"/>
+    /// (same batch dims, any batch strides, each row contiguous); output [..., T, Dv] likewise (rows
+    /// contiguous, any batch strides and row distance), the rows' log-sum-exp [..., T] contiguous. Causal: query i sees keys j &lt;= i. With <paramref name="dropoutP"/>
     /// &gt; 0 the probabilities of matrix b are dropped with a mask drawn from <c>new Generator(dropoutSeed + b)</c>
     /// (row-major over [T, S]), so backward can draw the same mask again.
     /// </summary>
     public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         Tensor output, Tensor logSumExp);
 
-    /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gq, gk, gv contiguous.</summary>
+    /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gradOutput, gq, gk, gv laid out as output is.</summary>
     public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
         bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv);
 

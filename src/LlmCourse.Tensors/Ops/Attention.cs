@@ -4,7 +4,8 @@ namespace LlmCourse.Tensors;
 /// Scaled dot-product attention, PyTorch's <c>F.scaled_dot_product_attention</c>. Letters: B batch,
 /// H heads, T query positions, S key positions, D head size; q [B, H, T, D], k and v [B, H, S, D]
 /// (any leading batch dims). Without an explicit mask it runs the fused kernel (scores never
-/// stored; backward recomputes them, and redraws the dropout mask from a saved seed); with a mask,
+/// stored; backward recomputes them, and redraws the dropout mask from a saved seed; the output and
+/// the gradients take the memory layout of q, k and v, see <see cref="AllocateInLayoutOf"/>); with a mask,
 /// and as the reference it is tested against, the composite <see cref="Composite.ScaledDotProductAttention"/>.
 /// </summary>
 public static partial class Functional
@@ -51,10 +52,29 @@ public static partial class Functional
     static Tensor RowsContiguous(Tensor t) =>
         t.strides[^1] == 1 && (t.shape[^2] == 1 || t.strides[^2] >= t.shape[^1]) ? t : t.ContiguousData();
 
+    /// <summary>
+    /// A new [..., H, T, D] tensor laid out as <paramref name="like"/> is: when like's heads sit inside
+    /// each time step (the (B, T, H, D) memory of <c>x.View(B, T, H, D).Transpose(1, 2)</c>), the new
+    /// one is a (B, T, H, D) buffer seen through the same transpose, so the model's
+    /// <c>y.Transpose(1, 2).Contiguous().View(B, T, C)</c> copies nothing, and neither do the gradients
+    /// on their way back to the projection that made q, k and v. Otherwise contiguous.
+    /// </summary>
+    static Tensor AllocateInLayoutOf(Tensor like, int[] shape)
+    {
+        var r = shape.Length;
+        if (r < 3 || like.shape[^3] == 1 || like.shape[^2] == 1 || like.strides[^3] >= like.strides[^2])
+            return Tensor.Allocate(shape, DType.Float32, like.Device);
+        int[] timeMajor = [.. shape[..^3], shape[^2], shape[^3], shape[^1]];
+        var buffer = Tensor.Allocate(timeMajor, DType.Float32, like.Device);
+        var strides = Shapes.ContiguousStrides(timeMajor);
+        (strides[r - 3], strides[r - 2]) = (strides[r - 2], strides[r - 3]);
+        return buffer.AsView(shape, strides, buffer.offset);
+    }
+
     static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed)
     {
         var (qs, ks, vs) = (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v));
-        var output = Tensor.Allocate([.. q.shape[..^1], v.shape[^1]], DType.Float32, q.Device);
+        var output = AllocateInLayoutOf(qs, [.. q.shape[..^1], v.shape[^1]]);
         var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
         q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, output, logSumExp);
         if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
@@ -70,10 +90,10 @@ public static partial class Functional
         public override void Backward(Tensor gy, Tensor?[] gx)
         {
             var (q, k, v) = (Saved(qs), Saved(ks), Saved(vs));
-            var gq = Tensor.Allocate(q.shape, DType.Float32, gy.Device);
-            var gk = Tensor.Allocate(k.shape, DType.Float32, gy.Device);
-            var gv = Tensor.Allocate(v.shape, DType.Float32, gy.Device);
-            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), gy, causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
+            var gq = AllocateInLayoutOf(q, q.shape);
+            var gk = AllocateInLayoutOf(k, k.shape);
+            var gv = AllocateInLayoutOf(v, v.shape);
+            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), RowsContiguous(gy), causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
             gx[0] = gq;
             gx[1] = gk;
             gx[2] = gv;

@@ -153,6 +153,31 @@ public sealed class FusedKernelTests
     }
 
     [Fact]
+    public void FusedAttentionOutputAndGradientsTakeTheLayoutOfTheirInputs()
+    {
+        // Heads inside each time step (GPT's q, k, v): the output is (B, T, H, D) memory, so putting the
+        // heads back side by side copies nothing; q, k, v's gradients come back in that layout too.
+        var g = new Generator(19);
+        var qkv = Tensor.Randn([2, 5, 3 * 12], g).WithGrad();
+        var parts = qkv.Split(12, 2);
+        var (q, k, v) = (parts[0].View(2, 5, 3, 4).Transpose(1, 2), parts[1].View(2, 5, 3, 4).Transpose(1, 2), parts[2].View(2, 5, 3, 4).Transpose(1, 2));
+        var y = F.ScaledDotProductAttention(q, k, v, isCausal: true);
+        Assert.False(y.IsContiguous);
+        Assert.True(y.Transpose(1, 2).IsContiguous);
+        var reference = Composite.ScaledDotProductAttention(q, k, v, isCausal: true);
+        Check.Close(reference.ToArray(), y, 2e-6f, "output");
+        var upstream = Tensor.Randn([2, 5, 12], g);
+        (y.Transpose(1, 2).Contiguous().View(2, 5, 12) * upstream).Sum().Backward();
+        var fused = qkv.Grad!.ToArray();
+        qkv.Grad = null;
+        (reference.Transpose(1, 2).Contiguous().View(2, 5, 12) * upstream).Sum().Backward();
+        Check.Close(qkv.Grad!.ToArray(), fused, 1e-5f, "d(qkv)");
+        // Contiguous inputs, contiguous output.
+        var plain = Tensor.Randn([2, 3, 5, 4], g);
+        Assert.True(F.ScaledDotProductAttention(plain, plain, plain, isCausal: true).IsContiguous);
+    }
+
+    [Fact]
     public void FusedAttentionGradientMatchesFiniteDifferences()
     {
         var g = new Generator(23);

@@ -8,8 +8,9 @@ namespace LlmCourse.Tensors.Backends;
 /// Fused scaled dot-product attention, flash-attention style on the CPU: one task per (batch, head)
 /// matrix, its [T, S] scores in a scratch buffer that stays in L2, never a [B, H, T, S] tensor. Forward
 /// keeps only the output and each row's log-sum-exp; backward recomputes the probabilities from them.
-/// Letters: T queries, S keys, D head size (Dv for values). Products go through <see cref="Sgemm"/>
-/// single-threaded, since the tasks already use every core.
+/// Letters: T queries, S keys, D head size (Dv for values). Every matrix, inputs, outputs and
+/// gradients alike, may sit at any batch strides with its rows any distance apart (ld) but each row
+/// contiguous. Products go through <see cref="Sgemm"/> single-threaded, since the tasks already use every core.
 /// </summary>
 internal sealed partial class CpuBackend
 {
@@ -29,7 +30,7 @@ internal sealed partial class CpuBackend
         var shape = new AttentionShape(q, k, v);
         var dropout = new AttentionDropout(dropoutP, dropoutSeed);
         CpuParallel.For(shape.Batch, 1,
-            new AttentionBackwardBody(shape, q, k, v, output, logSumExp, gradOutput.ContiguousData(), causal, scale, dropout, gq, gk, gv));
+            new AttentionBackwardBody(shape, q, k, v, output, logSumExp, gradOutput, causal, scale, dropout, gq, gk, gv));
     }
 
     /// <summary>
@@ -110,7 +111,7 @@ internal sealed partial class CpuBackend
             var qs = AllFloats(q)[(int)AttentionShape.Offset(q, b)..];
             var ks = AllFloats(k)[(int)AttentionShape.Offset(k, b)..];
             var vs = AllFloats(v)[(int)AttentionShape.Offset(v, b)..];
-            var os = Floats(output).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
+            var os = AllFloats(output)[(int)AttentionShape.Offset(output, b)..];
             var lse = Floats(logSumExp).Slice((int)(b * s.T), s.T);
             // p = scale q k^T                                               [T, S]
             Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.D, scale, qs, s.Ld(q), ks, s.Ld(k), 0f, p, s.S);
@@ -127,7 +128,7 @@ internal sealed partial class CpuBackend
             }
             dropout.Apply(b, p, s.T, s.S);
             // output = p v                                                  [T, Dv]
-            Sgemm.Multiply(OneThread, false, false, s.T, s.Dv, s.S, 1f, p, s.S, vs, s.Ld(v), 0f, os, s.Dv);
+            Sgemm.Multiply(OneThread, false, false, s.T, s.Dv, s.S, 1f, p, s.S, vs, s.Ld(v), 0f, os, s.Ld(output));
         }
     }
 
@@ -161,12 +162,13 @@ internal sealed partial class CpuBackend
             var qs = AllFloats(q)[(int)AttentionShape.Offset(q, b)..];
             var ks = AllFloats(k)[(int)AttentionShape.Offset(k, b)..];
             var vs = AllFloats(v)[(int)AttentionShape.Offset(v, b)..];
-            var os = Floats(output).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
-            var dos = Floats(gradOutput).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
+            var os = AllFloats(output)[(int)AttentionShape.Offset(output, b)..];
+            var dos = AllFloats(gradOutput)[(int)AttentionShape.Offset(gradOutput, b)..];
             var lse = Floats(logSumExp).Slice((int)(b * s.T), s.T);
-            var dq = Floats(gq).Slice((int)(b * s.T * s.D), s.T * s.D);
-            var dk = Floats(gk).Slice((int)(b * s.S * s.D), s.S * s.D);
-            var dv = Floats(gv).Slice((int)(b * s.S * s.Dv), s.S * s.Dv);
+            var dq = AllFloats(gq)[(int)AttentionShape.Offset(gq, b)..];
+            var dk = AllFloats(gk)[(int)AttentionShape.Offset(gk, b)..];
+            var dv = AllFloats(gv)[(int)AttentionShape.Offset(gv, b)..];
+            int ldo = s.Ld(output), lddo = s.Ld(gradOutput);
             // Recompute p = exp(scale q k^T - lse) on the visible keys.
             Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.D, scale, qs, s.Ld(q), ks, s.Ld(k), 0f, p, s.S);
             for (var i = 0; i < s.T; i++)
@@ -183,9 +185,9 @@ internal sealed partial class CpuBackend
             }
             var used = dropout.Active ? pd : p;
             // dv = p^T do                                                   [S, Dv]
-            Sgemm.Multiply(OneThread, true, false, s.S, s.Dv, s.T, 1f, used, s.S, dos, s.Dv, 0f, dv, s.Dv);
+            Sgemm.Multiply(OneThread, true, false, s.S, s.Dv, s.T, 1f, used, s.S, dos, lddo, 0f, dv, s.Ld(gv));
             // dp = do v^T                                                   [T, S]
-            Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.Dv, 1f, dos, s.Dv, vs, s.Ld(v), 0f, dp, s.S);
+            Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.Dv, 1f, dos, lddo, vs, s.Ld(v), 0f, dp, s.S);
             if (dropout.Active)
             {
                 // The mask and its scale: pd / p where p > 0 (a dropped or masked entry gives 0).
@@ -195,14 +197,14 @@ internal sealed partial class CpuBackend
             // ds = p (dp - rowsum(do * o)), the softmax backward
             for (var i = 0; i < s.T; i++)
             {
-                var delta = TensorPrimitives.Dot(dos.Slice(i * s.Dv, s.Dv), os.Slice(i * s.Dv, s.Dv));
+                var delta = TensorPrimitives.Dot(dos.Slice(i * lddo, s.Dv), os.Slice(i * ldo, s.Dv));
                 var dsRow = dp.Slice(i * s.S, s.S);
                 TensorPrimitives.Subtract(dsRow, delta, dsRow);
                 TensorPrimitives.Multiply(dsRow, p.Slice(i * s.S, s.S), dsRow);
             }
             // dq = scale ds k, dk = scale ds^T q                            [T, D], [S, D]
-            Sgemm.Multiply(OneThread, false, false, s.T, s.D, s.S, scale, dp, s.S, ks, s.Ld(k), 0f, dq, s.D);
-            Sgemm.Multiply(OneThread, true, false, s.S, s.D, s.T, scale, dp, s.S, qs, s.Ld(q), 0f, dk, s.D);
+            Sgemm.Multiply(OneThread, false, false, s.T, s.D, s.S, scale, dp, s.S, ks, s.Ld(k), 0f, dq, s.Ld(gq));
+            Sgemm.Multiply(OneThread, true, false, s.S, s.D, s.T, scale, dp, s.S, qs, s.Ld(q), 0f, dk, s.Ld(gk));
         }
     }
 }
