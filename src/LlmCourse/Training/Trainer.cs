@@ -40,7 +40,9 @@ public sealed class Trainer
         module = model.Module;
         parameters = module.Parameters().ToArray();
         optimizer = CreateOptimizer(module, options);
-        schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, options.WarmupSteps, options.DecaySteps ?? options.Steps);
+        // A short run (quick mode) warms up for at most its whole length.
+        var decaySteps = options.DecaySteps ?? options.Steps;
+        schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, Math.Min(options.WarmupSteps, decaySteps), decaySteps);
         var blockSize = options.BlockSize ?? model.ContextLength;
         batches = new TokenBatches(trainTokens, options.BatchSize, blockSize, options.BatchOrder, options.Seed);
         // Evaluation batches are drawn once, from their own seeds, so every evaluation measures the same windows.
