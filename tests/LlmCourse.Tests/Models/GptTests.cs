@@ -86,6 +86,36 @@ public sealed class GptTests
     }
 
     [Fact]
+    public void AttentionWeights_AreCausalDistributions_AndDriveTheForwardPass()
+    {
+        var model = Model();
+        var tokens = Tensor.FromArray([3, 1, 4, 1, 5, 9, 2, 6], 1, 8);
+        var weights = model.AttentionWeights(tokens);
+        Assert.Equal(2, weights.Length);
+        Assert.Equal([1, 2, 8, 8], weights[0].Shape);
+        for (var layer = 0; layer < 2; layer++)
+        for (var head = 0; head < 2; head++)
+        for (var i = 0; i < 8; i++)
+        {
+            var row = weights[layer].Select(0, 0).Select(0, head).Select(0, i).ToArray();
+            Assert.Equal(1.0, row.Sum(), 5);
+            Assert.All(row[(i + 1)..], w => Assert.Equal(0f, w));   // nothing from the future
+        }
+
+        // The explicit weights times the values give what the fused attention gives: the same block output.
+        var block = model.Blocks[0];
+        using var noGrad = Autograd.NoGrad();
+        model.Eval();
+        var x = Tensor.Randn([1, 8, 16], new Generator(3));
+        var fused = block.Attention.Forward(x);
+        var qkv = LlmCourse.Tensors.Functional.Linear(x, block.Attention.NamedParameters().First(p => p.Name == "c_attn.weight").Parameter).Split(16, dim: 2);
+        var v = qkv[2].View(1, 8, 2, 8).Transpose(1, 2);                          // (B, H, T, D)
+        var y = block.Attention.AttentionWeights(x).MatMul(v).Transpose(1, 2).Contiguous().View(1, 8, 16);
+        var explicitOutput = block.Attention.Projection.Forward(y);
+        ParityFixtures.AssertClose(fused, explicitOutput, "explicit attention against the fused call", 1e-5, 1e-5);
+    }
+
+    [Fact]
     public void WeightsAreTied_AndNamedLikeNanoGpt()
     {
         var model = Model();
