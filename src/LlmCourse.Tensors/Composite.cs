@@ -83,6 +83,19 @@ public static class Composite
         return Tensor.Where(x.Gt(0f), 1f - halfErfc, halfErfc);
     }
 
-    public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, bool isCausal = false) =>
-        Functional.ScaledDotProductAttention(q, k, v, mask, isCausal);
+    /// <summary>
+    /// softmax(q k^T / sqrt(D), masked) v with every intermediate stored: [..., T, S] scores, mask,
+    /// probabilities. <paramref name="mask"/>: nonzero may attend (PyTorch's boolean mask).
+    /// </summary>
+    public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, bool isCausal = false,
+        float dropoutP = 0f, Generator? generator = null)
+    {
+        int t = q.Size(-2), s = k.Size(-2);
+        var scores = q.MatMul(k.MT) * (1f / MathF.Sqrt(q.Size(-1)));   // [..., T, S]
+        if (isCausal) mask = Tensor.CausalMask(t, s, lower: true, 0, q.Device);
+        if (mask is not null) scores = scores.MaskedFill(mask.Eq(0f), float.NegativeInfinity);
+        var weights = scores.Softmax(-1);
+        if (dropoutP > 0f) weights = Functional.Dropout(weights, dropoutP, training: true, generator);
+        return weights.MatMul(v);                                        // [..., T, Dv]
+    }
 }

@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Backends;
+
 namespace LlmCourse.Tensors;
 
 /// <summary>How a loss reduces its per-element values.</summary>
@@ -108,11 +110,9 @@ public static partial class Functional
         if (p < 0f || p > 1f) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout: probability has to be between 0 and 1");
         if (!training || p == 0f) return x;
         if (p == 1f) return x * 0f;
-        var g = generator ?? Generator.Default;
         var keep = 1f - p;
-        var scale = 1f / keep;
-        var mask = new float[x.Count];
-        for (var i = 0; i < mask.Length; i++) mask[i] = g.NextFloat() < keep ? scale : 0f;
-        return x * Tensor.FromArray(mask, x.shape, x.Device);
+        var mask = Tensor.Allocate(x.shape, DType.Float32, x.Device);
+        x.Backend.Generate(mask, generator ?? Generator.Default, Distribution.Bernoulli, keep, 1f / keep);
+        return x * mask;
     }
 }

@@ -122,10 +122,7 @@ public sealed partial class Tensor
     /// <summary>Standard normal samples from <paramref name="generator"/> (default: <see cref="Generator.Default"/>).</summary>
     public static Tensor Randn(int[] shape, Generator? generator = null, Device? device = null)
     {
-        shape = CheckShape(shape, "Randn");
-        var values = new float[Shapes.Count(shape)];
-        (generator ?? Generator.Default).FillGaussian(values, 0f, 1f);
-        return FromArray(values, shape, device);
+        return Random(CheckShape(shape, "Randn"), Backends.Distribution.Normal, 0f, 1f, generator, device);
     }
 
     public static Tensor Randn(params int[] shape) => Randn(shape, null, null);
@@ -133,13 +130,17 @@ public sealed partial class Tensor
     /// <summary>Uniform samples in [0, 1).</summary>
     public static Tensor Rand(int[] shape, Generator? generator = null, Device? device = null)
     {
-        shape = CheckShape(shape, "Rand");
-        var values = new float[Shapes.Count(shape)];
-        (generator ?? Generator.Default).FillUniform(values, 0f, 1f);
-        return FromArray(values, shape, device);
+        return Random(CheckShape(shape, "Rand"), Backends.Distribution.Uniform, 0f, 1f, generator, device);
     }
 
     public static Tensor Rand(params int[] shape) => Rand(shape, null, null);
+
+    internal static Tensor Random(int[] shape, Backends.Distribution distribution, float a, float b, Generator? generator, Device? device)
+    {
+        var t = Allocate(shape, DType.Float32, device ?? Device.Default);
+        t.Backend.Generate(t, generator ?? Generator.Default, distribution, a, b);
+        return t;
+    }
 
     /// <summary>Uniform Int32 values in [low, high).</summary>
     public static Tensor RandInt(int low, int high, int[] shape, Generator? generator = null, Device? device = null)

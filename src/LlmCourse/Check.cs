@@ -17,6 +17,11 @@ public static class Check
     static int passed;
     static int failed;
 
+    /// <summary>Where the ✓/✗ lines go: the console (the notebook's output), or a writer in tests.</summary>
+    internal static TextWriter? Output { get; set; }
+
+    static TextWriter Out => Output ?? Console.Out;
+
     /// <summary>Checks run so far in this session, and how many passed.</summary>
     public static (int Passed, int Failed) Tally => (passed, failed);
 
@@ -56,7 +61,7 @@ public static class Check
         var line = failed == 0
             ? $"✓ all {total} check{(total == 1 ? "" : "s")} passed"
             : $"✗ {failed} of {total} check{(total == 1 ? "" : "s")} failed: scroll up for the ✗ lines and their hints";
-        Console.WriteLine(line);
+        Out.WriteLine(line);
         return line;
     }
 
@@ -65,14 +70,14 @@ public static class Check
         if (ok)
         {
             Interlocked.Increment(ref passed);
-            Console.WriteLine(actual is null ? $"✓ {what}" : $"✓ {what} = {actual}");
+            Out.WriteLine(actual is null ? $"✓ {what}" : $"✓ {what} = {actual}");
             return true;
         }
         Interlocked.Increment(ref failed);
         var line = expected is null ? $"✗ {what}" : $"✗ {what}: expected {expected}, got {actual}";
         if (detail is not null) line += $"; {detail}";
-        Console.WriteLine(line);
-        if (hint is not null) Console.WriteLine($"  hint: {hint}");
+        Out.WriteLine(line);
+        if (hint is not null) Out.WriteLine($"  hint: {hint}");
         return false;
     }
 

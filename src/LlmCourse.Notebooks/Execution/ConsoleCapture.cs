@@ -7,26 +7,20 @@ namespace LlmCourse.Notebooks.Execution;
 /// cell (stream outputs "stdout"/"stderr") and to the real console otherwise. Writes from outside a
 /// cell, a progress display's for instance, are untouched.
 /// </summary>
-public static class ConsoleCapture
+static class ConsoleCapture
 {
     static readonly Lock gate = new();
-    static TextWriter? originalOut;
-    static TextWriter? originalError;
-
-    /// <summary>The console's own standard output, from before capturing began.</summary>
-    public static TextWriter OriginalOut => originalOut ?? Console.Out;
-
-    public static TextWriter OriginalError => originalError ?? Console.Error;
+    static bool installed;
 
     internal static void Install()
     {
         lock (gate)
         {
-            if (Console.Out is Router) return;
-            originalOut = Console.Out;
-            originalError = Console.Error;
-            Console.SetOut(new Router(originalOut, "stdout"));
-            Console.SetError(new Router(originalError, "stderr"));
+            // A flag, not a type test: Console.SetOut wraps what it is given in a synchronised writer.
+            if (installed) return;
+            installed = true;
+            Console.SetOut(new Router(Console.Out, "stdout"));
+            Console.SetError(new Router(Console.Error, "stderr"));
         }
     }
 

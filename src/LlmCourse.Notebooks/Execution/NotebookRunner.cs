@@ -22,15 +22,17 @@ public static class NotebookRunner
     public static async Task<NotebookRun> RunAsync(Notebook notebook, string path, RunOptions? options = null, CancellationToken cancel = default)
     {
         options ??= new RunOptions();
+        // Resolved now: the run changes the current directory, and messages keep the path as given.
+        var fullPath = Path.GetFullPath(path);
         await oneAtATime.WaitAsync(cancel).ConfigureAwait(false);
         var previousDirectory = Environment.CurrentDirectory;
         var previousQuick = Environment.GetEnvironmentVariable(QuickVariable);
         try
         {
-            Environment.CurrentDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            Environment.CurrentDirectory = Path.GetDirectoryName(fullPath)!;
             if (options.Quick) Environment.SetEnvironmentVariable(QuickVariable, "1");
             ConsoleCapture.Install();
-            return await RunCellsAsync(notebook.Clone(), path, options, cancel).ConfigureAwait(false);
+            return await RunCellsAsync(notebook.Clone(), path, fullPath, options, cancel).ConfigureAwait(false);
         }
         finally
         {
@@ -40,7 +42,7 @@ public static class NotebookRunner
         }
     }
 
-    static async Task<NotebookRun> RunCellsAsync(Notebook notebook, string path, RunOptions options, CancellationToken cancel)
+    static async Task<NotebookRun> RunCellsAsync(Notebook notebook, string path, string fullPath, RunOptions options, CancellationToken cancel)
     {
         var observer = options.Observer;
         var total = Stopwatch.StartNew();
@@ -52,7 +54,7 @@ public static class NotebookRunner
             cell.ExecutionCount = null;
         }
 
-        using var session = new ScriptSession(path);
+        using var session = new ScriptSession(fullPath);
         var executionCount = 0;
         foreach (var (cell, index) in codeCells)
         {

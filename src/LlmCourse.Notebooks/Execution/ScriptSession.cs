@@ -7,19 +7,22 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Emit;
 using Microsoft.CodeAnalysis.Scripting;
-using Microsoft.CodeAnalysis.Scripting.Hosting;
 
 namespace LlmCourse.Notebooks.Execution;
 
 /// <summary>
-/// A notebook's chain of Roslyn script submissions, built the way the .NET Interactive C# kernel
-/// builds it: the first cell is <c>CSharpScript.Create</c>, each later one continues from the state the
-/// previous one left (<c>ContinueWith</c>), so variables, methods and types declared in a cell are in
-/// scope in the cells below it. A cell that fails to compile leaves the chain where it was.
-/// <para>Each session has its own <see cref="InteractiveAssemblyLoader"/>: the submissions and every
-/// <c>#r</c> DLL load into load contexts of their own, so two runs never share static state, and a
-/// DLL's dependencies resolve from the folder it was loaded from.</para>
+/// A notebook's chain of C# script submissions, compiled exactly as the .NET Interactive C# kernel
+/// compiles them: the first cell is <c>CSharpScript.Create</c>, each later one
+/// <c>ContinueWith</c> of the previous, so what a cell declares (and the DLLs it references) is in
+/// scope below it, with the kernel helpers as the globals object. A cell that fails to compile
+/// leaves the chain where it was; one that throws stays in it, with what it defined before the throw.
+/// <para>Only the running differs. Roslyn's own executor loads submissions through a loader that
+/// lets the host process's assemblies shadow the notebook's <c>#r</c> DLLs, and a headless host (the
+/// CLI, the test runner) carries its own copy of the course library. So each compiled cell is emitted
+/// here and loaded into a <see cref="NotebookLoadContext"/> of the run's own: the notebook gets the DLLs
+/// it names, and nothing of one run survives into the next.</para>
 /// </summary>
 sealed class ScriptSession : IDisposable
 {
@@ -30,8 +33,8 @@ sealed class ScriptSession : IDisposable
         "System.Linq", typeof(DisplayExtensions).Namespace!,
     ];
 
-    // The whole shared framework, as the kernel references it; metadata is read once per process.
-    static readonly Lazy<ImmutableArray<MetadataReference>> frameworkReferences = new(() =>
+    // The whole shared framework, as the kernel references it, and the kernel helpers; read once per process.
+    static readonly Lazy<ImmutableArray<MetadataReference>> baseReferences = new(() =>
     {
         var runtimeDirectory = RuntimeEnvironment.GetRuntimeDirectory();
         var trusted = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator);
@@ -42,64 +45,89 @@ sealed class ScriptSession : IDisposable
             .ToImmutableArray();
     });
 
-    readonly InteractiveAssemblyLoader loader = new();
-    readonly KernelGlobals globals = new();
+    readonly NotebookLoadContext context;
     readonly ScriptOptions options;
     readonly string notebookDirectory;
     readonly string notebookStem;
     readonly Dictionary<string, int> cellByFile = new(StringComparer.Ordinal);
-    ScriptState<object>? state;
+    Script<object>? previous;
+    int submissionCount;
+    // Slot 0 holds the globals, slot n + 1 submission n: the compiled cells read earlier cells' state from it.
+    object?[] submissionStates = new object?[8];
 
     public ScriptSession(string notebookPath)
     {
         notebookDirectory = Path.GetDirectoryName(Path.GetFullPath(notebookPath))!;
         notebookStem = Path.GetFileNameWithoutExtension(notebookPath);
+        context = new NotebookLoadContext($"notebook {notebookStem} {Guid.NewGuid():N}");
+        submissionStates[0] = new KernelGlobals();
         options = ScriptOptions.Default
-            .WithReferences(frameworkReferences.Value)
+            .WithReferences(baseReferences.Value)
             .WithImports(Imports)
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(notebookDirectory))
             .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(notebookDirectory))
             .WithLanguageVersion(LanguageVersion.Latest)
             .WithAllowUnsafe(true)
-            // Release code (training loops written in a cell should run at full speed) with line
-            // numbers in stack traces, so a runtime error can name the line of the cell.
+            // Release code (training loops written in a cell run at full speed); line numbers still
+            // reach stack traces through the PDB, so a runtime error names the line of the cell.
             .WithOptimizationLevel(OptimizationLevel.Release)
             .WithEmitDebugInformation(true)
             .WithFileEncoding(Encoding.UTF8);
     }
 
     /// <summary>What a cell produced.</summary>
-    public sealed record Outcome(
-        IReadOnlyList<Diagnostic> Errors,
-        Exception? Exception,
-        bool HasValue,
-        object? Value);
+    public sealed record Outcome(IReadOnlyList<Diagnostic> Errors, Exception? Exception, bool HasValue, object? Value);
 
     /// <summary>The cell a stack frame's file belongs to, or null for library code.</summary>
     public int? CellOf(string? file) => file is not null && cellByFile.TryGetValue(file, out var index) ? index : null;
 
     public async Task<Outcome> SubmitAsync(string code, int cellIndex, CancellationToken cancel)
     {
-        // A file path per cell: Roslyn resolves #r and #load relative to its folder (the notebook's),
-        // and stack frames name it, which maps a runtime error back to its cell.
+        // A file per cell: stack frames name it, which maps a runtime error back to its cell, and #r
+        // and #load resolve relative to its folder, the notebook's.
         var file = Path.Combine(notebookDirectory, $"{notebookStem}.cell{cellIndex + 1}.csx");
         cellByFile[file] = cellIndex;
         var cellOptions = options.WithFilePath(file);
-        var script = state is null
-            ? CSharpScript.Create(code, cellOptions, typeof(KernelGlobals), loader)
-            : state.Script.ContinueWith(code, cellOptions);
+        var script = previous is null
+            ? CSharpScript.Create(code, cellOptions, typeof(KernelGlobals))
+            : previous.ContinueWith(code, cellOptions);
+        var compilation = script.GetCompilation();
 
-        var errors = script.Compile(cancel).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        using var peImage = new MemoryStream();
+        using var pdb = new MemoryStream();
+        var emitted = compilation.Emit(peImage, pdb,
+            options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb), cancellationToken: cancel);
+        var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (errors.Count > 0) return new Outcome(errors, null, false, null);
 
-        var hasValue = EndsWithValue(script.GetCompilation());
-        // catchException keeps the chain alive after a throw: the next cell continues from here,
-        // with what the failing cell defined before it threw (as in the kernel).
-        state = state is null
-            ? await script.RunAsync(globals, _ => true, cancel).ConfigureAwait(false)
-            : await script.RunFromAsync(state, _ => true, cancel).ConfigureAwait(false);
-        var exception = state.Exception is { } e ? Unwrap(e) : null;
-        return new Outcome([], exception, hasValue && exception is null, state.ReturnValue);
+        // From here the cell is part of the chain, even if it throws: later cells may use what it defined.
+        previous = script;
+        foreach (var reference in compilation.DirectiveReferences.OfType<PortableExecutableReference>())
+            if (reference.FilePath is { } path) context.AddReference(path);
+        // A cell of only #r lines, usings or comments has no code: Roslyn emits nothing for it, and
+        // there is nothing to run, but its references and usings still count for the cells below.
+        if (!emitted.Success) return new Outcome([], null, false, null);
+
+        peImage.Position = 0;
+        pdb.Position = 0;
+        var assembly = context.LoadSubmission(peImage, pdb);
+        var entryPoint = compilation.GetEntryPoint(cancel)
+            ?? throw new InvalidOperationException($"Cell {cellIndex + 1} compiled without a submission entry point.");
+        var factory = assembly.GetType(entryPoint.ContainingType.MetadataName)!
+            .GetMethod(entryPoint.MetadataName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!;
+
+        submissionCount++;
+        if (submissionStates.Length < submissionCount + 1) Array.Resize(ref submissionStates, submissionStates.Length * 2);
+        var hasValue = EndsWithValue(compilation);
+        try
+        {
+            var value = await ((Task<object>)factory.Invoke(null, [submissionStates])!).ConfigureAwait(false);
+            return new Outcome([], null, hasValue, value);
+        }
+        catch (Exception e)
+        {
+            return new Outcome([], Unwrap(e), false, null);
+        }
     }
 
     /// <summary>
@@ -124,5 +152,9 @@ sealed class ScriptSession : IDisposable
         _ => e,
     };
 
-    public void Dispose() => loader.Dispose();
+    public void Dispose()
+    {
+        submissionStates = [];
+        context.Unload();
+    }
 }

@@ -3,6 +3,12 @@ namespace LlmCourse.Notebooks.Export;
 /// <summary>The style sheets of the exported pages, inline so each page is one self-contained file.</summary>
 static class ExportStyles
 {
+    /// <summary>The start of a page: doctype, encoding, viewport, title and the inline style sheet.</summary>
+    public static string Head(string title, string css) =>
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">" +
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+        $"<title>{System.Net.WebUtility.HtmlEncode(title)}</title><style>{css}</style></head>\n";
+
     public const string Page = """
         :root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --code-bg: #f6f8fa; --accent: #4e79a7; }
         * { box-sizing: border-box; }

@@ -21,9 +21,7 @@ public static class HtmlExporter
         var baseDirectory = notebookPath is null ? null : Path.GetDirectoryName(Path.GetFullPath(notebookPath));
         var title = Title(notebook, notebookPath);
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-            .Append($"<title>{WebUtility.HtmlEncode(title)}</title><style>{ExportStyles.Page}</style></head>\n<body><main>\n");
+        html.Append(ExportStyles.Head(title, ExportStyles.Page)).Append("<body><main>\n");
         html.Append($"<header class=\"meta\">{WebUtility.HtmlEncode(Describe(notebook, notebookPath))}</header>\n");
         html.Append(TableOfContents(notebook));
         foreach (var cell in notebook.Cells)

@@ -21,9 +21,7 @@ public static class SlidesExporter
         var baseDirectory = notebookPath is null ? null : Path.GetDirectoryName(Path.GetFullPath(notebookPath));
         var slides = Split(notebook).Select(parts => string.Concat(parts.Select(p => p.Render(baseDirectory)))).ToList();
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-            .Append($"<title>{WebUtility.HtmlEncode(HtmlExporter.Title(notebook, notebookPath))}</title><style>{ExportStyles.Slides}</style></head>\n<body>\n");
+        html.Append(ExportStyles.Head(HtmlExporter.Title(notebook, notebookPath), ExportStyles.Slides)).Append("<body>\n");
         for (var i = 0; i < slides.Count; i++)
             html.Append($"<section class=\"slide{(i == 0 ? " current" : "")}\" id=\"slide-{i + 1}\">{slides[i]}</section>\n");
         html.Append("<div class=\"counter\"></div>\n<script>").Append(Navigation).Append("</script>\n</body></html>\n");

@@ -1,5 +1,5 @@
 using System.Collections;
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Reflection;
 
 namespace LlmCourse.Notebooks.Formatting;
@@ -28,7 +28,8 @@ public static class FormatterConvention
 {
     public const string AttributeName = "TypeFormatterSourceAttribute";
 
-    static readonly ConcurrentDictionary<Type, Lookup> cache = new();
+    // Weak: a notebook's types live in a load context that is unloaded after its run.
+    static readonly ConditionalWeakTable<Type, Lookup> cache = new();
 
     /// <summary>What the convention offers for one type: its formatters and preferred MIME types.</summary>
     public sealed record Lookup(IReadOnlyList<ConventionFormatter> Formatters, IReadOnlyList<string> PreferredMimeTypes)
@@ -40,7 +41,7 @@ public static class FormatterConvention
             PreferredMimeTypes.Concat(Formatters.Select(f => f.MimeType)).Distinct();
     }
 
-    public static Lookup For(Type type) => cache.GetOrAdd(type, Discover);
+    public static Lookup For(Type type) => cache.GetValue(type, Discover);
 
     /// <summary>Formats with the first matching formatter that accepts the value; null when none does.</summary>
     public static string? TryFormat(object value, string mimeType)

@@ -13,6 +13,9 @@ internal enum CompareOp { Eq, Ne, Gt, Ge, Lt, Le }
 
 internal enum ReduceOp { Sum, Max, Min }
 
+/// <summary>What <see cref="Backend.Generate"/> draws: U(a, b), N(a, b^2), or dropout's mask (value b with probability a, else 0).</summary>
+internal enum Distribution { Uniform, Normal, Bernoulli }
+
 /// <summary>One Adam/AdamW update, PyTorch's formula and order of operations (see <c>Optim/Adam.cs</c>).</summary>
 internal readonly record struct AdamStepArgs(
     float LearningRate, float Beta1, float Beta2, float Eps, float WeightDecay, bool Decoupled, int Step);
@@ -48,6 +51,12 @@ internal abstract class Backend
 
     /// <summary>Sets every element of a (possibly strided) view.</summary>
     public abstract void Fill(Tensor destination, float value);
+
+    /// <summary>
+    /// Fills a contiguous Float32 tensor with draws from <paramref name="generator"/>, in row-major
+    /// order (the sequence is the same on every device: it is drawn on the host).
+    /// </summary>
+    public abstract void Generate(Tensor destination, Generator generator, Distribution distribution, float a, float b);
 
     // ---- element-wise ------------------------------------------------------------------------
     public abstract void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta);
@@ -111,6 +120,18 @@ internal abstract class Backend
     /// <summary>gx for the rows; gWeight/gBias (when not null) are overwritten with the sums over rows.</summary>
     public abstract void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gy, bool rms,
         Tensor gx, Tensor? gWeight, Tensor? gBias);
+
+    // ---- attention -----------------------------------------------------------------------------
+    /// <summary>
+    /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
+    /// (same batch dims, any batch strides, last dim contiguous); output [..., T, Dv] and the rows'
+    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i.
+    /// </summary>
+    public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp);
+
+    /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gq, gk, gv contiguous.</summary>
+    public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv);
 
     // ---- indexing ----------------------------------------------------------------------------
     /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>

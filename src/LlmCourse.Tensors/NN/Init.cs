@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Backends;
+
 namespace LlmCourse.Tensors.NN;
 
 /// <summary>Which fan the Kaiming initialisations scale by.</summary>
@@ -13,19 +15,11 @@ public enum FanMode
 /// </summary>
 public static class Init
 {
-    public static Tensor Normal(Tensor t, float mean = 0f, float std = 1f, Generator? generator = null)
-    {
-        var values = new float[t.Count];
-        (generator ?? Generator.Default).FillGaussian(values, mean, std);
-        return Write(t, values);
-    }
+    public static Tensor Normal(Tensor t, float mean = 0f, float std = 1f, Generator? generator = null) =>
+        Write(t, Tensor.Random(t.shape, Distribution.Normal, mean, std, generator, t.Device));
 
-    public static Tensor Uniform(Tensor t, float low = 0f, float high = 1f, Generator? generator = null)
-    {
-        var values = new float[t.Count];
-        (generator ?? Generator.Default).FillUniform(values, low, high);
-        return Write(t, values);
-    }
+    public static Tensor Uniform(Tensor t, float low = 0f, float high = 1f, Generator? generator = null) =>
+        Write(t, Tensor.Random(t.shape, Distribution.Uniform, low, high, generator, t.Device));
 
     public static Tensor Constant(Tensor t, float value)
     {
@@ -91,10 +85,10 @@ public static class Init
         return mode == FanMode.FanIn ? fanIn : fanOut;
     }
 
-    static Tensor Write(Tensor t, float[] values)
+    static Tensor Write(Tensor t, Tensor values)
     {
         using var noGrad = Autograd.NoGrad();
-        t.CopyFrom(Tensor.FromArray(values, t.shape, t.Device), "Init");
+        t.CopyFrom(values, "Init");
         return t;
     }
 }

@@ -3,7 +3,9 @@ namespace LlmCourse.Tensors;
 /// <summary>
 /// Scaled dot-product attention, PyTorch's <c>F.scaled_dot_product_attention</c>. Letters: B batch,
 /// H heads, T query positions, S key positions, D head size; q [B, H, T, D], k and v [B, H, S, D]
-/// (any leading batch dims work). Written as a composite of matmul, softmax and masked fill.
+/// (any leading batch dims). Without an explicit mask or dropout it runs the fused kernel
+/// (scores never stored; backward recomputes them); otherwise, and as the reference it is tested
+/// against, the composite <see cref="Composite.ScaledDotProductAttention"/>.
 /// </summary>
 public static partial class Functional
 {
@@ -25,13 +27,54 @@ public static partial class Functional
             throw new TensorShapeException($"{op}: k {Shapes.Format(k.shape)} and v {Shapes.Format(v.shape)} must have the same number of keys (dim -2)");
         if (mask is not null && isCausal)
             throw new TensorShapeException($"{op}: give either a mask or isCausal, not both (PyTorch's rule)");
-        int t = q.shape[^2], s = k.shape[^2];
-        var scale = 1f / MathF.Sqrt(q.shape[^1]);
-        var scores = q.MatMul(k.MT) * scale;                        // [..., T, S]
-        if (isCausal) mask = Tensor.CausalMask(t, s, lower: true, 0, q.Device);
-        if (mask is not null) scores = scores.MaskedFill(mask.Eq(0f), float.NegativeInfinity);
-        var weights = scores.Softmax(-1);
-        if (dropoutP > 0f) weights = Dropout(weights, dropoutP, training: true, generator);
-        return weights.MatMul(v);                                   // [..., T, D]
+        q.FloatInput(op);
+        k.FloatInput(op);
+        v.FloatInput(op);
+        Tensor.SameDevice(op, q, k);
+        Tensor.SameDevice(op, k, v);
+        if (mask is null && dropoutP == 0f && FusedAttentionApplies(q, k, v))
+            return FusedAttention(q, k, v, isCausal, 1f / MathF.Sqrt(q.shape[^1]));
+        return Composite.ScaledDotProductAttention(q, k, v, mask, isCausal, dropoutP, generator);
+    }
+
+    static bool FusedAttentionApplies(Tensor q, Tensor k, Tensor v) =>
+        q.Rank == k.Rank && k.Rank == v.Rank &&
+        Shapes.Equal(q.shape.AsSpan(0, q.Rank - 2), k.shape.AsSpan(0, k.Rank - 2)) &&
+        Shapes.Equal(k.shape.AsSpan(0, k.Rank - 2), v.shape.AsSpan(0, v.Rank - 2)) &&
+        q.Count > 0 && k.Count > 0 && v.Count > 0;
+
+    /// <summary>The kernels take any batch strides but need each matrix's rows contiguous and apart.</summary>
+    static Tensor RowsContiguous(Tensor t) =>
+        t.strides[^1] == 1 && (t.shape[^2] == 1 || t.strides[^2] >= t.shape[^1]) ? t : t.ContiguousData();
+
+    static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale)
+    {
+        var (qs, ks, vs) = (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v));
+        var output = Tensor.Allocate([.. q.shape[..^1], v.shape[^1]], DType.Float32, q.Device);
+        var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
+        q.Backend.Attention(qs, ks, vs, causal, scale, output, logSumExp);
+        if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
+        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale));
+        return output;
+    }
+
+    sealed class AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor qs, Tensor ks, Tensor vs, Tensor output, Tensor logSumExp,
+        bool causal, float scale) : Node("ScaledDotProductAttentionBackward", q, k, v)
+    {
+        Tensor? qs = qs, ks = ks, vs = vs, output = output, logSumExp = logSumExp;
+
+        public override void Backward(Tensor gy, Tensor?[] gx)
+        {
+            var (q, k, v) = (Saved(qs), Saved(ks), Saved(vs));
+            var gq = Tensor.Allocate(q.shape, DType.Float32, gy.Device);
+            var gk = Tensor.Allocate(k.shape, DType.Float32, gy.Device);
+            var gv = Tensor.Allocate(v.shape, DType.Float32, gy.Device);
+            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), gy, causal, scale, gq, gk, gv);
+            gx[0] = gq;
+            gx[1] = gk;
+            gx[2] = gv;
+        }
+
+        protected override void ReleaseSaved() => qs = ks = vs = output = logSumExp = null;
     }
 }

@@ -1,13 +1,14 @@
 namespace LlmCourse.Tensors;
 
-/// <summary>Lower/upper triangles of the last two dims (causal masks): a multiply by a constant 0/1 mask.</summary>
+/// <summary>Lower/upper triangles of the last two dims (causal masks): a select against a constant 0/1 mask
+/// (a select, not a multiply, so an infinity outside the triangle becomes 0 rather than NaN).</summary>
 public sealed partial class Tensor
 {
     /// <summary>Keeps elements with column - row &lt;= <paramref name="diagonal"/>, zeroes the rest.</summary>
-    public Tensor Tril(int diagonal = 0) => this * TriangleMask(lower: true, diagonal, "Tril");
+    public Tensor Tril(int diagonal = 0) => Where(TriangleMask(lower: true, diagonal, "Tril"), this, 0f);
 
     /// <summary>Keeps elements with column - row &gt;= <paramref name="diagonal"/>, zeroes the rest.</summary>
-    public Tensor Triu(int diagonal = 0) => this * TriangleMask(lower: false, diagonal, "Triu");
+    public Tensor Triu(int diagonal = 0) => Where(TriangleMask(lower: false, diagonal, "Triu"), this, 0f);
 
     Tensor TriangleMask(bool lower, int diagonal, string op)
     {

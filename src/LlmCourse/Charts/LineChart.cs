@@ -10,7 +10,7 @@ namespace LlmCourse.Charts;
 ///     .Add("train", steps, trainLoss)
 ///     .Add("validation", evalSteps, valLoss)
 /// </code></example>
-public sealed class LineChart(string title, string? xLabel = null, string? yLabel = null) : XYChart(title, xLabel, yLabel)
+public sealed class LineChart(string title, string? xLabel = null, string? yLabel = null) : XYChart<LineChart>(title, xLabel, yLabel)
 {
     double smoothing;
 
@@ -27,15 +27,6 @@ public sealed class LineChart(string title, string? xLabel = null, string? yLabe
     }
 
     protected override SeriesStyle DefaultStyle => SeriesStyle.Lines;
-
-    public new LineChart Add<TX, TY>(string name, IEnumerable<TX> x, IEnumerable<TY> y, SeriesStyle? style = null,
-        bool dashed = false, IEnumerable<string>? labels = null)
-        where TX : System.Numerics.INumberBase<TX> where TY : System.Numerics.INumberBase<TY> =>
-        (LineChart)base.Add(name, x, y, style, dashed, labels);
-
-    public new LineChart Add<TY>(string name, IEnumerable<TY> y, SeriesStyle? style = null)
-        where TY : System.Numerics.INumberBase<TY> =>
-        (LineChart)base.Add(name, y, style);
 
     // Only plain lines are smoothed: a series drawn with markers (validation every few hundred
     // steps) has too few points to average, and each of them matters.

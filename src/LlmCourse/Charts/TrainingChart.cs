@@ -56,6 +56,12 @@ public sealed class TrainingChart : View
     public string Title { get; }
     public int TotalSteps { get; }
 
+    /// <summary>What the loss is, for the axis: cross-entropy in nats per token unless told otherwise.</summary>
+    public string LossLabel { get; set; } = "loss (nats/token)";
+
+    /// <summary>Draw the perplexity chart and show perplexities in the progress line (off for losses that are not cross-entropies).</summary>
+    public bool ShowPerplexity { get; set; } = true;
+
     /// <summary>EMA weight for the train curve (see <see cref="LineChart.Smoothing"/>); 0 draws it as recorded.</summary>
     public double Smoothing { get; set; }
 
@@ -118,9 +124,9 @@ public sealed class TrainingChart : View
         var parts = new List<string>
         {
             $"step {step.ToString("N0", CultureInfo.InvariantCulture)}/{TotalSteps.ToString("N0", CultureInfo.InvariantCulture)} ({Math.Min(100, 100.0 * step / TotalSteps):0}%)",
-            $"train loss {Loss(lastTrain.Value.Loss)}",
+            $"train loss {Loss(lastTrain.Value.Loss, ShowPerplexity)}",
         };
-        if (lastValidation is { } v) parts.Add($"val loss {Loss(v.Loss)}");
+        if (lastValidation is { } v) parts.Add($"val loss {Loss(v.Loss, ShowPerplexity)}");
         if (throughput is { } t) parts.Add($"{Svg.Number(t, 3)} tok/s");
         parts.Add($"{Duration(elapsed)} elapsed");
         if (step >= TotalSteps) parts.Add("done");
@@ -128,8 +134,9 @@ public sealed class TrainingChart : View
         return string.Join(" · ", parts);
     }
 
-    static string Loss(double loss) =>
-        $"{loss.ToString("0.000", CultureInfo.InvariantCulture)} (ppl {Svg.Number(Math.Exp(loss), 4)})";
+    static string Loss(double loss, bool perplexity) =>
+        loss.ToString(Math.Abs(loss) < 0.01 && loss != 0 ? "0.000e0" : "0.000", CultureInfo.InvariantCulture) +
+        (perplexity ? $" (ppl {Svg.Number(Math.Exp(loss), 4)})" : "");
 
     static string Duration(TimeSpan span) => span.TotalHours >= 1
         ? $"{(int)span.TotalHours}:{span.Minutes:00}:{span.Seconds:00}"
@@ -139,7 +146,7 @@ public sealed class TrainingChart : View
     public LineChart LossChart()
     {
         var (trainPoints, validationPoints) = Snapshot();
-        var chart = new LineChart($"{Title}: loss", "step", "loss (nats/token)") { Width = 520, Height = 340, Smoothing = Smoothing };
+        var chart = new LineChart($"{Title}: loss", "step", LossLabel) { Width = 520, Height = 340, Smoothing = Smoothing };
         chart.Add("train", trainPoints.Select(p => p.Step), trainPoints.Select(p => p.Loss));
         if (validationPoints.Length > 0)
             chart.Add("validation", validationPoints.Select(p => p.Step), validationPoints.Select(p => p.Loss), SeriesStyle.LinesAndMarkers);
@@ -170,7 +177,8 @@ public sealed class TrainingChart : View
             .Append(WebUtility.HtmlEncode(ProgressLine())).Append("</div>");
         html.Append("<div style=\"background:#e6e6e6;height:6px;border-radius:3px;max-width:1048px;margin-bottom:6px\">")
             .Append($"<div style=\"background:{Palette.Series[0]};height:6px;border-radius:3px;width:{percent.ToString("0.#", CultureInfo.InvariantCulture)}%\"></div></div>");
-        html.Append("<div style=\"display:flex;flex-wrap:wrap;gap:8px\">").Append(LossChart().ToSvg()).Append(PerplexityChart().ToSvg()).Append("</div>");
+        html.Append("<div style=\"display:flex;flex-wrap:wrap;gap:8px\">").Append(LossChart().ToSvg())
+            .Append(ShowPerplexity ? PerplexityChart().ToSvg() : "").Append("</div>");
         return html.Append("</div>").ToString();
     }
 

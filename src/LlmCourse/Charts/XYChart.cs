@@ -6,9 +6,10 @@ namespace LlmCourse.Charts;
 
 /// <summary>
 /// Series of (x, y) points on numeric axes, linear or log. <see cref="LineChart"/> and
-/// <see cref="ScatterChart"/> differ only in how they draw a series by default.
+/// <see cref="ScatterChart"/> differ only in how they draw a series by default. <typeparamref name="TChart"/>
+/// is the chart itself, so <c>Add</c> returns it and calls chain into a cell's value.
 /// </summary>
-public abstract class XYChart : Chart
+public abstract class XYChart<TChart> : Chart where TChart : XYChart<TChart>
 {
     const int MaxHoverPoints = 300;
 
@@ -31,7 +32,7 @@ public abstract class XYChart : Chart
     protected abstract SeriesStyle DefaultStyle { get; }
 
     /// <summary>Adds a series; <paramref name="x"/> and <paramref name="y"/> must have the same length.</summary>
-    public XYChart Add<TX, TY>(string name, IEnumerable<TX> x, IEnumerable<TY> y, SeriesStyle? style = null,
+    public TChart Add<TX, TY>(string name, IEnumerable<TX> x, IEnumerable<TY> y, SeriesStyle? style = null,
         bool dashed = false, IEnumerable<string>? labels = null)
         where TX : INumberBase<TX> where TY : INumberBase<TY>
     {
@@ -42,18 +43,16 @@ public abstract class XYChart : Chart
         var labelList = labels?.ToList();
         if (labelList is not null && labelList.Count != xs.Length)
             throw new ArgumentException($"{GetType().Name} '{Title}', series '{name}': {labelList.Count} labels for {xs.Length} points.");
-        AddSeries(new Series(name, xs, ys, Palette.SeriesColor(series.Count), style ?? DefaultStyle, dashed, labelList));
-        return this;
+        series.Add(new Series(name, xs, ys, Palette.SeriesColor(series.Count), style ?? DefaultStyle, dashed, labelList));
+        return (TChart)this;
     }
 
     /// <summary>Adds a series with x = 0, 1, 2, ...</summary>
-    public XYChart Add<TY>(string name, IEnumerable<TY> y, SeriesStyle? style = null) where TY : INumberBase<TY>
+    public TChart Add<TY>(string name, IEnumerable<TY> y, SeriesStyle? style = null) where TY : INumberBase<TY>
     {
         var ys = Charts.Series.ToDoubles(y, nameof(y));
         return Add(name, Enumerable.Range(0, ys.Length).Select(i => (double)i), ys, style);
     }
-
-    protected virtual void AddSeries(Series s) => series.Add(s);
 
     /// <summary>The series as drawn (a line chart adds smoothed copies).</summary>
     protected virtual IReadOnlyList<Series> DrawnSeries => series;

@@ -212,7 +212,7 @@ public sealed class RegexBpeTokenizer : ITokenizer
         foreach (var id in Encode(text, allowedSpecial))
         {
             var bytes = BytesOf(id);
-            pieces.Add(new TokenPiece(id, at, bytes.Length, IsSpecial(id) ? Encoding.UTF8.GetString(bytes) : BpeVocabulary.Display(bytes), IsSpecial(id)));
+            pieces.Add(new TokenPiece(id, at, bytes.Length, TokenizerViews.TokenText(bytes), IsSpecial(id)));
             at += bytes.Length;
         }
         return pieces;

@@ -162,6 +162,18 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RelativeNotebookPath_ResolvesReferencesFromTheNotebookFolder()
+    {
+        var path = Path.GetRelativePath(Environment.CurrentDirectory, folder.Copy("reference.ipynb"));
+        FixtureLibrary.Build(folder.Path);
+
+        var run = await NotebookRunner.RunAsync(path, cancel: Cancel);
+
+        Assert.True(run.Succeeded, string.Join("\n", run.Failures));
+        Assert.Equal(path, run.Path);
+    }
+
+    [Fact]
     public async Task Load_RunsACsxFileRelativeToTheNotebook()
     {
         var run = await NotebookRunner.RunAsync(folder.Copy("load.ipynb"), cancel: Cancel);
@@ -214,6 +226,50 @@ public sealed class RunnerTests : IDisposable
         var run = await NotebookRunner.RunAsync(second, path, cancel: Cancel);
 
         Assert.Equal(FailureKind.Compile, Assert.Single(run.Failures).Kind);
+    }
+
+    [Fact]
+    public async Task ReferencedDll_WinsOverTheHostsCopy_OfTheSameName()
+    {
+        // This test process has the real LlmCourse.dll loaded; the notebook names another one.
+        Assert.Equal("LlmCourse", typeof(LlmCourse.Course).Assembly.GetName().Name);
+        Assert.Contains(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "LlmCourse");
+        FixtureLibrary.BuildImpostor(folder.Path);
+        var notebook = Notebook.Create(Cell.Code("#r \"impostor/LlmCourse.dll\"\nImpostor.Marker.Where"));
+
+        var run = await NotebookRunner.RunAsync(notebook, Path.Combine(folder.Path, "impostor.ipynb"), cancel: Cancel);
+
+        Assert.True(run.Succeeded, string.Join("\n", run.Failures));
+        Assert.Equal("the notebook's own LlmCourse.dll", Only(run.Executed.Cells[0], OutputKind.ExecuteResult).GetText(MimeBundle.PlainText));
+    }
+
+    [Fact]
+    public async Task CellsWithoutCode_CommentsOrOnlyAReference_StillCountForTheCellsBelow()
+    {
+        FixtureLibrary.Build(folder.Path);
+        var notebook = Notebook.Create(
+            Cell.Code("// nothing but a comment"), Cell.Code("#r \"lib/FixtureLib.dll\""), Cell.Code("using FixtureLib;"),
+            Cell.Code("Greeter.Greet(\"below\")"));
+
+        var run = await NotebookRunner.RunAsync(notebook, Path.Combine(folder.Path, "empty-cells.ipynb"), cancel: Cancel);
+
+        Assert.True(run.Succeeded, string.Join("\n", run.Failures));
+        Assert.Equal("Hello, BELOW!", Only(run.Executed.Cells[3], OutputKind.ExecuteResult).GetText(MimeBundle.PlainText));
+        Assert.All(run.Executed.Cells.Take(3), c => Assert.Empty(c.Outputs));
+    }
+
+    [Fact]
+    public async Task StaticsOfReferencedDlls_StartAfreshInEachRun()
+    {
+        FixtureLibrary.Build(folder.Path);
+        var notebook = Notebook.Create(Cell.Code("#r \"lib/FixtureLib.dll\"\nFixtureLib.Counter.Next();\nFixtureLib.Counter.Next()"));
+        var path = Path.Combine(folder.Path, "counter.ipynb");
+
+        var first = await NotebookRunner.RunAsync(notebook, path, cancel: Cancel);
+        var second = await NotebookRunner.RunAsync(notebook, path, cancel: Cancel);
+
+        Assert.Equal("2", Only(first.Executed.Cells[0], OutputKind.ExecuteResult).GetText(MimeBundle.PlainText));
+        Assert.Equal("2", Only(second.Executed.Cells[0], OutputKind.ExecuteResult).GetText(MimeBundle.PlainText));
     }
 
     [Fact]

@@ -31,6 +31,13 @@ public static class FixtureLibrary
                 public static string Greet(string name) => "Hello, " + FixtureDep.Loud.Shout(name);
             }
 
+            // Static state: each run of a notebook must start from zero.
+            public static class Counter
+            {
+                static int count;
+                public static int Next() => ++count;
+            }
+
             [TypeFormatterSource(typeof(SmileyFormatterSource))]
             public class Smiley(string name)
             {
@@ -91,14 +98,30 @@ public static class FixtureLibrary
         }
         """;
 
+    /// <summary>
+    /// An assembly named LlmCourse that is not the course library: the test host has the real one
+    /// loaded, and a notebook that references this one must get this one.
+    /// </summary>
+    public static string BuildImpostor(string folder)
+    {
+        var lib = Directory.CreateDirectory(Path.Combine(folder, "impostor")).FullName;
+        var path = Path.Combine(lib, "LlmCourse.dll");
+        Emit("LlmCourse", "namespace Impostor; public static class Marker { public static string Where => \"the notebook's own LlmCourse.dll\"; }",
+            Framework(), path);
+        return path;
+    }
+
+    static List<MetadataReference> Framework() =>
+        Directory.EnumerateFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")
+            .Where(p => !Path.GetFileName(p).StartsWith("Microsoft.VisualBasic", StringComparison.Ordinal))
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToList();
+
     /// <summary>Writes lib/FixtureDep.dll and lib/FixtureLib.dll under <paramref name="folder"/>.</summary>
     public static void Build(string folder)
     {
         var lib = Directory.CreateDirectory(Path.Combine(folder, "lib")).FullName;
-        var framework = Directory.EnumerateFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")
-            .Where(p => !Path.GetFileName(p).StartsWith("Microsoft.VisualBasic", StringComparison.Ordinal))
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToList();
+        var framework = Framework();
         var dep = Path.Combine(lib, "FixtureDep.dll");
         Emit("FixtureDep", DepSource, framework, dep);
         Emit("FixtureLib", LibSource.Replace("[TypeFormatterSource(", "[Anywhere.Else.TypeFormatterSource("),

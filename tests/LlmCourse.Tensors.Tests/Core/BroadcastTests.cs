@@ -85,4 +85,16 @@ public sealed class BroadcastTests
         Assert.Contains("Int32", e.Message);
         Assert.Contains("To(DType.Float32)", e.Message);
     }
+
+    [Fact]
+    public void TrilAndTriuSelectRatherThanMultiply()
+    {
+        var x = Tensor.Full([3, 3], float.NegativeInfinity);
+        Assert.Equal(new[] { float.NegativeInfinity, 0, 0, float.NegativeInfinity, float.NegativeInfinity, 0, float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity },
+            x.Tril().ToArray());
+        Assert.Equal(new float[] { 0, 1, 1, 0, 0, 1, 0, 0, 0 }, Tensor.Ones(3, 3).Triu(1).ToArray());
+        var w = Tensor.Ones(2, 2).WithGrad();
+        w.Tril().Sum().Backward();
+        Assert.Equal(new float[] { 1, 0, 1, 1 }, w.Grad!.ToArray());
+    }
 }

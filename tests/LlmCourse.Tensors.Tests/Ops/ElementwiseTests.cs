@@ -132,3 +132,32 @@ public sealed class ElementwiseTests
         }
     }
 }
+
+/// <summary>The one-pass GELU kernels against the pass-per-step reference (STYLE 3). Tolerance: 1e-5
+/// relative, since both round exp of large negative arguments differently in the far tail.</summary>
+public sealed class GeluKernelTests
+{
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 13)]
+    [InlineData(false, 2048)]
+    [InlineData(true, 7)]
+    [InlineData(true, 37)]
+    [InlineData(true, 2048)]
+    public void FusedMatchesTheReference(bool tanh, int n)
+    {
+        var x = LlmCourse.Tensors.Tests.Core.Check.Values(n, 3, 3f);
+        x[0] = -9f;   // deep in the tail, where 1 + tanh would cancel
+        var gy = LlmCourse.Tensors.Tests.Core.Check.Values(n, 4);
+        var fused = new float[n];
+        var reference = new float[n];
+        if (tanh) LlmCourse.Tensors.Backends.GeluKernels.TanhForward(x, fused);
+        else LlmCourse.Tensors.Backends.GeluKernels.Forward(x, fused);
+        LlmCourse.Tensors.Backends.UnaryKernels.GeluReferenceForward(tanh, x, reference);
+        for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-30f, $"forward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
+        if (tanh) LlmCourse.Tensors.Backends.GeluKernels.TanhBackward(x, gy, fused);
+        else LlmCourse.Tensors.Backends.GeluKernels.Backward(x, gy, fused);
+        LlmCourse.Tensors.Backends.UnaryKernels.GeluReferenceBackward(tanh, x, gy, reference);
+        for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-7f, $"backward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
+    }
+}

@@ -121,4 +121,44 @@ public sealed class FusedKernelTests
         var mask = Tensor.Ones(4, 4).Tril();
         Check.Close(y.ToArray(), F.ScaledDotProductAttention(q, k, v, mask), 1e-6f);
     }
+
+    [Theory]
+    [InlineData(false, 5, 5)]
+    [InlineData(true, 5, 5)]
+    [InlineData(false, 3, 7)]
+    [InlineData(true, 7, 4)]
+    public void FusedAttentionMatchesTheComposite(bool causal, int t, int s)
+    {
+        // q, k, v as GPT makes them: [B, T, H, D] transposed to [B, H, T, D] (strided views, no copy).
+        const int B = 2, H = 3, D = 4;
+        var g = new Generator(17);
+        var qRaw = Tensor.Randn([B, t, H, D], g);
+        var kRaw = Tensor.Randn([B, s, H, D], g);
+        var vRaw = Tensor.Randn([B, s, H, D], g);
+        var upstream = Tensor.Randn([B, H, t, D], g);
+        (float[] Y, float[] Gq, float[] Gk, float[] Gv) Run(bool fused)
+        {
+            var (qq, kk, vv) = (qRaw.Detach().WithGrad(), kRaw.Detach().WithGrad(), vRaw.Detach().WithGrad());
+            var (q, k, v) = (qq.Transpose(1, 2), kk.Transpose(1, 2), vv.Transpose(1, 2));
+            var y = fused ? F.ScaledDotProductAttention(q, k, v, isCausal: causal) : Composite.ScaledDotProductAttention(q, k, v, isCausal: causal);
+            (y * upstream).Sum().Backward();
+            return (y.ToArray(), qq.Grad!.ToArray(), kk.Grad!.ToArray(), vv.Grad!.ToArray());
+        }
+        var fusedRun = Run(true);
+        var reference = Run(false);
+        Check.Close(reference.Y, fusedRun.Y, 2e-6f, "output");
+        Check.Close(reference.Gq, fusedRun.Gq, 1e-5f, "dq");
+        Check.Close(reference.Gk, fusedRun.Gk, 1e-5f, "dk");
+        Check.Close(reference.Gv, fusedRun.Gv, 1e-5f, "dv");
+    }
+
+    [Fact]
+    public void FusedAttentionGradientMatchesFiniteDifferences()
+    {
+        var g = new Generator(23);
+        var k = Tensor.Randn([1, 2, 4, 3], g);
+        var v = Tensor.Randn([1, 2, 4, 3], g);
+        var q = Tensor.Randn([1, 2, 4, 3], g).ToArray();
+        Check.Gradient(x => F.ScaledDotProductAttention(x, k, v, isCausal: true).Square().Sum(), q, [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
+    }
 }

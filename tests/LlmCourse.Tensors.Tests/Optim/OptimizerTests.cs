@@ -142,3 +142,26 @@ public sealed class OptimizerTests
         Assert.Equal(1f, MathF.Sqrt(a.Grad!.ToArray().Concat(b.Grad!.ToArray()).Sum(v => v * v)), 5);
     }
 }
+
+/// <summary>The fused, vectorised Adam kernel gives the reference loop's bits (same operations, same order).</summary>
+public sealed class AdamKernelTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void VectorPathEqualsTheReferenceLoop(bool decoupled)
+    {
+        const int n = 100_003; // large enough for the threaded path, odd for the scalar tail
+        var p = LlmCourse.Tensors.Tests.Core.Check.Values(n, 1);
+        var g = LlmCourse.Tensors.Tests.Core.Check.Values(n, 2);
+        var m = LlmCourse.Tensors.Tests.Core.Check.Values(n, 3, 0.1f);
+        var v = LlmCourse.Tensors.Tests.Core.Check.Values(n, 4, 0.1f).Select(x => x * x).ToArray();
+        var args = new LlmCourse.Tensors.Backends.AdamStepArgs(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, decoupled, 7);
+        var (tp, tg, tm, tv) = (Tensor.FromArray(p), Tensor.FromArray(g), Tensor.FromArray(m), Tensor.FromArray(v));
+        tp.Backend.AdamStep(tp, tg, tm, tv, args);
+        LlmCourse.Tensors.Backends.CpuBackend.AdamReferenceForTests(args, p, g, m, v);
+        Assert.Equal(p, tp.ToArray());
+        Assert.Equal(m, tm.ToArray());
+        Assert.Equal(v, tv.ToArray());
+    }
+}

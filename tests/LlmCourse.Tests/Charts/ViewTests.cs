@@ -91,6 +91,18 @@ public sealed class ViewTests
     }
 
     [Fact]
+    public void TrainingChart_ForANonCrossEntropyLoss_HidesPerplexity()
+    {
+        var live = new TrainingChart("Regression", 10) { LossLabel = "mean squared error", ShowPerplexity = false };
+        live.Record(1, 0.004);
+
+        Assert.Equal(1, live.ToHtml().Split("<svg").Length - 1);
+        Assert.DoesNotContain("ppl", live.ProgressLine());
+        Assert.Contains("train loss 4.000e-3", live.ProgressLine());
+        Assert.Equal("mean squared error", live.LossChart().YLabel);
+    }
+
+    [Fact]
     public void Views_CarryTheKernelFormatterConvention()
     {
         // What the kernel does, by name and reflection only (it cannot know our types).

@@ -36,4 +36,25 @@ public sealed class BpeTablesTests
         var large = BpeTables.BytesPerToken(RegexBpeTokenizer.Train(text, 1000), text);
         Assert.True(1.0 < small && small < large, $"bytes per token: 256 → 1.0, 300 → {small:F2}, 1000 → {large:F2}");
     }
+
+    [Fact]
+    public void TokenView_ShowsEachTokenWithItsId()
+    {
+        var gpt2 = TestData.Gpt2();
+        const string text = "Hello world\n😀";
+        var view = TokenizerViews.Tokens(gpt2, text);
+        Assert.Equal(gpt2.Encode(text), view.Ids);
+        Assert.Equal(["Hello", " world", "\n"], view.Tokens.Take(3));
+        Assert.Equal(text, string.Concat(view.Tokens.Where(t => !t.StartsWith("\\x", StringComparison.Ordinal)).Append("😀")));
+        Assert.Contains("Hello", view.ToHtml());
+    }
+
+    [Fact]
+    public void MergeTable_HasARowPerMerge()
+    {
+        var table = TokenizerViews.Merges(BpeTokenizer.Train("aaabdaaabac", 259), take: 3);
+        Assert.Equal(3, table.Rows.Count);
+        Assert.Equal(["rank", "id", "left", "right", "token", "pair count"], table.Columns);
+        Assert.Equal([2, 258, "'aa'", "'ab'", "'aaab'", 2L], table.Rows[2]);
+    }
 }

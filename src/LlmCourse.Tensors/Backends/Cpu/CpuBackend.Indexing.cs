@@ -80,34 +80,4 @@ internal sealed partial class CpuBackend
             flat /= shape[d];
         }
     }
-
-    public override void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args)
-    {
-        // PyTorch 1.13's single-tensor Adam/AdamW, step by step, with its scalars computed in double
-        // and rounded to float where PyTorch passes them to a float kernel.
-        var p = Floats(param);
-        var g = Floats(grad.ContiguousData());
-        var m = Floats(expAvg);
-        var v = Floats(expAvgSq);
-        var bias1 = 1.0 - Math.Pow(args.Beta1, args.Step);
-        var bias2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(args.Beta2, args.Step));
-        var stepSize = (float)(args.LearningRate / bias1);
-        var decay = (float)(1.0 - (double)args.LearningRate * args.WeightDecay);
-        float beta1 = args.Beta1, beta2 = args.Beta2;
-        var oneMinusBeta1 = (float)(1.0 - args.Beta1);
-        var oneMinusBeta2 = (float)(1.0 - args.Beta2);
-        var eps = args.Eps;
-        var l2 = args.Decoupled ? 0f : args.WeightDecay;
-        var decoupled = args.Decoupled && args.WeightDecay != 0f;
-        for (var i = 0; i < p.Length; i++)
-        {
-            var gi = g[i];
-            if (l2 != 0f) gi += l2 * p[i];                     // Adam: grad.add(param, alpha=wd)
-            if (decoupled) p[i] *= decay;                       // AdamW: param.mul_(1 - lr*wd)
-            m[i] = m[i] * beta1 + oneMinusBeta1 * gi;           // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-            v[i] = v[i] * beta2 + oneMinusBeta2 * gi * gi;      // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
-            var denom = MathF.Sqrt(v[i]) / bias2Sqrt + eps;     // (exp_avg_sq.sqrt() / sqrt(bc2)).add_(eps)
-            p[i] += -stepSize * m[i] / denom;                   // param.addcdiv_(exp_avg, denom, value=-step_size)
-        }
-    }
 }

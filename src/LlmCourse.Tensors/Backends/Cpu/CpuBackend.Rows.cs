@@ -247,8 +247,9 @@ internal sealed partial class CpuBackend
             var ms = Floats(mean);
             var rs = Floats(rstd);
             var w = weight is null ? default : Floats(weight);
-            Span<float> xhat = new float[n];
-            Span<float> gxhat = new float[n];
+            var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(2 * n);
+            var xhat = scratch.AsSpan(0, n);
+            var gxhat = scratch.AsSpan(n, n);
             for (var chunk = (int)start; chunk < end; chunk++)
             {
                 var pw = partialW is null ? default : Floats(partialW).Slice(chunk * n, n);
@@ -275,6 +276,7 @@ internal sealed partial class CpuBackend
                     TensorPrimitives.Multiply(output, inv, output);
                 }
             }
+            System.Buffers.ArrayPool<float>.Shared.Return(scratch);
         }
     }
 }

@@ -223,6 +223,19 @@ internal sealed partial class CpuBackend : Backend
         }
     }
 
+    public override void Generate(Tensor destination, Generator generator, Distribution distribution, float a, float b)
+    {
+        var values = Floats(destination);
+        switch (distribution)
+        {
+            case Distribution.Uniform: generator.FillUniform(values, a, b); break;
+            case Distribution.Normal: generator.FillGaussian(values, a, b); break;
+            default:
+                for (var i = 0; i < values.Length; i++) values[i] = generator.NextFloat() < a ? b : 0f;
+                break;
+        }
+    }
+
     static void FillSame<T>(Span<T> storage, Tensor t, T value) where T : unmanaged
     {
         if (t.contiguous)

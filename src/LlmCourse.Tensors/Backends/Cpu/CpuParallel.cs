@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Kernels;
+
 namespace LlmCourse.Tensors.Backends;
 
 /// <summary>A range of work a kernel hands to <see cref="CpuParallel.For"/>.</summary>
@@ -7,34 +9,21 @@ internal interface IRangeBody
 }
 
 /// <summary>
-/// Deterministic data parallelism for the CPU kernels. Work [0, count) is cut into chunks whose size
-/// depends only on the problem (never on the number of threads or on timing), each chunk is run by
-/// exactly one thread, and chunk results are combined by the caller in chunk order. So the bits are
-/// the same run after run, with 1 thread or 16. The calling thread works too; nested or concurrent
-/// calls simply run serially.
+/// Deterministic data parallelism for the CPU kernels, on the same worker pool as the GEMM
+/// (<see cref="KernelThreads"/>: one pool, never more busy threads than cores). Work [0, count) is cut
+/// into chunks whose size depends only on the problem (never on the number of threads or on timing);
+/// each chunk is run by one thread and any cross-chunk combination is done by the caller in chunk
+/// order. So the bits are the same run after run, with 1 thread or 16.
 /// </summary>
 internal static class CpuParallel
 {
-    [ThreadStatic] static bool insideParallel;
-    static readonly Lock gate = new();
-    static readonly SemaphoreSlim wake = new(0);
-    static Worker[]? workers;
-
-    // The job being run (guarded by `gate` for the caller, read by the workers after `wake`).
-    static IRangeBody? body;
-    static long jobCount, jobChunk, chunkCount;
-    static long nextChunk;
-    static int pending;
-    static Exception? failure;
-    static readonly ManualResetEventSlim finished = new(false);
-
     /// <summary>Threads used (the caller included); <c>LLMCOURSE_THREADS</c> overrides the core count.</summary>
     public static int Threads { get; set; } = ReadThreads();
 
     static int ReadThreads() =>
         int.TryParse(Environment.GetEnvironmentVariable("LLMCOURSE_THREADS"), out var n) && n > 0
-            ? n
-            : Math.Max(1, Environment.ProcessorCount);
+            ? Math.Min(n, KernelThreads.MaxThreads)
+            : KernelThreads.MaxThreads;
 
     /// <summary>Number of chunks of <paramref name="chunk"/> items over <paramref name="count"/> items.</summary>
     public static long ChunkCount(long count, long chunk) => (count + chunk - 1) / chunk;
@@ -47,41 +36,17 @@ internal static class CpuParallel
     {
         if (count <= 0) return;
         var chunks = ChunkCount(count, chunk);
-        if (chunks == 1 || Threads == 1 || insideParallel || !gate.TryEnter())
+        if (chunks == 1 || Threads == 1)
         {
-            for (long c = 0; c < chunks; c++) work.Run(c * chunk, Math.Min(count, (c + 1) * chunk));
+            work.Run(0, count);
             return;
         }
-        try
-        {
-            EnsureWorkers();
-            body = work;
-            jobCount = count;
-            jobChunk = chunk;
-            chunkCount = chunks;
-            nextChunk = 0;
-            failure = null;
-            var helpers = (int)Math.Min(workers!.Length, chunks - 1);
-            pending = helpers;
-            finished.Reset();
-            if (helpers > 0) wake.Release(helpers);
-            insideParallel = true;
-            try
-            {
-                RunChunks();
-            }
-            finally
-            {
-                insideParallel = false;
-            }
-            if (helpers > 0) finished.Wait();
-            body = null;
-            if (failure is not null) throw new AggregateException("A parallel kernel failed.", failure);
-        }
-        finally
-        {
-            gate.Exit();
-        }
+        KernelThreads.Run(new Chunks(work, count, chunk), (int)chunks, Threads);
+    }
+
+    sealed class Chunks(IRangeBody work, long count, long chunk) : IParallelTasks
+    {
+        public void Execute(int task) => work.Run(task * chunk, Math.Min(count, (task + 1) * chunk));
     }
 
     /// <summary>Chooses a chunk size that gives each thread several pieces of at least <paramref name="minChunk"/> items.</summary>
@@ -94,51 +59,5 @@ internal static class CpuParallel
     {
         var chunk = Math.Max(minChunk, count / (Threads * 4L));
         return (chunk + minChunk - 1) / minChunk * minChunk;
-    }
-
-    static void RunChunks()
-    {
-        var work = body!;
-        while (true)
-        {
-            var c = Interlocked.Increment(ref nextChunk) - 1;
-            if (c >= chunkCount) return;
-            try
-            {
-                work.Run(c * jobChunk, Math.Min(jobCount, (c + 1) * jobChunk));
-            }
-            catch (Exception e)
-            {
-                failure ??= e;
-            }
-        }
-    }
-
-    static void EnsureWorkers()
-    {
-        if (workers is not null && workers.Length == Threads - 1) return;
-        var list = new Worker[Math.Max(0, Threads - 1)];
-        for (var i = 0; i < list.Length; i++) list[i] = new Worker(i);
-        workers = list;
-    }
-
-    sealed class Worker
-    {
-        public Worker(int index)
-        {
-            var thread = new Thread(Loop) { IsBackground = true, Name = $"LlmCourse.Tensors worker {index}" };
-            thread.Start();
-        }
-
-        static void Loop()
-        {
-            insideParallel = true;
-            while (true)
-            {
-                wake.Wait();
-                RunChunks();
-                if (Interlocked.Decrement(ref pending) == 0) finished.Set();
-            }
-        }
     }
 }

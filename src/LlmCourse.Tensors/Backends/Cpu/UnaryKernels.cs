@@ -47,18 +47,8 @@ internal static class UnaryKernels
                     TensorPrimitives.Min(y, beta, y);
                 }
                 break;
-            case UnaryOp.GeluTanh:
-                // 0.5 x (1 + tanh u) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the sigmoid form
-                // avoids the cancellation in 1 + tanh u for negative x.
-                GeluTanhInner(x, t);
-                TensorPrimitives.Sigmoid(t, t);
-                TensorPrimitives.Multiply(t, x, y);
-                break;
-            case UnaryOp.Gelu:
-                // x * Phi(x) with Phi(x) = 0.5 erfc(-x / sqrt 2): no cancellation for negative x.
-                NormalCdf(x, t);
-                TensorPrimitives.Multiply(t, x, y);
-                break;
+            case UnaryOp.GeluTanh: GeluKernels.TanhForward(x, y); break;
+            case UnaryOp.Gelu: GeluKernels.Forward(x, y); break;
             case UnaryOp.LogSigmoid:
                 // min(x, 0) - log1p(exp(-|x|)): never exponentiates a large positive number.
                 TensorPrimitives.Abs(x, t);
@@ -159,37 +149,8 @@ internal static class UnaryKernels
                     gx[i] = inside ? gy[i] : 0f;
                 }
                 break;
-            case UnaryOp.GeluTanh:
-            {
-                // y = x s with s = sigmoid(2u): y' = s + 2 x s (1 - s) u', u' = sqrt(2/pi) (1 + 3c x^2)
-                Span<float> du = stackalloc float[x.Length];
-                GeluTanhInner(x, t);
-                TensorPrimitives.Sigmoid(t, t);                              // t = s
-                TensorPrimitives.Multiply(x, x, du);
-                TensorPrimitives.Multiply(du, 3f * GeluCoefficient * 2f * SqrtTwoOverPi, du);
-                TensorPrimitives.Add(du, 2f * SqrtTwoOverPi, du);            // du = 2u'
-                TensorPrimitives.Multiply(du, x, du);                        // du = 2 x u'
-                Span<float> s1 = stackalloc float[x.Length];
-                TensorPrimitives.Subtract(1f, t, s1);
-                TensorPrimitives.Multiply(s1, t, s1);                        // s (1 - s)
-                TensorPrimitives.MultiplyAdd(s1, du, t, t);                  // s + 2 x s (1 - s) u'
-                TensorPrimitives.Multiply(t, gy, gx);
-                break;
-            }
-            case UnaryOp.Gelu:
-            {
-                // Phi(x) + x phi(x)
-                Span<float> pdf = stackalloc float[x.Length];
-                NormalCdf(x, t);
-                TensorPrimitives.Multiply(x, x, pdf);
-                TensorPrimitives.Multiply(pdf, -0.5f, pdf);
-                TensorPrimitives.Exp(pdf, pdf);
-                TensorPrimitives.Multiply(pdf, InvSqrtTwoPi, pdf);
-                TensorPrimitives.Multiply(pdf, x, pdf);
-                TensorPrimitives.Add(t, pdf, t);
-                TensorPrimitives.Multiply(t, gy, gx);
-                break;
-            }
+            case UnaryOp.GeluTanh: GeluKernels.TanhBackward(x, gy, gx); break;
+            case UnaryOp.Gelu: GeluKernels.Backward(x, gy, gx); break;
             case UnaryOp.LogSigmoid: // sigmoid(-x)
                 TensorPrimitives.Negate(x, t);
                 TensorPrimitives.Sigmoid(t, t);
@@ -212,6 +173,55 @@ internal static class UnaryKernels
             default:
                 throw new NotSupportedException($"Unary op {op} has no CPU backward kernel.");
         }
+    }
+
+
+    /// <summary>The pass-per-step GELU the fused <see cref="GeluKernels"/> are tested against (one block).</summary>
+    internal static void GeluReferenceForward(bool tanh, ReadOnlySpan<float> x, Span<float> y)
+    {
+        Span<float> t = stackalloc float[x.Length];
+        if (tanh)
+        {
+            // 0.5 x (1 + tanh u) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the sigmoid form
+            // avoids the cancellation in 1 + tanh u for negative x.
+            GeluTanhInner(x, t);
+            TensorPrimitives.Sigmoid(t, t);
+        }
+        else NormalCdf(x, t); // x Phi(x), Phi(x) = 0.5 erfc(-x / sqrt 2)
+        TensorPrimitives.Multiply(t, x, y);
+    }
+
+    /// <summary>Reference gradient: gx = gy * GELU'(x).</summary>
+    internal static void GeluReferenceBackward(bool tanh, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    {
+        Span<float> t = stackalloc float[x.Length];
+        Span<float> u = stackalloc float[x.Length];
+        if (tanh)
+        {
+            // y = x s with s = sigmoid(2u): y' = s + 2 x s (1 - s) u', u' = sqrt(2/pi) (1 + 3c x^2)
+            GeluTanhInner(x, t);
+            TensorPrimitives.Sigmoid(t, t);                              // t = s
+            TensorPrimitives.Multiply(x, x, u);
+            TensorPrimitives.Multiply(u, 3f * GeluCoefficient * 2f * SqrtTwoOverPi, u);
+            TensorPrimitives.Add(u, 2f * SqrtTwoOverPi, u);              // u = 2u'
+            TensorPrimitives.Multiply(u, x, u);                          // u = 2 x u'
+            Span<float> s1 = stackalloc float[x.Length];
+            TensorPrimitives.Subtract(1f, t, s1);
+            TensorPrimitives.Multiply(s1, t, s1);                        // s (1 - s)
+            TensorPrimitives.MultiplyAdd(s1, u, t, t);                   // s + 2 x s (1 - s) u'
+        }
+        else
+        {
+            // Phi(x) + x phi(x)
+            NormalCdf(x, t);
+            TensorPrimitives.Multiply(x, x, u);
+            TensorPrimitives.Multiply(u, -0.5f, u);
+            TensorPrimitives.Exp(u, u);
+            TensorPrimitives.Multiply(u, InvSqrtTwoPi, u);
+            TensorPrimitives.Multiply(u, x, u);
+            TensorPrimitives.Add(t, u, t);
+        }
+        TensorPrimitives.Multiply(t, gy, gx);
     }
 
     /// <summary>2u = 2 sqrt(2/pi) (x + 0.044715 x^3), the argument of GELU's sigmoid form.</summary>

@@ -1,0 +1,167 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using LlmCourse.Tensors.Kernels;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Fused scaled dot-product attention, flash-attention style on the CPU: one task per (batch, head)
+/// matrix, its [T, S] scores in a scratch buffer that stays in L2, never a [B, H, T, S] tensor. Forward
+/// keeps only the output and each row's log-sum-exp; backward recomputes the probabilities from them.
+/// Letters: T queries, S keys, D head size (Dv for values). Products go through <see cref="Sgemm"/>
+/// single-threaded, since the tasks already use every core.
+/// </summary>
+internal sealed partial class CpuBackend
+{
+    static readonly SgemmOptions OneThread = SgemmOptions.Default with { MaxThreads = 1 };
+
+    public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp)
+    {
+        var shape = new AttentionShape(q, k, v);
+        CpuParallel.For(shape.Batch, 1, new AttentionForward(shape, q, k, v, causal, scale, output, logSumExp));
+    }
+
+    public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv)
+    {
+        var shape = new AttentionShape(q, k, v);
+        CpuParallel.For(shape.Batch, 1, new AttentionBackwardBody(shape, q, k, v, output, logSumExp, gradOutput.ContiguousData(), causal, scale, gq, gk, gv));
+    }
+
+    /// <summary>Sizes and per-matrix offsets of the (possibly strided) batches of q, k and v.</summary>
+    sealed class AttentionShape
+    {
+        public readonly int T, S, D, Dv, Batch;
+        readonly Tensor q, k, v;
+
+        public AttentionShape(Tensor q, Tensor k, Tensor v)
+        {
+            (this.q, this.k, this.v) = (q, k, v);
+            T = q.shape[^2];
+            D = q.shape[^1];
+            S = k.shape[^2];
+            Dv = v.shape[^1];
+            Batch = (int)(q.Count / Math.Max(1, (long)T * D));
+            if (T == 0 || D == 0) Batch = (int)Shapes.Count(q.shape.AsSpan(0, q.Rank - 2));
+        }
+
+        public int RowStride(Tensor t) => t.strides[^2];
+
+        /// <summary>Element offset of matrix <paramref name="index"/> of a batched view.</summary>
+        public static long Offset(Tensor t, long index)
+        {
+            var o = t.offset;
+            for (var d = t.Rank - 3; d >= 0; d--)
+            {
+                o += index % t.shape[d] * t.strides[d];
+                index /= t.shape[d];
+            }
+            return o;
+        }
+
+        public int Ld(Tensor t) => RowStride(t) == 0 || t.shape[^2] == 1 ? t.shape[^1] : RowStride(t);
+    }
+
+    /// <summary>Row i may attend to keys [0, Visible(i)).</summary>
+    static int Visible(bool causal, int i, int keys) => causal ? Math.Min(i + 1, keys) : keys;
+
+    sealed class AttentionForward(AttentionShape s, Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp)
+        : IRangeBody
+    {
+        public void Run(long start, long end)
+        {
+            var scores = ArrayPool<float>.Shared.Rent(s.T * s.S);
+            try
+            {
+                for (var b = start; b < end; b++) One(b, scores.AsSpan(0, s.T * s.S));
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scores);
+            }
+        }
+
+        void One(long b, Span<float> p)
+        {
+            var qs = AllFloats(q)[(int)AttentionShape.Offset(q, b)..];
+            var ks = AllFloats(k)[(int)AttentionShape.Offset(k, b)..];
+            var vs = AllFloats(v)[(int)AttentionShape.Offset(v, b)..];
+            var os = Floats(output).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
+            var lse = Floats(logSumExp).Slice((int)(b * s.T), s.T);
+            // p = scale q k^T                                               [T, S]
+            Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.D, scale, qs, s.Ld(q), ks, s.Ld(k), 0f, p, s.S);
+            for (var i = 0; i < s.T; i++)
+            {
+                var row = p.Slice(i * s.S, s.S);
+                var n = Visible(causal, i, s.S);
+                var visible = row[..n];
+                var max = TensorPrimitives.Max<float>(visible);
+                TensorPrimitives.Subtract(visible, max, visible);
+                TensorPrimitives.Exp(visible, visible);
+                var sum = TensorPrimitives.Sum<float>(visible);
+                TensorPrimitives.Divide(visible, sum, visible);
+                row[n..].Clear();
+                lse[i] = max + MathF.Log(sum);
+            }
+            // output = p v                                                  [T, Dv]
+            Sgemm.Multiply(OneThread, false, false, s.T, s.Dv, s.S, 1f, p, s.S, vs, s.Ld(v), 0f, os, s.Dv);
+        }
+    }
+
+    sealed class AttentionBackwardBody(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv) : IRangeBody
+    {
+        public void Run(long start, long end)
+        {
+            var p = ArrayPool<float>.Shared.Rent(s.T * s.S);
+            var dp = ArrayPool<float>.Shared.Rent(s.T * s.S);
+            try
+            {
+                for (var b = start; b < end; b++) One(b, p.AsSpan(0, s.T * s.S), dp.AsSpan(0, s.T * s.S));
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(p);
+                ArrayPool<float>.Shared.Return(dp);
+            }
+        }
+
+        void One(long b, Span<float> p, Span<float> dp)
+        {
+            var qs = AllFloats(q)[(int)AttentionShape.Offset(q, b)..];
+            var ks = AllFloats(k)[(int)AttentionShape.Offset(k, b)..];
+            var vs = AllFloats(v)[(int)AttentionShape.Offset(v, b)..];
+            var os = Floats(output).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
+            var dos = Floats(gradOutput).Slice((int)(b * s.T * s.Dv), s.T * s.Dv);
+            var lse = Floats(logSumExp).Slice((int)(b * s.T), s.T);
+            var dq = Floats(gq).Slice((int)(b * s.T * s.D), s.T * s.D);
+            var dk = Floats(gk).Slice((int)(b * s.S * s.D), s.S * s.D);
+            var dv = Floats(gv).Slice((int)(b * s.S * s.Dv), s.S * s.Dv);
+            // Recompute p = exp(scale q k^T - lse) on the visible keys.
+            Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.D, scale, qs, s.Ld(q), ks, s.Ld(k), 0f, p, s.S);
+            for (var i = 0; i < s.T; i++)
+            {
+                var row = p.Slice(i * s.S, s.S);
+                var n = Visible(causal, i, s.S);
+                TensorPrimitives.Subtract(row[..n], lse[i], row[..n]);
+                TensorPrimitives.Exp(row[..n], row[..n]);
+                row[n..].Clear();
+            }
+            // dv = p^T do                                                   [S, Dv]
+            Sgemm.Multiply(OneThread, true, false, s.S, s.Dv, s.T, 1f, p, s.S, dos, s.Dv, 0f, dv, s.Dv);
+            // dp = do v^T                                                   [T, S]
+            Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.Dv, 1f, dos, s.Dv, vs, s.Ld(v), 0f, dp, s.S);
+            // ds = p (dp - rowsum(do * o)), the softmax backward
+            for (var i = 0; i < s.T; i++)
+            {
+                var delta = TensorPrimitives.Dot(dos.Slice(i * s.Dv, s.Dv), os.Slice(i * s.Dv, s.Dv));
+                var dsRow = dp.Slice(i * s.S, s.S);
+                TensorPrimitives.Subtract(dsRow, delta, dsRow);
+                TensorPrimitives.Multiply(dsRow, p.Slice(i * s.S, s.S), dsRow);
+            }
+            // dq = scale ds k, dk = scale ds^T q                            [T, D], [S, D]
+            Sgemm.Multiply(OneThread, false, false, s.T, s.D, s.S, scale, dp, s.S, ks, s.Ld(k), 0f, dq, s.D);
+            Sgemm.Multiply(OneThread, true, false, s.S, s.D, s.T, scale, dp, s.S, qs, s.Ld(q), 0f, dk, s.D);
+        }
+    }
+}

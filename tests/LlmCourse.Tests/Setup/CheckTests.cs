@@ -1,0 +1,58 @@
+namespace LlmCourse.Tests.Setup;
+
+/// <summary>Exercise checks print ✓/✗ with a hint and return the verdict; they never throw.</summary>
+public sealed class CheckTests : IDisposable
+{
+    readonly StringWriter output = new();
+
+    public CheckTests() => Check.Output = output;
+
+    public void Dispose() => Check.Output = null;
+
+    string[] Lines() => output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+
+    [Fact]
+    public void Passing_PrintsATick_AndTheValue()
+    {
+        Assert.True(Check.Equal(65, 65, "vocabulary size"));
+        Assert.True(Check.Close(14, 14.0000001, 1e-6, "f'(2)"));
+        Assert.True(Check.That(true, "loss went down"));
+
+        Assert.Equal(["✓ vocabulary size = 65", "✓ f'(2) = 14", "✓ loss went down"], Lines());
+    }
+
+    [Fact]
+    public void Failing_PrintsACross_ExpectedAndActual_AndTheHint_WithoutThrowing()
+    {
+        Assert.False(Check.Close(14, 12, 1e-6, "f'(2)", hint: "d/dx x³ = 3x²"));
+        Assert.False(Check.Equal("abc", "abd", "decoded text"));
+
+        Assert.Equal(["✗ f'(2): expected 14 (± 1E-06), got 12", "  hint: d/dx x³ = 3x²", "✗ decoded text: expected \"abc\", got \"abd\""], Lines());
+    }
+
+    [Fact]
+    public void Vectors_ReportTheLargestDifferenceAndWhere()
+    {
+        Assert.True(Check.Close([1f, 2f, 3f], [1f, 2.0000001f, 3f], 1e-5, "logits"));
+        Assert.False(Check.Close([1f, 2f, 3f], [1f, 2.5f, 3f], 1e-3, "logits"));
+        Assert.False(Check.Close([1f, 2f], [1f], 1e-3, "logits"));
+        Assert.False(Check.Close([1f], [float.NaN], 1e-3, "nan"));
+
+        var lines = Lines();
+        Assert.Contains("largest difference 0.5 at index 1 (tolerance 0.001)", lines[1]);
+        Assert.Equal("✗ logits: expected 2 values, got 1 values", lines[2]);
+        Assert.StartsWith("✗ nan", lines[3]);
+    }
+
+    [Fact]
+    public void Summary_CountsWhatRan()
+    {
+        var (passedBefore, failedBefore) = Check.Tally;
+        Check.That(true, "a");
+        Check.That(false, "b");
+        var (passedAfter, failedAfter) = Check.Tally;
+
+        Assert.True(passedAfter - passedBefore >= 1 && failedAfter - failedBefore >= 1);
+        Assert.StartsWith("✗ ", Check.Summary());
+    }
+}
