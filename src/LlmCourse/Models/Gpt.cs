@@ -249,8 +249,18 @@ public sealed class Gpt : Module, INeuralLanguageModel
         return F.CrossEntropy(logits.View(B * T, V), targets.View(B * T));  // (B·T, V) against (B·T)
     }
 
-    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens) =>
-        SequenceScoring.Windows(this, tokens, Config.BlockSize);
+    /// <summary>
+    /// Scores the text with a sliding window: windows of <c>BlockSize</c> tokens that advance by a quarter
+    /// block, each counting only its last quarter, so every prediction sees at least three quarters of a
+    /// block of context (the whole block, at the start of the text, when there is less). nanoGPT's
+    /// validation loss instead averages over all positions of independent windows (context 0 to T − 1);
+    /// that is <see cref="SequenceScoring.Windows"/> with no warmup, and the trainer's evaluations.
+    /// </summary>
+    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens)
+    {
+        var stride = Math.Max(1, Config.BlockSize / 4);
+        return SequenceScoring.Windows(this, tokens, stride, warmup: Config.BlockSize - stride);
+    }
 
     public string Generate(string prompt, int maxNewTokens, Sampling? sampling = null, int seed = 0) =>
         Tokenizer.Decode(GenerateTokens(prompt.Length == 0 ? [0] : Tokenizer.Encode(prompt), maxNewTokens, sampling, seed));
