@@ -7,6 +7,13 @@ namespace LlmCourse.Tensors;
 /// </summary>
 public static class Composite
 {
+    /// <summary>x @ weight^T + bias as a matmul of a transposed view and a broadcast add.</summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        var y = x.MatMul(weight.T);
+        return bias is null ? y : y + bias;
+    }
+
     public static Tensor Softmax(Tensor x, int dim)
     {
         var e = (x - x.Max(dim, keepDim: true).Values.Detach()).Exp();

@@ -17,18 +17,6 @@ public enum Reduction
 /// </summary>
 public static partial class Functional
 {
-    /// <summary><c>x @ weight.T + bias</c>, weight [out, in]. The transposed weight goes to the GEMM as a view.</summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
-    {
-        if (weight.Rank != 2) throw new TensorShapeException($"Linear: weight must be 2-D [out, in], got {Shapes.Format(weight.shape)}");
-        if (x.Rank == 0 || x.shape[^1] != weight.shape[1])
-            throw new TensorShapeException($"Linear: input {Shapes.Format(x.shape)} does not match weight {Shapes.Format(weight.shape)}: last dim must be {weight.shape[1]}");
-        if (bias is not null && (bias.Rank != 1 || bias.shape[0] != weight.shape[0]))
-            throw new TensorShapeException($"Linear: bias {Shapes.Format(bias.shape)} does not match weight {Shapes.Format(weight.shape)}: expected [{weight.shape[0]}]");
-        var y = x.MatMul(weight.T);
-        return bias is null ? y : y + bias;
-    }
-
     public static Tensor Relu(Tensor x) => x.Relu();
 
     public static Tensor Gelu(Tensor x, GeluApproximation approximate = GeluApproximation.None) => x.Gelu(approximate);

@@ -140,7 +140,8 @@ public sealed partial class Tensor
     {
         var a = Shapes.Dim(dim0, Rank, "Transpose");
         var b = Shapes.Dim(dim1, Rank, "Transpose");
-        var order = Enumerable.Range(0, Rank).ToArray();
+        var order = new int[Rank];
+        for (var d = 0; d < order.Length; d++) order[d] = d;
         (order[a], order[b]) = (order[b], order[a]);
         return PermuteChecked(order, "TransposeBackward");
     }
@@ -176,7 +177,14 @@ public sealed partial class Tensor
 
     Tensor PermuteChecked(int[] order, string name)
     {
-        var view = AsView(order.Select(d => shape[d]).ToArray(), order.Select(d => strides[d]).ToArray(), offset);
+        var newShape = new int[order.Length];
+        var newStrides = new int[order.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            newShape[i] = shape[order[i]];
+            newStrides[i] = strides[order[i]];
+        }
+        var view = AsView(newShape, newStrides, offset);
         if (Autograd.Needs(this)) view.SetGradFn(new PermuteBackward(name, this, order));
         return view;
     }

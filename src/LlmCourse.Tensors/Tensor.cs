@@ -111,6 +111,7 @@ public sealed partial class Tensor
                 if (value.Device != Device)
                     throw new TensorShapeException($"Grad: assigned gradient is on {value.Device}, tensor is on {Device}");
                 value.Storage.Exposed = true;
+                value.Storage.Owner = null; // a gradient outlives the scope it was made in
             }
             grad = value;
         }

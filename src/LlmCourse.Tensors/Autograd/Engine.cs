@@ -33,10 +33,11 @@ internal static class Engine
         using var noGrad = Autograd.NoGrad();
         using var scope = TensorScope.Begin();
         var seed = gradient ?? Tensor.OnesOn(root.shape, root.Device);
+        seed.Storage.GradientRefs++;
 
         if (root.GradFn is null)
         {
-            AccumulateLeaf(root, seed);
+            AccumulateLeaf(root, seed, scope);
             return;
         }
 
@@ -55,6 +56,8 @@ internal static class Engine
                 if (gradInputs.Length < node.Next.Length) gradInputs = new Tensor?[node.Next.Length];
                 Array.Clear(gradInputs);
                 node.Backward(gy, gradInputs);
+                // Count every gradient produced before routing any, then let go of the consumed one,
+                // so a gradient whose storage nothing else views can be reused rather than copied.
                 for (var i = 0; i < node.Next.Length; i++)
                 {
                     var g = gradInputs[i];
@@ -64,8 +67,16 @@ internal static class Engine
                         throw new InvalidOperationException(
                             $"{node.Name}: internal error: gradient for input {i} has shape {Shapes.Format(g.shape)}, the input has {Shapes.Format(edge.Shape)}");
                     if (Autograd.DetectNonFinite) NonFinite.Check(node.Name, "backward", g, gy);
-                    if (edge.Fn is { } fn) fn.PendingGrad = fn.PendingGrad is null ? g : fn.PendingGrad + g;
-                    else AccumulateLeaf(edge.Leaf!, g);
+                    g.Storage.GradientRefs++;
+                }
+                gy.Storage.GradientRefs--;
+                for (var i = 0; i < node.Next.Length; i++)
+                {
+                    var g = gradInputs[i];
+                    var edge = node.Next[i];
+                    if (g is null || !edge.NeedsGrad) continue;
+                    if (edge.Fn is { } fn) fn.PendingGrad = Sum(fn.PendingGrad, g, scope);
+                    else AccumulateLeaf(edge.Leaf!, g, scope);
                 }
             }
         }
@@ -104,11 +115,42 @@ internal static class Engine
         return order;
     }
 
-    /// <summary>PyTorch semantics: the first gradient is copied into a fresh contiguous tensor, later ones are added in place.</summary>
-    static void AccumulateLeaf(Tensor leaf, Tensor g)
+    /// <summary>True when <paramref name="g"/> is this pass's own, whole, contiguous buffer that no other gradient views.</summary>
+    static bool Exclusive(Tensor g, TensorScope scope) =>
+        g.Storage.GradientRefs == 1 && g.Storage.Owner == scope && !g.Storage.Exposed &&
+        g.contiguous && g.offset == 0 && g.Count == g.Storage.Length;
+
+    /// <summary>Adds a gradient to a node's pending sum, in place when the pending buffer is exclusively ours.</summary>
+    static Tensor Sum(Tensor? pending, Tensor g, TensorScope scope)
+    {
+        if (pending is null) return g;
+        g.Storage.GradientRefs--;
+        if (Exclusive(pending, scope))
+        {
+            pending.AddInPlace(g);
+            return pending;
+        }
+        pending.Storage.GradientRefs--;
+        var sum = pending + g;
+        sum.Storage.GradientRefs++;
+        return sum;
+    }
+
+    /// <summary>
+    /// PyTorch semantics: a leaf's first gradient becomes its <see cref="Tensor.Grad"/> (taken over
+    /// without a copy when nothing else views it, else copied into a fresh contiguous tensor); later
+    /// ones are added in place.
+    /// </summary>
+    static void AccumulateLeaf(Tensor leaf, Tensor g, TensorScope scope)
     {
         using var unscoped = TensorScope.Suspend();
-        if (leaf.grad is null) leaf.grad = g.Clone();
+        if (leaf.grad is null && Exclusive(g, scope))
+        {
+            g.Storage.Owner = null; // now the leaf's: the backward scope must not recycle it
+            leaf.grad = g;
+        }
+        else if (leaf.grad is null) leaf.grad = g.Clone();
         else leaf.grad.AddInPlace(g);
+        g.Storage.GradientRefs--;
     }
 }

@@ -125,13 +125,16 @@ internal abstract class Backend
     /// <summary>
     /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
     /// (same batch dims, any batch strides, last dim contiguous); output [..., T, Dv] and the rows'
-    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i.
+    /// log-sum-exp [..., T] are contiguous. Causal: query i sees keys j &lt;= i. With <paramref name="dropoutP"/>
+    /// &gt; 0 the probabilities of matrix b are dropped with a mask drawn from <c>new Generator(dropoutSeed + b)</c>
+    /// (row-major over [T, S]), so backward can draw the same mask again.
     /// </summary>
-    public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp);
+    public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
+        Tensor output, Tensor logSumExp);
 
     /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gq, gk, gv contiguous.</summary>
     public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv);
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv);
 
     // ---- indexing ----------------------------------------------------------------------------
     /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>

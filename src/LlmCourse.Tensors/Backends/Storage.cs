@@ -33,6 +33,12 @@ internal abstract class Storage
     /// </summary>
     public bool Exposed { get; set; }
 
+    /// <summary>
+    /// During a backward pass: how many gradients in flight (pending at a node, or just produced) view
+    /// this storage. At 1 the engine may add into it in place or hand it to a leaf without a copy.
+    /// </summary>
+    public int GradientRefs { get; set; }
+
     public abstract bool IsReleased { get; }
 
     /// <summary>Gives the memory back to the pool; any later access throws.</summary>

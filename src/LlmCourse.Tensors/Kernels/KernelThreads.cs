@@ -24,8 +24,17 @@ internal interface IParallelTasks
 /// </summary>
 internal static class KernelThreads
 {
-    /// <summary>Threads a kernel may use, the caller included: one per core.</summary>
-    public static int MaxThreads { get; } = Math.Max(1, Environment.ProcessorCount);
+    /// <summary>
+    /// Threads a kernel may use, the caller included: one per core, or fewer when the environment
+    /// variable <c>LLMCOURSE_THREADS</c> says so (it is read once, when the pool starts).
+    /// </summary>
+    public static int MaxThreads { get; } = ReadMaxThreads();
+
+    static int ReadMaxThreads()
+    {
+        var cores = Math.Max(1, Environment.ProcessorCount);
+        return int.TryParse(Environment.GetEnvironmentVariable("LLMCOURSE_THREADS"), out var n) && n > 0 ? Math.Min(n, cores) : cores;
+    }
 
     static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs of spinning before sleeping
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace LlmCourse.Tensors.Kernels;
 
@@ -23,14 +22,19 @@ namespace LlmCourse.Tensors.Kernels;
 //   (one task per panel), phase 2 computes blocks of C (about 4 tasks per thread, claimed from a
 //   counter, so a core slowed by another process takes fewer). k is never split across threads,
 //   so every element is summed in the same order whatever the thread count: the bits do not
-//   depend on the number of threads, nor on timing. Products under ~1 MFLOP... see
-//   ParallelFlops: below it one thread is faster than waking another.
-// - Batched products run one product per task when each is too small to split (attention's
-//   [B*H] batches of [T,T] x [T,D]); a batch that shares one B (stride 0) with A's rows
-//   contiguous across the batch becomes a single taller product.
+//   depend on the number of threads, nor on timing. Products under ParallelFlops (2 MFLOP,
+//   ~10 µs on one core) run on the calling thread: measured here, 64^3 and 96^3 gain nothing
+//   from a second thread, 128^3 (4 MFLOP) runs 1.6-1.7x faster with it.
+// - Batched products are shared out whole between threads when each is too small to split or
+//   when there are at least 4 per thread (attention's [B*H] products of [T,T] x [T,D]); a batch
+//   that shares one B (stride 0) with A's rows contiguous across the batch becomes a single
+//   taller product.
 // - m == 1 or n == 1 go to SgemmGemv.cs (no packing: each element is used once).
 // - Determinism: the same inputs on the same machine and path give the same bits, run after run,
-//   with any thread count. Different paths (AVX-512, AVX2, ...) sum in different orders.
+//   with any thread count. Every micro-kernel vectorises across columns and sums each element as
+//   one FMA chain per KC block, so the AVX-512, AVX2 and 128-bit paths even agree bit for bit,
+//   except where the AVX-512 kernel's one-row/one-column edge loops split k four ways, in GEMV
+//   (which vectorises along k) and on the scalar path (no FMA).
 
 /// <summary>
 /// Row-major single-precision matrix multiply, BLAS style: <c>C = alpha * op(A) @ op(B) + beta * C</c>.
@@ -48,7 +52,8 @@ public static class Sgemm
 
     /// <summary>
     /// <c>batch</c> independent products; matrix i of A starts at <c>i * strideA</c> (a stride of 0
-    /// broadcasts one matrix over the batch), likewise B and C.
+    /// broadcasts one matrix over the batch), likewise B and C. The C matrices may interleave (C
+    /// rows of [T, H, D] from H products) but must not share an element: products run in parallel.
     /// </summary>
     public static void MultiplyBatched(int batch, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, long strideA, ReadOnlySpan<float> b, int ldb, long strideB,
@@ -112,10 +117,14 @@ public static class Sgemm
                 Run(g, path, options.ThreadsFor(g.M, n, k));
                 return;
             }
+            // Share whole products between threads when each is too small to split, or when there
+            // are enough of them that each thread gets several (no fork and join per product).
             var threads = options.ThreadsFor(m, n, k);
-            if (threads == 1 && batch > 1 && options.MaxThreads > 1 && (long)batch * m * n * k * 2 >= ParallelFlops)
+            var poolThreads = options.PoolThreads;
+            if (batch > 1 && poolThreads > 1
+                && (threads == 1 ? 2L * batch * m * n * k >= ParallelFlops : batch >= 4 * poolThreads))
             {
-                SgemmBatch.Run(g, path, batch, strideA, strideB, strideC, options.MaxThreads);
+                SgemmBatch.Run(g, path, batch, strideA, strideB, strideC, poolThreads);
                 return;
             }
             for (var i = 0; i < batch; i++)
@@ -196,6 +205,9 @@ internal readonly record struct SgemmOptions(SgemmPath Path, int MaxThreads)
         return Path;
     }
 
-    public int ThreadsFor(int m, int n, int k) =>
-        2L * m * n * k >= Sgemm.ParallelFlops ? Math.Max(1, Math.Min(MaxThreads, KernelThreads.MaxThreads)) : 1;
+    /// <summary>Threads a product may use: the cores, or fewer when asked.</summary>
+    public int PoolThreads => Math.Max(1, Math.Min(MaxThreads, KernelThreads.MaxThreads));
+
+    /// <summary>Threads for one product of this size: one when it is too small to be worth splitting.</summary>
+    public int ThreadsFor(int m, int n, int k) => 2L * m * n * k >= Sgemm.ParallelFlops ? PoolThreads : 1;
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace LlmCourse.Tensors.Kernels;
 
 /// <summary>

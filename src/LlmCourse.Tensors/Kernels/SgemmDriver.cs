@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace LlmCourse.Tensors.Kernels;
 
 /// <summary>One product's arguments as raw pointers (the spans are pinned by the caller for the call).</summary>
@@ -75,9 +76,10 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
     }
 
     /// <summary>
-    /// Splits C into tasks: whole row blocks of at most MC rows when there are enough of them to keep
-    /// every thread busy until the end (about 4 per thread, claimed dynamically), otherwise column
-    /// blocks as well, so that a short, wide product still uses every core.
+    /// Splits C into tasks: row blocks (at most MC rows, at least MR), about 4 per thread and claimed
+    /// dynamically, so that a core slowed by another process takes fewer. Each row task packs its
+    /// own rows of A, so columns are split too only when there are fewer than 2 row tasks per
+    /// thread (a short, wide product): every column task packs the same rows of A again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ChooseBlocks(int m, int nc, int threads, out int rows, out int columns)
@@ -92,7 +94,7 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
         var wanted = 4 * threads;
         rows = Math.Clamp(RoundUp((m + wanted - 1) / wanted, mr), mr, mc);
         var rowTasks = (m + rows - 1) / rows;
-        if (rowTasks < wanted)
+        if (rowTasks < 2 * threads)
         {
             var columnTasks = (wanted + rowTasks - 1) / rowTasks;
             columns = Math.Max(nr, RoundUp((nc + columnTasks - 1) / columnTasks, nr));

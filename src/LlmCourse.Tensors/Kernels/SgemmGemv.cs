@@ -129,29 +129,52 @@ internal static unsafe class SgemmGemv
 
     /// <summary>
     /// sums[j] = Σ_p x[p] rows[p * ld + j] for j &lt; count: one FMA chain per output, so a lane of a
-    /// vector and the scalar tail give the same bits.
+    /// vector and the scalar tail give the same bits. Blocks of 32 outputs stay in registers for
+    /// the whole of k; the rest accumulate in memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AccumulateRows(float* x, float* rows, nint ld, int k, float* sums, int count, int width)
     {
-        new Span<float>(sums, count).Clear();
+        var j0 = 0;
+        if (width == 8)
+        {
+            for (; j0 + 32 <= count; j0 += 32)
+            {
+                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                var row = rows + j0;
+                for (var p = 0; p < k; p++, row += ld)
+                {
+                    var xv = Vector256.Create(x[p]);
+                    s0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row), s0);
+                    s1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 8), s1);
+                    s2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 16), s2);
+                    s3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 24), s3);
+                }
+                Vector256.Store(s0, sums + j0);
+                Vector256.Store(s1, sums + j0 + 8);
+                Vector256.Store(s2, sums + j0 + 16);
+                Vector256.Store(s3, sums + j0 + 24);
+            }
+        }
+        new Span<float>(sums + j0, count - j0).Clear();
+        rows += j0;
         for (var p = 0; p < k; p++, rows += ld)
         {
             var xp = x[p];
-            var j = 0;
+            var j = j0;
             if (width == 8)
             {
                 var xv = Vector256.Create(xp);
                 for (; j + 8 <= count; j += 8)
-                    Vector256.Store(Vector256.FusedMultiplyAdd(xv, Vector256.Load(rows + j), Vector256.Load(sums + j)), sums + j);
+                    Vector256.Store(Vector256.FusedMultiplyAdd(xv, Vector256.Load(rows + j - j0), Vector256.Load(sums + j)), sums + j);
             }
             else if (width == 4)
             {
                 var xv = Vector128.Create(xp);
                 for (; j + 4 <= count; j += 4)
-                    Vector128.Store(Vector128.FusedMultiplyAdd(xv, Vector128.Load(rows + j), Vector128.Load(sums + j)), sums + j);
+                    Vector128.Store(Vector128.FusedMultiplyAdd(xv, Vector128.Load(rows + j - j0), Vector128.Load(sums + j)), sums + j);
             }
-            for (; j < count; j++) sums[j] = MathF.FusedMultiplyAdd(xp, rows[j], sums[j]);
+            for (; j < count; j++) sums[j] = MathF.FusedMultiplyAdd(xp, rows[j - j0], sums[j]);
         }
     }
 }

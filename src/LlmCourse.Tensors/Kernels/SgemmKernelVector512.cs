@@ -9,8 +9,9 @@ namespace LlmCourse.Tensors.Kernels;
 /// issues 16 FMAs, which keeps both FMA pipes of a Zen 4/5 or Intel core busy from L1 (measured
 /// ~240 GFLOP/s per core here, the same as 12 x 32, 14 x 32, 8 x 48 and 6 x 64 tiles). 8 rows
 /// make A's packing an 8 x 8 transpose; 32 columns divide the course's widths (32, 64, 128, 384,
-/// 1536), and a right-edge tile of at most 16 columns runs a half-width loop so that a width such
-/// as 65 (a character vocabulary) does not pay for 32 columns of zeros.
+/// 1536). A right-edge tile of at most 16 columns runs a half-width loop, one of a single column
+/// a loop down the rows and a bottom-edge tile of a single row a loop along it, so that a size
+/// such as 65 (a character vocabulary) does not pay for a whole tile of zeros.
 /// </summary>
 internal readonly struct Vector512Kernel : ISgemmKernel
 {
@@ -24,6 +25,16 @@ internal readonly struct Vector512Kernel : ISgemmKernel
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
     {
+        if (nr == 1)
+        {
+            RunColumn(kc, a, b, c, ldc, mr, alpha, beta);
+            return;
+        }
+        if (mr == 1)
+        {
+            RunRow(kc, a, b, c, nr, alpha, beta);
+            return;
+        }
         if (nr <= 16)
         {
             RunHalf(kc, a, b, c, ldc, mr, nr, alpha, beta);
@@ -108,6 +119,66 @@ internal readonly struct Vector512Kernel : ISgemmKernel
         Update(dst, c6, va, vb, readC); dst += ld;
         Update(dst, c7, va, vb, readC);
         if (!full) SgemmTile.Merge(tile, 16, c, ldc, mr, nr, alpha, beta);
+    }
+
+    /// <summary>
+    /// A right-edge tile of one column (n = 65, a character vocabulary, leaves one): vectors run down
+    /// the 8 rows of the A panel instead, one FMA per step of k rather than 8. Four partial sums
+    /// over k break the FMA latency chain.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void RunColumn(int kc, float* a, float* b, float* c, nint ldc, int mr, float alpha, float beta)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; kc >= 4; kc -= 4, a += 32, b += 128)
+        {
+            s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a), Vector256.Create(b[0]), s0);
+            s1 = Vector256.FusedMultiplyAdd(Vector256.Load(a + 8), Vector256.Create(b[32]), s1);
+            s2 = Vector256.FusedMultiplyAdd(Vector256.Load(a + 16), Vector256.Create(b[64]), s2);
+            s3 = Vector256.FusedMultiplyAdd(Vector256.Load(a + 24), Vector256.Create(b[96]), s3);
+        }
+        for (; kc > 0; kc--, a += 8, b += 32)
+            s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a), Vector256.Create(b[0]), s0);
+        var tile = stackalloc float[8];
+        Vector256.Store((s0 + s1) + (s2 + s3), tile);
+        SgemmTile.Merge(tile, 1, c, ldc, mr, 1, alpha, beta);
+    }
+
+    /// <summary>
+    /// A bottom-edge tile of one row (m = 65 leaves one): 2 FMAs per step of k rather than 16, with
+    /// four partial sums over k to break the FMA latency chain. The B panel's padding is zero, so
+    /// both vectors are computed whatever nr is.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void RunRow(int kc, float* a, float* b, float* c, int nr, float alpha, float beta)
+    {
+        Vector512<float> s00 = default, s01 = default, s10 = default, s11 = default;
+        Vector512<float> s20 = default, s21 = default, s30 = default, s31 = default;
+        for (; kc >= 4; kc -= 4, a += 32, b += 128)
+        {
+            var ai = Vector512.Create(a[0]);
+            s00 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b), s00);
+            s01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), s01);
+            ai = Vector512.Create(a[8]);
+            s10 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 32), s10);
+            s11 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 48), s11);
+            ai = Vector512.Create(a[16]);
+            s20 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 64), s20);
+            s21 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 80), s21);
+            ai = Vector512.Create(a[24]);
+            s30 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 96), s30);
+            s31 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 112), s31);
+        }
+        for (; kc > 0; kc--, a += 8, b += 32)
+        {
+            var ai = Vector512.Create(a[0]);
+            s00 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b), s00);
+            s01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), s01);
+        }
+        var tile = stackalloc float[32];
+        Vector512.Store((s00 + s10) + (s20 + s30), tile);
+        Vector512.Store((s01 + s11) + (s21 + s31), tile + 16);
+        SgemmTile.Merge(tile, 32, c, 0, 1, nr, alpha, beta);
     }
 
     /// <summary><c>c = alpha * acc + beta * c</c> as one FMA; C is not read when beta is 0.</summary>

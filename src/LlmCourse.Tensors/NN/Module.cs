@@ -42,6 +42,7 @@ public abstract class Module
         CheckName(name, "parameter");
         if (!value.IsLeaf) value = value.Detach();
         value.RequiresGrad = true;
+        value.Storage.Owner = null; // a module built inside a TensorScope keeps its parameters
         parameters.Add(new(name, value));
         return value;
     }
@@ -59,6 +60,7 @@ public abstract class Module
             throw new TensorShapeException($"{GetType().Name}.{name}: new parameter has shape {Shapes.Format(value.shape)}, expected {Shapes.Format(old.shape)}");
         if (!value.IsLeaf) throw new ArgumentException($"{GetType().Name}.{name}: a parameter must be a leaf tensor");
         value.RequiresGrad = true;
+        value.Storage.Owner = null;
         parameters[index] = new(name, value);
         return value;
     }
@@ -68,6 +70,7 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(value);
         CheckName(name, "buffer");
+        value.Storage.Owner = null;
         buffers.Add(new(name, value));
         if (!persistent) nonPersistent.Add(name);
         return value;

@@ -3,9 +3,9 @@ namespace LlmCourse.Tensors;
 /// <summary>
 /// Scaled dot-product attention, PyTorch's <c>F.scaled_dot_product_attention</c>. Letters: B batch,
 /// H heads, T query positions, S key positions, D head size; q [B, H, T, D], k and v [B, H, S, D]
-/// (any leading batch dims). Without an explicit mask or dropout it runs the fused kernel
-/// (scores never stored; backward recomputes them); otherwise, and as the reference it is tested
-/// against, the composite <see cref="Composite.ScaledDotProductAttention"/>.
+/// (any leading batch dims). Without an explicit mask it runs the fused kernel (scores never
+/// stored; backward recomputes them, and redraws the dropout mask from a saved seed); with a mask,
+/// and as the reference it is tested against, the composite <see cref="Composite.ScaledDotProductAttention"/>.
 /// </summary>
 public static partial class Functional
 {
@@ -32,8 +32,12 @@ public static partial class Functional
         v.FloatInput(op);
         Tensor.SameDevice(op, q, k);
         Tensor.SameDevice(op, k, v);
-        if (mask is null && dropoutP == 0f && FusedAttentionApplies(q, k, v))
-            return FusedAttention(q, k, v, isCausal, 1f / MathF.Sqrt(q.shape[^1]));
+        if (dropoutP is < 0f or >= 1f) throw new ArgumentOutOfRangeException(nameof(dropoutP), dropoutP, $"{op}: dropout probability must be in [0, 1)");
+        if (mask is null && FusedAttentionApplies(q, k, v))
+        {
+            var seed = dropoutP > 0f ? (generator ?? Generator.Default).NextUInt64() : 0UL;
+            return FusedAttention(q, k, v, isCausal, 1f / MathF.Sqrt(q.shape[^1]), dropoutP, seed);
+        }
         return Composite.ScaledDotProductAttention(q, k, v, mask, isCausal, dropoutP, generator);
     }
 
@@ -47,19 +51,19 @@ public static partial class Functional
     static Tensor RowsContiguous(Tensor t) =>
         t.strides[^1] == 1 && (t.shape[^2] == 1 || t.strides[^2] >= t.shape[^1]) ? t : t.ContiguousData();
 
-    static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale)
+    static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed)
     {
         var (qs, ks, vs) = (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v));
         var output = Tensor.Allocate([.. q.shape[..^1], v.shape[^1]], DType.Float32, q.Device);
         var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
-        q.Backend.Attention(qs, ks, vs, causal, scale, output, logSumExp);
+        q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, output, logSumExp);
         if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
-        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale));
+        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed));
         return output;
     }
 
     sealed class AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor qs, Tensor ks, Tensor vs, Tensor output, Tensor logSumExp,
-        bool causal, float scale) : Node("ScaledDotProductAttentionBackward", q, k, v)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed) : Node("ScaledDotProductAttentionBackward", q, k, v)
     {
         Tensor? qs = qs, ks = ks, vs = vs, output = output, logSumExp = logSumExp;
 
@@ -69,7 +73,7 @@ public static partial class Functional
             var gq = Tensor.Allocate(q.shape, DType.Float32, gy.Device);
             var gk = Tensor.Allocate(k.shape, DType.Float32, gy.Device);
             var gv = Tensor.Allocate(v.shape, DType.Float32, gy.Device);
-            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), gy, causal, scale, gq, gk, gv);
+            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), gy, causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
             gx[0] = gq;
             gx[1] = gk;
             gx[2] = gv;

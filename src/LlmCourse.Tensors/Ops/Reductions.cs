@@ -10,7 +10,12 @@ namespace LlmCourse.Tensors;
 public sealed partial class Tensor
 {
     /// <summary>Sum of all elements (a 0-d tensor).</summary>
-    public Tensor Sum() => Sum(Enumerable.Range(0, Rank).ToArray(), false);
+    public Tensor Sum()
+    {
+        var all = new int[Rank];
+        for (var d = 0; d < all.Length; d++) all[d] = d;
+        return Sum(all, false);
+    }
 
     public Tensor Sum(int dim, bool keepDim = false) => Sum([dim], keepDim);
 
@@ -143,6 +148,7 @@ public sealed partial class Tensor
         var (outer, size, inner) = Split3(x.shape, d, d);
         var y = x.NewEmpty(shape);
         Backend.CumSum(x, outer, size, inner, y);
+        if (Autograd.DetectNonFinite) NonFinite.Check("CumSum", "forward", y, x);
         if (Autograd.Needs(this)) y.SetGradFn(new CumSumBackward(this, d));
         return y;
     }
@@ -181,6 +187,17 @@ public sealed partial class Tensor
         return reduced;
     }
 
+    /// <summary>The sizes of the dims not reduced.</summary>
+    static int[] Kept(int[] shape, bool[] reduced)
+    {
+        var count = 0;
+        foreach (var r in reduced) if (!r) count++;
+        var result = new int[count];
+        for (int d = 0, i = 0; d < shape.Length; d++)
+            if (!reduced[d]) result[i++] = shape[d];
+        return result;
+    }
+
     static int[] KeepShape(int[] shape, bool[] reduced)
     {
         var result = (int[])shape.Clone();
@@ -206,7 +223,7 @@ public sealed partial class Tensor
     Tensor ReduceKernel(ReduceOp op, bool[] reduced, bool keepDim, Tensor? indices, string name)
     {
         var keepShape = KeepShape(shape, reduced);
-        var outShape = keepDim ? keepShape : shape.Where((_, d) => !reduced[d]).ToArray();
+        var outShape = keepDim ? keepShape : Kept(shape, reduced);
         int first = Array.IndexOf(reduced, true), last = Array.LastIndexOf(reduced, true);
         Tensor source;
         if (first < 0)

@@ -97,4 +97,27 @@ public sealed class BroadcastTests
         w.Tril().Sum().Backward();
         Assert.Equal(new float[] { 1, 0, 1, 1 }, w.Grad!.ToArray());
     }
+
+    [Fact]
+    public void VectorisedComparisonsAndWhereMatchScalarLogic()
+    {
+        var x = Tensor.FromArray(Check.Values(5 * 37, 3), 5, 37);
+        var row = Tensor.FromArray(Check.Values(37, 4));
+        var col = Tensor.FromArray(Check.Values(5, 5), 5, 1);
+        var (xv, rv, cv) = (x.ToArray(), row.ToArray(), col.ToArray());
+        var gt = x.Gt(row).ToArray();
+        var le = x.Le(col).ToArray();
+        var pick = Tensor.Where(x.Gt(row), x, col).ToArray();
+        var filled = x.MaskedFill(row.Lt(0f), -7f).ToArray();
+        for (var i = 0; i < 5; i++)
+            for (var j = 0; j < 37; j++)
+            {
+                var k = i * 37 + j;
+                Assert.Equal(xv[k] > rv[j] ? 1f : 0f, gt[k]);
+                Assert.Equal(xv[k] <= cv[i] ? 1f : 0f, le[k]);
+                Assert.Equal(xv[k] > rv[j] ? xv[k] : cv[i], pick[k]);
+                Assert.Equal(rv[j] < 0f ? -7f : xv[k], filled[k]);
+            }
+        Assert.Equal(new float[] { 1, 1 }, Tensor.FromArray([float.NaN, 2f]).Ne(Tensor.FromArray([float.NaN, 3f])).ToArray());
+    }
 }

@@ -138,4 +138,14 @@ public sealed class ViewTests
         Assert.Equal("Transpose: dim 3 out of range for a tensor of rank 2", e.Message);
         Assert.Contains("repeats", Assert.Throws<TensorShapeException>(() => Range(2, 3).Permute(1, 1)).Message);
     }
+
+    [Fact]
+    public void LargeStridedCopiesAreRightOnEveryThread()
+    {
+        var x = Range(300, 500);
+        var t = x.T.Contiguous().ToArray();                     // 150k elements: the threaded copy
+        for (var i = 0; i < 500; i++)
+            for (var j = 0; j < 300; j += 7)
+                Assert.Equal(j * 500 + i, t[i * 300 + j]);
+    }
 }

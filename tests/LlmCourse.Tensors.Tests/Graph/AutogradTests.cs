@@ -136,4 +136,30 @@ public sealed class AutogradTests
         h.Sum().Backward();
         Assert.Equal(1f, x.Grad!.Item());
     }
+
+    [Fact]
+    public void LeafGradientsNeverShareMemory()
+    {
+        // One upstream gradient reaches both leaves (and one leaf twice): each must get its own buffer.
+        var a = Tensor.FromArray([1f, 2f]).WithGrad();
+        var b = Tensor.FromArray([3f, 4f]).WithGrad();
+        (a + b + a).Sum().Backward();
+        Assert.NotSame(a.Grad!.Storage, b.Grad!.Storage);
+        Assert.Equal(new float[] { 2, 2 }, a.Grad!.ToArray());
+        Assert.Equal(new float[] { 1, 1 }, b.Grad!.ToArray());
+        (a * 3f).Sum().Backward();   // accumulates into a's buffer only
+        Assert.Equal(new float[] { 5, 5 }, a.Grad!.ToArray());
+        Assert.Equal(new float[] { 1, 1 }, b.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void AStolenGradientOutlivesTheBackwardScope()
+    {
+        // The gradient of exp is a fresh buffer nothing else views: it becomes x.Grad without a copy
+        // and must survive the pool recycling the pass's other temporaries.
+        var x = Tensor.FromArray(Check.Values(5000, 2)).WithGrad();
+        using (TensorScope.Begin()) x.Exp().Backward(Tensor.Ones(5000));
+        using (TensorScope.Begin()) _ = Tensor.Zeros(5000) + 1f;   // reuses recycled buffers
+        Assert.Equal(x.Detach().Exp().ToArray(), x.Grad!.ToArray());   // d exp = exp, times ones
+    }
 }

@@ -87,6 +87,15 @@ public class SgemmBatchedTests
     }
 
     [Fact]
+    public void Many_products_too_large_to_be_small_are_shared_out()
+    {
+        // 8 products of 2.1 MFLOP each: above the single-thread size, but 4 per thread.
+        var worst = RunAndCheck(Create(13, 8, false, false, 128, 128, 65, beta: 1f));
+        worst = Math.Max(worst, RunAndCheck(Create(14, 8, true, true, 128, 128, 65)));
+        TestContext.Current.TestOutputHelper?.WriteLine($"largest relative difference {worst:G3}");
+    }
+
+    [Fact]
     public void Large_products_and_interleaved_C()
     {
         var worst = RunAndCheck(Create(7, 2, false, true, 150, 130, 300, beta: 1f));

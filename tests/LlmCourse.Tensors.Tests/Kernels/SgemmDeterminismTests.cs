@@ -52,6 +52,31 @@ public class SgemmDeterminismTests
     }
 
     [Fact]
+    public void Batched_large_products_same_bits_shared_out_split_or_alone()
+    {
+        // 8 products of 4 MFLOP: shared out whole (8 >= 4 per thread), split one by one (batch of 1),
+        // or on one thread; all three must agree bit for bit.
+        var random = new Random(2);
+        int batch = 8, m = 128, n = 128, k = 128;
+        var a = Enumerable.Range(0, batch * m * k).Select(_ => (float)random.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, batch * k * n).Select(_ => (float)random.NextDouble()).ToArray();
+        float[] Run(int threads, bool oneByOne)
+        {
+            var c = new float[batch * m * n];
+            var options = new SgemmOptions(SgemmPath.Auto, threads);
+            if (oneByOne)
+                for (var i = 0; i < batch; i++)
+                    Sgemm.Multiply(options, true, false, m, n, k, 1f, a.AsSpan(i * m * k), m, b.AsSpan(i * k * n), n, 0f, c.AsSpan(i * m * n), n);
+            else
+                Sgemm.MultiplyBatched(options, batch, true, false, m, n, k, 1f, a, m, m * k, b, n, k * n, 0f, c, n, m * n);
+            return c;
+        }
+        var sharedOut = Run(2, oneByOne: false);
+        AssertSameBits(sharedOut, Run(2, oneByOne: true), "shared out vs each product split");
+        AssertSameBits(sharedOut, Run(1, oneByOne: false), "shared out vs one thread");
+    }
+
+    [Fact]
     public void Concurrent_callers_get_the_single_threaded_bits()
     {
         var cases = Enumerable.Range(0, 8).Select(i => GemmCase.Create(50 + i, i % 2 == 0, i % 3 == 0, 200, 150 + i, 300)).ToArray();

@@ -72,4 +72,14 @@ public sealed class TensorScopeTests
             Assert.True(CpuMemoryPool.BucketSize(CpuMemoryPool.ReturnIndex(size)) == size);
         }
     }
+
+    [Fact]
+    public void AModuleBuiltInsideAScopeKeepsItsParameters()
+    {
+        NN.Linear layer;
+        using (TensorScope.Begin()) layer = new NN.Linear(4, 3, generator: new Generator(1));
+        using (TensorScope.Begin()) _ = Tensor.Zeros(100) + 1f;   // reuses whatever the pool got back
+        Assert.Equal(12, layer.Weight.ToArray().Length);
+        Assert.True(layer.Forward(Tensor.Ones(2, 4)).ToArray().All(float.IsFinite));
+    }
 }

@@ -161,4 +161,70 @@ public sealed class FusedKernelTests
         var q = Tensor.Randn([1, 2, 4, 3], g).ToArray();
         Check.Gradient(x => F.ScaledDotProductAttention(x, k, v, isCausal: true).Square().Sum(), q, [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
     }
+
+    [Fact]
+    public void FusedAttentionDropoutIsSeededAndItsGradientIsExact()
+    {
+        var g = new Generator(29);
+        var q = Tensor.Randn([1, 2, 4, 3], g);
+        var k = Tensor.Randn([1, 2, 4, 3], g);
+        var v = Tensor.Randn([1, 2, 4, 3], g);
+        Tensor Run(Tensor query) => F.ScaledDotProductAttention(query, k, v, isCausal: true, dropoutP: 0.3f, generator: new Generator(5));
+        Assert.Equal(Run(q).ToArray(), Run(q).ToArray());
+        Assert.NotEqual(Run(q).ToArray(), F.ScaledDotProductAttention(q, k, v, isCausal: true).ToArray());
+        // Each evaluation redraws the same mask (same seed), so the function is smooth in q and v.
+        Check.Gradient(x => Run(x).Square().Sum(), q.ToArray(), [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
+        Check.Gradient(x => F.ScaledDotProductAttention(q, k, x, isCausal: true, dropoutP: 0.3f, generator: new Generator(5)).Square().Sum(),
+            v.ToArray(), [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
+    }
+
+    [Fact]
+    public void FusedAttentionDropoutKeepsTheExpectation()
+    {
+        var g = new Generator(31);
+        var q = Tensor.Randn([1, 1, 8, 4], g);
+        var k = Tensor.Randn([1, 1, 8, 4], g);
+        var v = Tensor.Randn([1, 1, 8, 4], g);
+        var exact = F.ScaledDotProductAttention(q, k, v).ToArray();
+        var mean = new double[exact.Length];
+        const int draws = 4000;
+        var seeds = new Generator(7);
+        for (var i = 0; i < draws; i++)
+        {
+            var y = F.ScaledDotProductAttention(q, k, v, dropoutP: 0.5f, generator: seeds).ToArray();
+            for (var j = 0; j < y.Length; j++) mean[j] += y[j] / draws;
+        }
+        for (var j = 0; j < exact.Length; j++) Assert.True(Math.Abs(mean[j] - exact[j]) < 0.08, $"[{j}] {mean[j]} vs {exact[j]}");
+    }
+}
+
+/// <summary>The fused linear layer against its composite (matmul with a transposed view, broadcast add).</summary>
+public sealed class LinearKernelTests
+{
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void FusedLinearMatchesTheComposite(bool withBias, bool stridedInput)
+    {
+        var g = new Generator(41);
+        var xData = Tensor.Randn(stridedInput ? [3, 5, 4] : [3, 4, 5], g);
+        var wData = Tensor.Randn([6, 5], g);
+        var bData = Tensor.Randn([6], g);
+        var upstream = Tensor.Randn([3, 4, 6], g);
+        (float[] Y, float[] Gx, float[] Gw, float[]? Gb) Run(Func<Tensor, Tensor, Tensor?, Tensor> linear)
+        {
+            var (x, w, b) = (xData.Detach().WithGrad(), wData.Detach().WithGrad(), withBias ? bData.Detach().WithGrad() : null);
+            var input = stridedInput ? x.Transpose(1, 2) : x;   // [3, 4, 5] either way
+            var y = linear(input, w, b);
+            (y * upstream).Sum().Backward();
+            return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b?.Grad!.ToArray());
+        }
+        var fused = Run(F.Linear);
+        var reference = Run(Composite.Linear);
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Y, fused.Y, 2e-6f, "output");
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gx, fused.Gx, 2e-6f, "dx");
+        LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gw, fused.Gw, 2e-6f, "dw");
+        if (withBias) LlmCourse.Tensors.Tests.Core.Check.Close(reference.Gb!, fused.Gb!, 2e-6f, "db");
+    }
 }

@@ -103,4 +103,27 @@ public sealed class ReductionTests
         Assert.Equal(float.NegativeInfinity, l[1]);
         Check.Close([MathF.Sqrt(30f)], Tensor.FromArray([1f, 2f, 3f, 4f]).Norm().ToArray(), 1e-6f);
     }
+
+    [Theory]
+    [InlineData(5, true)]
+    [InlineData(5, false)]
+    [InlineData(100, true)]
+    public void TopKAgreesWithAStableSortIncludingTies(int k, bool largest)
+    {
+        // Values on a coarse grid so ties are common; ties keep the lower index first.
+        var g = new Generator(13);
+        var values = Enumerable.Range(0, 3 * 300).Select(_ => (float)g.NextInt(20)).ToArray();
+        values[7] = float.NaN;
+        var x = Tensor.FromArray(values, 3, 300);
+        var (v, i) = x.TopK(k, largest: largest);
+        var gotIds = i.ToInt32Array();
+        for (var r = 0; r < 3; r++)
+        {
+            var row = values.Skip(r * 300).Take(300).ToArray();
+            var expected = Enumerable.Range(0, 300)
+                .OrderBy(j => float.IsNaN(row[j]) ? (largest ? 0 : 1) : (largest ? 1 : 0))   // NaN ranks as the largest
+                .ThenBy(j => largest ? -row[j] : row[j]).ThenBy(j => j).Take(k).ToArray();
+            Assert.Equal(expected, gotIds.Skip(r * k).Take(k).ToArray());
+        }
+    }
 }

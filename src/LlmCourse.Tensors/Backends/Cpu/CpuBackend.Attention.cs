@@ -15,17 +15,41 @@ internal sealed partial class CpuBackend
 {
     static readonly SgemmOptions OneThread = SgemmOptions.Default with { MaxThreads = 1 };
 
-    public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp)
+    public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
+        Tensor output, Tensor logSumExp)
     {
         var shape = new AttentionShape(q, k, v);
-        CpuParallel.For(shape.Batch, 1, new AttentionForward(shape, q, k, v, causal, scale, output, logSumExp));
+        var dropout = new AttentionDropout(dropoutP, dropoutSeed);
+        CpuParallel.For(shape.Batch, 1, new AttentionForward(shape, q, k, v, causal, scale, dropout, output, logSumExp));
     }
 
     public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv)
     {
         var shape = new AttentionShape(q, k, v);
-        CpuParallel.For(shape.Batch, 1, new AttentionBackwardBody(shape, q, k, v, output, logSumExp, gradOutput.ContiguousData(), causal, scale, gq, gk, gv));
+        var dropout = new AttentionDropout(dropoutP, dropoutSeed);
+        CpuParallel.For(shape.Batch, 1,
+            new AttentionBackwardBody(shape, q, k, v, output, logSumExp, gradOutput.ContiguousData(), causal, scale, dropout, gq, gk, gv));
+    }
+
+    /// <summary>
+    /// Dropout on the attention probabilities: matrix b's mask comes from its own generator, seeded
+    /// <c>seed + b</c> and drawn row by row over [T, S], so it does not depend on which thread runs b,
+    /// and backward redraws exactly the mask forward used. Kept entries are scaled by 1/(1-p).
+    /// </summary>
+    readonly record struct AttentionDropout(float P, ulong Seed)
+    {
+        public bool Active => P > 0f;
+
+        public void Apply(long b, Span<float> probabilities, int rows, int cols)
+        {
+            if (!Active) return;
+            var g = new Generator(Seed + (ulong)b);
+            var keep = 1f - P;
+            var scale = 1f / keep;
+            for (var i = 0; i < rows * cols; i++)
+                probabilities[i] = g.NextFloat() < keep ? probabilities[i] * scale : 0f;
+        }
     }
 
     /// <summary>Sizes and per-matrix offsets of the (possibly strided) batches of q, k and v.</summary>
@@ -65,8 +89,8 @@ internal sealed partial class CpuBackend
     /// <summary>Row i may attend to keys [0, Visible(i)).</summary>
     static int Visible(bool causal, int i, int keys) => causal ? Math.Min(i + 1, keys) : keys;
 
-    sealed class AttentionForward(AttentionShape s, Tensor q, Tensor k, Tensor v, bool causal, float scale, Tensor output, Tensor logSumExp)
-        : IRangeBody
+    sealed class AttentionForward(AttentionShape s, Tensor q, Tensor k, Tensor v, bool causal, float scale, AttentionDropout dropout,
+        Tensor output, Tensor logSumExp) : IRangeBody
     {
         public void Run(long start, long end)
         {
@@ -96,37 +120,43 @@ internal sealed partial class CpuBackend
                 var n = Visible(causal, i, s.S);
                 var visible = row[..n];
                 var max = TensorPrimitives.Max<float>(visible);
-                TensorPrimitives.Subtract(visible, max, visible);
-                TensorPrimitives.Exp(visible, visible);
-                var sum = TensorPrimitives.Sum<float>(visible);
+                var sum = FastExp.ExpSum(visible, max, visible);
                 TensorPrimitives.Divide(visible, sum, visible);
                 row[n..].Clear();
                 lse[i] = max + MathF.Log(sum);
             }
+            dropout.Apply(b, p, s.T, s.S);
             // output = p v                                                  [T, Dv]
             Sgemm.Multiply(OneThread, false, false, s.T, s.Dv, s.S, 1f, p, s.S, vs, s.Ld(v), 0f, os, s.Dv);
         }
     }
 
     sealed class AttentionBackwardBody(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, Tensor gq, Tensor gk, Tensor gv) : IRangeBody
+        bool causal, float scale, AttentionDropout dropout, Tensor gq, Tensor gk, Tensor gv) : IRangeBody
     {
         public void Run(long start, long end)
         {
-            var p = ArrayPool<float>.Shared.Rent(s.T * s.S);
-            var dp = ArrayPool<float>.Shared.Rent(s.T * s.S);
+            var n = s.T * s.S;
+            var p = ArrayPool<float>.Shared.Rent(n);
+            var dp = ArrayPool<float>.Shared.Rent(n);
+            var dropped = dropout.Active ? ArrayPool<float>.Shared.Rent(n) : null;
             try
             {
-                for (var b = start; b < end; b++) One(b, p.AsSpan(0, s.T * s.S), dp.AsSpan(0, s.T * s.S));
+                for (var b = start; b < end; b++) One(b, p.AsSpan(0, n), dp.AsSpan(0, n), dropped is null ? default : dropped.AsSpan(0, n));
             }
             finally
             {
                 ArrayPool<float>.Shared.Return(p);
                 ArrayPool<float>.Shared.Return(dp);
+                if (dropped is not null) ArrayPool<float>.Shared.Return(dropped);
             }
         }
 
-        void One(long b, Span<float> p, Span<float> dp)
+        /// <summary>
+        /// With dropout, pd = p * mask / (1 - p) is what multiplied v: dv = pd^T do and d(pd) = do v^T, so
+        /// dp = d(pd) * mask / (1 - p); rowsum(p * dp) is still do . o, as without dropout.
+        /// </summary>
+        void One(long b, Span<float> p, Span<float> dp, Span<float> pd)
         {
             var qs = AllFloats(q)[(int)AttentionShape.Offset(q, b)..];
             var ks = AllFloats(k)[(int)AttentionShape.Offset(k, b)..];
@@ -143,14 +173,25 @@ internal sealed partial class CpuBackend
             {
                 var row = p.Slice(i * s.S, s.S);
                 var n = Visible(causal, i, s.S);
-                TensorPrimitives.Subtract(row[..n], lse[i], row[..n]);
-                TensorPrimitives.Exp(row[..n], row[..n]);
+                FastExp.ExpSum(row[..n], lse[i], row[..n]);
                 row[n..].Clear();
             }
+            if (dropout.Active)
+            {
+                p.CopyTo(pd);
+                dropout.Apply(b, pd, s.T, s.S);
+            }
+            var used = dropout.Active ? pd : p;
             // dv = p^T do                                                   [S, Dv]
-            Sgemm.Multiply(OneThread, true, false, s.S, s.Dv, s.T, 1f, p, s.S, dos, s.Dv, 0f, dv, s.Dv);
+            Sgemm.Multiply(OneThread, true, false, s.S, s.Dv, s.T, 1f, used, s.S, dos, s.Dv, 0f, dv, s.Dv);
             // dp = do v^T                                                   [T, S]
             Sgemm.Multiply(OneThread, false, true, s.T, s.S, s.Dv, 1f, dos, s.Dv, vs, s.Ld(v), 0f, dp, s.S);
+            if (dropout.Active)
+            {
+                // The mask and its scale: pd / p where p > 0 (a dropped or masked entry gives 0).
+                var keepScale = 1f / (1f - dropout.P);
+                for (var i = 0; i < p.Length; i++) dp[i] = pd[i] != 0f ? dp[i] * keepScale : 0f;
+            }
             // ds = p (dp - rowsum(do * o)), the softmax backward
             for (var i = 0; i < s.T; i++)
             {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace LlmCourse.Tensors.Backends;
@@ -200,7 +201,28 @@ internal sealed partial class CpuBackend
         public readonly void Visit(scoped ReadOnlySpan<long> offsets)
         {
             int oy = (int)offsets[0], oa = (int)offsets[1], ob = (int)offsets[2];
-            for (var i = 0; i < n; i++)
+            var i = 0;
+            if (sy == 1 && sa is 0 or 1 && sb is 0 or 1)
+            {
+                // Vectorised: an operand with stride 0 is one value broadcast across the vector.
+                var width = Vector<float>.Count;
+                for (; i <= n - width; i += width)
+                {
+                    var u = Lane(a, oa, sa, i);
+                    var v = Lane(b, ob, sb, i);
+                    var holds = op switch
+                    {
+                        CompareOp.Eq => Vector.Equals(u, v),
+                        CompareOp.Ne => ~Vector.Equals(u, v),
+                        CompareOp.Gt => Vector.GreaterThan(u, v),
+                        CompareOp.Ge => Vector.GreaterThanOrEqual(u, v),
+                        CompareOp.Lt => Vector.LessThan(u, v),
+                        _ => Vector.LessThanOrEqual(u, v),
+                    };
+                    Vector.ConditionalSelect(holds.As<int, float>(), Vector<float>.One, Vector<float>.Zero).CopyTo(y.Slice(oy + i, width));
+                }
+            }
+            for (; i < n; i++)
             {
                 float u = a[oa + i * sa], v = b[ob + i * sb];
                 var holds = op switch
@@ -216,6 +238,10 @@ internal sealed partial class CpuBackend
             }
         }
     }
+
+    /// <summary>Elements [i, i + width) of a run with stride 1, or its single element broadcast (stride 0).</summary>
+    static Vector<float> Lane(ReadOnlySpan<float> data, int offset, int stride, int i) =>
+        stride == 0 ? new Vector<float>(data[offset]) : new Vector<float>(data.Slice(offset + i, Vector<float>.Count));
 
     public override void Where(Tensor condition, Tensor a, Tensor b, Tensor y)
     {
@@ -235,7 +261,17 @@ internal sealed partial class CpuBackend
         public readonly void Visit(scoped ReadOnlySpan<long> offsets)
         {
             int oy = (int)offsets[0], oc = (int)offsets[1], oa = (int)offsets[2], ob = (int)offsets[3];
-            for (var i = 0; i < n; i++)
+            var i = 0;
+            if (sy == 1 && sc is 0 or 1 && sa is 0 or 1 && sb is 0 or 1)
+            {
+                var width = Vector<float>.Count;
+                for (; i <= n - width; i += width)
+                {
+                    var take = ~Vector.Equals(Lane(c, oc, sc, i), Vector<float>.Zero);
+                    Vector.ConditionalSelect(take.As<int, float>(), Lane(a, oa, sa, i), Lane(b, ob, sb, i)).CopyTo(y.Slice(oy + i, width));
+                }
+            }
+            for (; i < n; i++)
                 y[oy + i * sy] = c[oc + i * sc] != 0f ? a[oa + i * sa] : b[ob + i * sb];
         }
     }

@@ -11,8 +11,26 @@ internal sealed partial class CpuBackend
     public override void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner, Tensor y, Tensor? indices)
     {
         var work = (long)outer * size * inner;
-        if (work < ParallelThreshold || outer == 1) ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
-        else CpuParallel.For(outer, Math.Max(1, CpuParallel.Grain(work, 4 * Block) / ((long)size * inner)), new ReduceBody(op, x, size, inner, y, indices));
+        if (work < ParallelThreshold) ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
+        else if (outer > 1) CpuParallel.For(outer, Math.Max(1, CpuParallel.Grain(work, 4 * Block) / ((long)size * inner)), new ReduceBody(op, x, size, inner, y, indices));
+        else if (op == ReduceOp.Sum && inner >= 256)
+        {
+            // One output row (a bias gradient: [B*T, C] summed over rows): split the columns, each
+            // thread adding all rows of its columns in row order, so the sums do not depend on threads.
+            CpuParallel.For(inner, 64, new ColumnSumBody(x, size, inner, y));
+        }
+        else ReduceBody.RunRange(op, x, size, inner, y, indices, 0, outer);
+    }
+
+    sealed class ColumnSumBody(Tensor x, int size, int inner, Tensor y) : IRangeBody
+    {
+        public void Run(long start, long end)
+        {
+            var xs = Floats(x);
+            var result = Floats(y).Slice((int)start, (int)(end - start));
+            xs.Slice((int)start, result.Length).CopyTo(result);
+            for (var r = 1; r < size; r++) TensorPrimitives.Add(result, xs.Slice(r * inner + (int)start, result.Length), result);
+        }
     }
 
     sealed class ReduceBody(ReduceOp op, Tensor x, int size, int inner, Tensor y, Tensor? indices) : IRangeBody
@@ -110,24 +128,52 @@ internal sealed partial class CpuBackend
         var xs = Floats(x);
         var vs = Floats(values);
         var ids = Ints(indices);
-        var order = new int[n];
+        var order = new int[k <= 64 ? k : n];
         for (var r = 0; r < rows; r++)
         {
-            var row = xs.Slice(r * n, n).ToArray();
-            for (var i = 0; i < n; i++) order[i] = i;
-            // Sorted by value (NaN counts as the largest, like PyTorch), ties by lower index.
-            Array.Sort(order, (i, j) =>
+            var row = xs.Slice(r * n, n);
+            if (k <= 64) TopKSmall(row, k, largest, order);
+            else
             {
-                var c = CompareWithNaNLargest(row[j], row[i]);
-                if (!largest) c = -c;
-                return c != 0 ? c : i.CompareTo(j);
-            });
+                for (var i = 0; i < n; i++) order[i] = i;
+                var copy = row.ToArray();
+                Array.Sort(order, (i, j) => Before(copy[i], i, copy[j], j, largest) ? -1 : Before(copy[j], j, copy[i], i, largest) ? 1 : 0);
+            }
             for (var i = 0; i < k; i++)
             {
                 vs[r * k + i] = row[order[i]];
                 ids[r * k + i] = order[i];
             }
         }
+    }
+
+    /// <summary>
+    /// The k best of a row kept sorted in <paramref name="best"/> by insertion: one comparison per
+    /// element against the current k-th, so sampling's top-k over a 50k vocabulary costs one pass.
+    /// </summary>
+    static void TopKSmall(ReadOnlySpan<float> row, int k, bool largest, Span<int> best)
+    {
+        var count = 0;
+        for (var i = 0; i < row.Length; i++)
+        {
+            var v = row[i];
+            if (count == k && !Before(v, i, row[best[k - 1]], best[k - 1], largest)) continue;
+            var at = count < k ? count++ : k - 1;
+            while (at > 0 && Before(v, i, row[best[at - 1]], best[at - 1], largest))
+            {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = i;
+        }
+    }
+
+    /// <summary>Whether (a, i) ranks before (b, j): larger (or smaller) first, NaN counting as the largest, ties by index.</summary>
+    static bool Before(float a, int i, float b, int j, bool largest)
+    {
+        var c = CompareWithNaNLargest(a, b);
+        if (!largest) c = -c;
+        return c > 0 || (c == 0 && i < j);
     }
 
     static int CompareWithNaNLargest(float a, float b)

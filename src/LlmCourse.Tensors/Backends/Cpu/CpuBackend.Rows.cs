@@ -36,17 +36,16 @@ internal sealed partial class CpuBackend
                 var row = xs.Slice(r * n, n);
                 var output = ys.Slice(r * n, n);
                 var max = TensorPrimitives.Max(row);
-                TensorPrimitives.Subtract(row, max, output);
                 if (log)
                 {
                     // x - max - log(sum(exp(x - max))), exponentials in blocks of scratch
+                    TensorPrimitives.Subtract(row, max, output);
                     var sum = SumExp(output);
                     TensorPrimitives.Subtract(output, MathF.Log(sum), output);
                 }
                 else
                 {
-                    TensorPrimitives.Exp(output, output);
-                    var sum = TensorPrimitives.Sum(output);
+                    var sum = FastExp.ExpSum(row, max, output);
                     TensorPrimitives.Divide(output, sum, output);
                 }
             }
@@ -61,8 +60,7 @@ internal sealed partial class CpuBackend
         for (var s = 0; s < shifted.Length; s += block.Length)
         {
             var len = Math.Min(block.Length, shifted.Length - s);
-            TensorPrimitives.Exp(shifted.Slice(s, len), block[..len]);
-            sum += TensorPrimitives.Sum<float>(block[..len]);
+            sum += FastExp.ExpSum(shifted.Slice(s, len), 0f, block[..len]);
         }
         return sum;
     }
@@ -89,7 +87,7 @@ internal sealed partial class CpuBackend
                     for (var s = 0; s < n; s += block.Length)
                     {
                         var len = Math.Min(block.Length, n - s);
-                        TensorPrimitives.Exp(yr.Slice(s, len), block[..len]);
+                        FastExp.Exp(yr.Slice(s, len), block[..len]);
                         TensorPrimitives.MultiplyAdd(block[..len], -sum, gyr.Slice(s, len), gxr.Slice(s, len));
                     }
                 }
@@ -127,9 +125,7 @@ internal sealed partial class CpuBackend
                 for (var s = 0; s < classes; s += block.Length)
                 {
                     var len = Math.Min(block.Length, classes - s);
-                    TensorPrimitives.Subtract(row.Slice(s, len), max, block[..len]);
-                    TensorPrimitives.Exp(block[..len], block[..len]);
-                    sum += TensorPrimitives.Sum<float>(block[..len]);
+                    sum += FastExp.ExpSum(row.Slice(s, len), max, block[..len]);
                 }
                 var logSum = MathF.Log(sum);
                 lse[r] = max + logSum;
@@ -174,8 +170,7 @@ internal sealed partial class CpuBackend
                     continue;
                 }
                 // softmax - smoothed one-hot, scaled by the row's upstream gradient
-                TensorPrimitives.Subtract(xs.Slice(r * classes, classes), lse[r], output);
-                TensorPrimitives.Exp(output, output);
+                FastExp.ExpSum(xs.Slice(r * classes, classes), lse[r], output);
                 if (labelSmoothing != 0f) TensorPrimitives.Subtract(output, labelSmoothing / classes, output);
                 output[t] -= 1f - labelSmoothing;
                 TensorPrimitives.Multiply(output, g[r], output);

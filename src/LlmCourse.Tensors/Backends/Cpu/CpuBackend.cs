@@ -188,8 +188,23 @@ internal sealed partial class CpuBackend : Backend
             return;
         }
         var layout = new StridedLayout(dst.shape, dst, src);
-        var visitor = new CopyRuns<T>(source, destination, layout.Inner, layout.InnerStride(0), layout.InnerStride(1));
-        layout.ForEachRun(0, layout.Outer, ref visitor);
+        if (src.Count < ParallelThreshold || typeof(T) != typeof(int))
+        {
+            var visitor = new CopyRuns<T>(source, destination, layout.Inner, layout.InnerStride(0), layout.InnerStride(1));
+            layout.ForEachRun(0, layout.Outer, ref visitor);
+            return;
+        }
+        // Large 4-byte copies (a transpose made contiguous): runs split over threads.
+        CpuParallel.For(layout.Outer, Math.Max(1, CpuParallel.Grain(src.Count, 4 * Block) / layout.Inner), new CopyBody(layout, src, dst));
+    }
+
+    sealed class CopyBody(StridedLayout layout, Tensor src, Tensor dst) : IRangeBody
+    {
+        public void Run(long start, long end)
+        {
+            var visitor = new CopyRuns<int>(S(src).Ints, S(dst).Ints, layout.Inner, layout.InnerStride(0), layout.InnerStride(1));
+            layout.ForEachRun(start, end, ref visitor);
+        }
     }
 
     ref struct CopyRuns<T>(Span<T> source, Span<T> destination, int inner, int dstStride, int srcStride) : IRunVisitor where T : unmanaged

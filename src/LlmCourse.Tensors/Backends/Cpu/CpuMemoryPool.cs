@@ -18,7 +18,8 @@ internal static class CpuMemoryPool
     static readonly Lock gate = new();
     static long retainedBytes;
 
-    public static long MaxRetainedBytes { get; set; } = 2L << 30;
+    /// <summary>At most 1 GiB, or an eighth of the memory the GC may use, stays pooled; the rest goes to the GC.</summary>
+    public static long MaxRetainedBytes { get; set; } = Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
 
     public static long RetainedBytes => Interlocked.Read(ref retainedBytes);
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LlmCourse.Tensors.Backends;
@@ -17,13 +18,14 @@ internal static class UnaryKernels
     const float InvSqrtTwo = 0.7071067811865476f;
     const float InvSqrtTwoPi = 0.3989422804014327f;
 
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     public static void Forward(UnaryOp op, ReadOnlySpan<float> x, Span<float> y, float alpha, float beta)
     {
         Span<float> t = stackalloc float[x.Length];
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
-            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); break;
+            case UnaryOp.Exp: FastExp.Exp(x, y); break;
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
@@ -49,20 +51,13 @@ internal static class UnaryKernels
                 break;
             case UnaryOp.GeluTanh: GeluKernels.TanhForward(x, y); break;
             case UnaryOp.Gelu: GeluKernels.Forward(x, y); break;
-            case UnaryOp.LogSigmoid:
-                // min(x, 0) - log1p(exp(-|x|)): never exponentiates a large positive number.
-                TensorPrimitives.Abs(x, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.LogP1(t, t);
+            case UnaryOp.LogSigmoid: // min(x, 0) - log1p(exp(-|x|))
+                Log1pExpNegAbs(x, t);
                 TensorPrimitives.Min(x, 0f, y);
                 TensorPrimitives.Subtract(y, t, y);
                 break;
-            case UnaryOp.Softplus:
-                TensorPrimitives.Abs(x, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.LogP1(t, t);
+            case UnaryOp.Softplus: // max(x, 0) + log1p(exp(-|x|))
+                Log1pExpNegAbs(x, t);
                 TensorPrimitives.Max(x, 0f, y);
                 TensorPrimitives.Add(y, t, y);
                 break;
@@ -75,6 +70,7 @@ internal static class UnaryKernels
         }
     }
 
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     public static void Backward(UnaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx,
         float alpha, float beta)
     {
@@ -177,6 +173,7 @@ internal static class UnaryKernels
 
 
     /// <summary>The pass-per-step GELU the fused <see cref="GeluKernels"/> are tested against (one block).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void GeluReferenceForward(bool tanh, ReadOnlySpan<float> x, Span<float> y)
     {
         Span<float> t = stackalloc float[x.Length];
@@ -192,6 +189,7 @@ internal static class UnaryKernels
     }
 
     /// <summary>Reference gradient: gx = gy * GELU'(x).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void GeluReferenceBackward(bool tanh, ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
     {
         Span<float> t = stackalloc float[x.Length];
@@ -224,6 +222,15 @@ internal static class UnaryKernels
         TensorPrimitives.Multiply(t, gy, gx);
     }
 
+    /// <summary>log1p(exp(-|x|)): the part of log-sigmoid and softplus that never exponentiates a large positive number.</summary>
+    static void Log1pExpNegAbs(ReadOnlySpan<float> x, Span<float> result)
+    {
+        TensorPrimitives.Abs(x, result);
+        TensorPrimitives.Negate(result, result);
+        TensorPrimitives.Exp(result, result);
+        TensorPrimitives.LogP1(result, result);
+    }
+
     /// <summary>2u = 2 sqrt(2/pi) (x + 0.044715 x^3), the argument of GELU's sigmoid form.</summary>
     static void GeluTanhInner(ReadOnlySpan<float> x, Span<float> result)
     {
@@ -235,6 +242,7 @@ internal static class UnaryKernels
     }
 
     /// <summary>x^p with PyTorch's exact special cases (x^2 is x*x, not exp(2 log x)).</summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     static void Pow(ReadOnlySpan<float> x, float p, Span<float> y)
     {
         switch (p)
@@ -262,6 +270,7 @@ internal static class UnaryKernels
     /// Phi(x) = 0.5 erfc(-x / sqrt 2), with erfc from Numerical Recipes' Chebyshev fit (relative error
     /// below 1.2e-7 everywhere), evaluated on |z| and reflected: erfc(-z) = 2 - erfc(z).
     /// </summary>
+    [SkipLocalsInit] // scratch blocks are always written before they are read
     internal static void NormalCdf(ReadOnlySpan<float> x, Span<float> result)
     {
         Span<float> z = stackalloc float[x.Length];

@@ -1,0 +1,32 @@
+using LlmCourse.Tensors.Kernels;
+
+namespace LlmCourse.Tensors.Tests.Kernels;
+
+/// <summary>Packing buffers and task objects are reused: after a first call, calls allocate nothing.</summary>
+public class SgemmAllocationTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Steady_state_calls_allocate_nothing(int threads)
+    {
+        var options = new SgemmOptions(SgemmPath.Auto, threads);
+        var a = new float[300 * 200];
+        var b = new float[200 * 250];
+        var c = new float[300 * 250];
+        var batchA = new float[40 * 32 * 32];
+        var batchB = new float[40 * 32 * 32];
+        var batchC = new float[40 * 32 * 32];
+        void Calls()
+        {
+            Sgemm.Multiply(options, false, true, 300, 250, 200, 1f, a, 200, b, 200, 0f, c, 250);   // blocked
+            Sgemm.Multiply(options, true, false, 1, 250, 200, 1f, a, 1, b, 250, 1f, c, 250);       // m = 1
+            // 40 products of 32^3, 2.6 MFLOP in all: shared out between threads when there are two.
+            Sgemm.MultiplyBatched(options, 40, false, false, 32, 32, 32, 1f, batchA, 32, 1024, batchB, 32, 1024, 0f, batchC, 32, 1024);
+        }
+        Calls();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 20; i++) Calls();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
