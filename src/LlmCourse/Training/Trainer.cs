@@ -34,6 +34,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(model);
         Options = options ??= new TrainingOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
+        if (options.EvalBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvalBatches, "Trainer: evaluation needs at least one batch (EvalBatches).");
         if (options.BatchOrder == BatchOrder.Sequential && model is not IStatefulLanguageModel)
             throw new ArgumentException($"Trainer: sequential batches carry a recurrent state, which {model.Name} does not have.", nameof(options));
         this.model = model;
