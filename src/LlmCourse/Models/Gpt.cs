@@ -93,6 +93,23 @@ public sealed class CausalSelfAttention : Module
         y = y.Transpose(1, 2).Contiguous().View(B, T, C);    // (B, T, C): the heads side by side again
         return residualDropout.Forward(c_proj.Forward(y));
     }
+
+    /// <summary>
+    /// The attention weights, written out the explicit way (what the fused call above computes inside):
+    /// scores q·kᵀ/√D, future positions masked to −∞, softmax over each row. (B, T, C) → (B, H, T, T);
+    /// row i says how much position i takes from each position j ≤ i.
+    /// </summary>
+    public Tensor AttentionWeights(Tensor x)
+    {
+        var (B, T, C) = (x.Size(0), x.Size(1), x.Size(2));
+        var (H, D) = (config.Heads, config.HeadSize);
+        var qkv = c_attn.Forward(x).Split(C, dim: 2);      // 3 × (B, T, C)
+        var q = qkv[0].View(B, T, H, D).Transpose(1, 2);   // (B, H, T, D)
+        var k = qkv[1].View(B, T, H, D).Transpose(1, 2);   // (B, H, T, D)
+        var scores = q.MatMul(k.Transpose(-2, -1)) * (1f / MathF.Sqrt(D));   // (B, H, T, T)
+        var future = Tensor.Ones(T, T).Triu(1);            // (T, T): 1 above the diagonal
+        return scores.MaskedFill(future, float.NegativeInfinity).Softmax(-1); // (B, H, T, T)
+    }
 }
 
 /// <summary>The position-wise feed-forward network: C → 4C, GELU, 4C → C.</summary>
@@ -128,6 +145,9 @@ public sealed class Block : Module
 
     public CausalSelfAttention Attention { get; }
     public Mlp Mlp { get; }
+
+    /// <summary>This block's attention weights for its input x (B, T, C): (B, H, T, T).</summary>
+    public Tensor AttentionWeights(Tensor x) => Attention.AttentionWeights(ln_1.Forward(x));
 
     public Tensor Forward(Tensor x, KvCache? cache = null)
     {
@@ -190,7 +210,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
             throw new ArgumentException($"Gpt: {past + T} positions exceed the block size {Config.BlockSize}.");
         _ = B;
 
-        var positions = Tensor.Arange(past, past + T).To(DType.Int32);   // (T)
+        var positions = Tensor.Arange(past, past + T);                    // (T), Int32
         var x = drop.Forward(wte.Forward(tokens) + wpe.Forward(positions));  // (B, T, C) + (T, C) broadcast
         for (var layer = 0; layer < h.Count; layer++)
             x = h[layer].Forward(x, caches?[layer]);                       // (B, T, C)
@@ -200,6 +220,27 @@ public sealed class Gpt : Module, INeuralLanguageModel
 
     public Tensor Logits(Tensor inputs) => Forward(inputs);
 
+    /// <summary>Every layer's attention weights for tokens (B, T): one (B, H, T, T) tensor per layer, in eval mode.</summary>
+    public Tensor[] AttentionWeights(Tensor tokens)
+    {
+        var wasTraining = Training;
+        Eval();
+        try
+        {
+            using var noGrad = Autograd.NoGrad();
+            var T = tokens.Size(1);
+            var x = wte.Forward(tokens) + wpe.Forward(Tensor.Arange(0, T));   // (B, T, C)
+            var weights = new Tensor[h.Count];
+            for (var layer = 0; layer < h.Count; layer++)
+            {
+                weights[layer] = h[layer].AttentionWeights(x);               // (B, H, T, T)
+                x = h[layer].Forward(x);                                      // (B, T, C)
+            }
+            return weights;
+        }
+        finally { Train(wasTraining); }
+    }
+
     /// <summary>Mean cross-entropy of the next-token predictions: inputs and targets (B, T) Int32.</summary>
     public Tensor Loss(Tensor inputs, Tensor targets)
     {
@@ -208,8 +249,18 @@ public sealed class Gpt : Module, INeuralLanguageModel
         return F.CrossEntropy(logits.View(B * T, V), targets.View(B * T));  // (B·T, V) against (B·T)
     }
 
-    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens) =>
-        SequenceScoring.Windows(this, tokens, Config.BlockSize);
+    /// <summary>
+    /// Scores the text with a sliding window: windows of <c>BlockSize</c> tokens that advance by a quarter
+    /// block, each counting only its last quarter, so every prediction sees at least three quarters of a
+    /// block of context (the whole block, at the start of the text, when there is less). nanoGPT's
+    /// validation loss instead averages over all positions of independent windows (context 0 to T − 1);
+    /// that is <see cref="SequenceScoring.Windows"/> with no warmup, and the trainer's evaluations.
+    /// </summary>
+    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens)
+    {
+        var stride = Math.Max(1, Config.BlockSize / 4);
+        return SequenceScoring.Windows(this, tokens, stride, warmup: Config.BlockSize - stride);
+    }
 
     public string Generate(string prompt, int maxNewTokens, Sampling? sampling = null, int seed = 0) =>
         Tokenizer.Decode(GenerateTokens(prompt.Length == 0 ? [0] : Tokenizer.Encode(prompt), maxNewTokens, sampling, seed));

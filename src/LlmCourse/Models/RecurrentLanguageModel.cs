@@ -68,17 +68,18 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
         state = state is { Length: > 0 } ? state
             : Enumerable.Range(0, Config.Layers * StatesPerLayer).Select(_ => Tensor.Zeros(B, H)).ToArray();
         var next = new Tensor[state.Length];
-        var x = embedding.Forward(tokens);                            // (B, T, E)
+        // One tensor per time step, from the start: slicing a step out of a [B, T, ·] tensor that
+        // needs a gradient would give every step a backward pass as large as the whole sequence.
+        var inputs = Enumerable.Range(0, T).Select(t => embedding.Forward(tokens.Select(1, t))).ToArray();   // T × (B, E)
         for (var layer = 0; layer < cells.Count; layer++)
         {
             var cell = cells[layer];
-            var inputGates = cell.InputGates(x);                      // (B, T, G·H): every step's input projection at once
             var outputs = new Tensor[T];
             var h = state[layer * StatesPerLayer];                    // (B, H)
             var c = StatesPerLayer == 2 ? state[layer * 2 + 1] : null;
             for (var t = 0; t < T; t++)
             {
-                var gates = inputGates.Select(1, t);                  // (B, G·H)
+                var gates = cell.InputGates(inputs[t]);               // (B, G·H)
                 switch (cell)
                 {
                     case LSTMCell lstm: (h, c) = lstm.Step(gates, (h, c!)); break;
@@ -90,8 +91,9 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
             }
             next[layer * StatesPerLayer] = h;
             if (c is not null) next[layer * 2 + 1] = c;
-            x = Tensor.Stack(outputs, dim: 1);                        // (B, T, H)
+            inputs = outputs;                                         // T × (B, H): the next layer's input
         }
+        var x = Tensor.Stack(inputs, dim: 1);                         // (B, T, H)
         return (head.Forward(x), next);                               // (B, T, V)
     }
 
@@ -120,28 +122,59 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
 
     public Tensor[] CarriedState { get => carried; set => carried = value; }
 
-    /// <summary>Scores the text as one stream, carrying the state through it, so every prediction
-    /// sees the whole text before it (no window limit).</summary>
-    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens)
+    /// <summary>Scores the text as a few long streams read in parallel (see <see cref="Score"/>), so a
+    /// prediction sees the whole stretch of text before it, not just one window.</summary>
+    public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens) =>
+        Score(tokens, streams: Math.Clamp((tokens.Length - 1) / (16 * Config.BlockSize), 1, 32));
+
+    /// <summary>
+    /// Scores tokens[1..] cut into <paramref name="streams"/> consecutive stretches, read side by side
+    /// as one batch with the state carried from window to window: every prediction sees everything
+    /// before it in its stretch. One stream reads the whole text as one; more streams run faster
+    /// (a batch row per stretch) at the price of a fresh state at the start of each stretch.
+    /// </summary>
+    public (double Nats, int Predictions) Score(int[] tokens, int streams = 1)
     {
+        var predictions = tokens.Length - 1;
+        if (predictions <= 0) return (0, 0);
+        streams = Math.Clamp(streams, 1, predictions);
+        var length = predictions / streams;                           // predictions per stream; the last stream takes the rest
         var wasTraining = Training;
         Eval();
         try
         {
             using var noGrad = Autograd.NoGrad();
             double nats = 0;
-            Tensor[] state = [];
-            for (var s = 0; s < tokens.Length - 1; s += Config.BlockSize)
-            {
-                var count = Math.Min(Config.BlockSize, tokens.Length - 1 - s);
-                var inputs = Tensor.FromArray(tokens[s..(s + count)], 1, count);
-                var targets = Tensor.FromArray(tokens[(s + 1)..(s + count + 1)], 1, count);
-                (var logits, state) = Forward(inputs, state);
-                nats += CrossEntropy(logits, targets).Item() * (double)count;
-            }
-            return (nats, Math.Max(0, tokens.Length - 1));
+            // The streams of equal length as one batch, then the remainder (if any) as a stream of its own.
+            nats += ScoreStreams(tokens, Enumerable.Range(0, streams - 1).Select(b => b * length).ToArray(), length);
+            var lastStart = (streams - 1) * length;
+            nats += ScoreStreams(tokens, [lastStart], predictions - lastStart);
+            return (nats, predictions);
         }
         finally { Train(wasTraining); }
+    }
+
+    double ScoreStreams(int[] tokens, int[] starts, int length)
+    {
+        if (starts.Length == 0 || length == 0) return 0;
+        double nats = 0;
+        Tensor[] state = [];
+        for (var s = 0; s < length; s += Config.BlockSize)
+        {
+            using var scope = TensorScope.Begin();
+            var count = Math.Min(Config.BlockSize, length - s);
+            var x = new int[starts.Length * count];
+            var y = new int[starts.Length * count];
+            for (var b = 0; b < starts.Length; b++)
+            {
+                Array.Copy(tokens, starts[b] + s, x, b * count, count);
+                Array.Copy(tokens, starts[b] + s + 1, y, b * count, count);
+            }
+            (var logits, state) = Forward(Tensor.FromArray(x, starts.Length, count), state);   // (B, T, V)
+            nats += CrossEntropy(logits, Tensor.FromArray(y, starts.Length, count)).Item() * (double)(starts.Length * count);
+            foreach (var t in state) scope.Keep(t);
+        }
+        return nats;
     }
 
     public string Generate(string prompt, int maxNewTokens, Sampling? sampling = null, int seed = 0)

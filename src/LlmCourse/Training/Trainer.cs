@@ -34,13 +34,16 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(model);
         Options = options ??= new TrainingOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
+        if (options.EvalBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvalBatches, "Trainer: evaluation needs at least one batch (EvalBatches).");
         if (options.BatchOrder == BatchOrder.Sequential && model is not IStatefulLanguageModel)
             throw new ArgumentException($"Trainer: sequential batches carry a recurrent state, which {model.Name} does not have.", nameof(options));
         this.model = model;
         module = model.Module;
         parameters = module.Parameters().ToArray();
         optimizer = CreateOptimizer(module, options);
-        schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, options.WarmupSteps, options.DecaySteps ?? options.Steps);
+        // A short run (quick mode) warms up for at most its whole length.
+        var decaySteps = options.DecaySteps ?? options.Steps;
+        schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, Math.Min(options.WarmupSteps, decaySteps), decaySteps);
         var blockSize = options.BlockSize ?? model.ContextLength;
         batches = new TokenBatches(trainTokens, options.BatchSize, blockSize, options.BatchOrder, options.Seed);
         // Evaluation batches are drawn once, from their own seeds, so every evaluation measures the same windows.

@@ -52,6 +52,20 @@ public sealed class RecurrentLanguageModelTests
     }
 
     [Fact]
+    public void Score_InParallelStreams_SumsEachStretchReadOnItsOwn()
+    {
+        var model = Model(RecurrentKind.Lstm);
+        var tokens = Tokens(30);
+        // 29 predictions in 3 streams: 9, 9 and 11 (the last takes the rest).
+        var (nats, predictions) = model.Score(tokens, streams: 3);
+        double expected = 0;
+        foreach (var (start, count) in new[] { (0, 9), (9, 9), (18, 11) })
+            expected += model.Score(tokens[start..(start + count + 1)], streams: 1).Nats;
+        Assert.Equal(29, predictions);
+        Assert.Equal(expected, nats, 3);
+    }
+
+    [Fact]
     public void VanillaRnn_GradientsVanishGoingBackInTime()
     {
         var model = Model(RecurrentKind.Rnn, layers: 1);

@@ -17,6 +17,12 @@ public sealed class CorpusTests : IDisposable
         Assert.Equal("ij", corpus.Validation);
         Assert.Equal(corpus.Text, corpus.Train + corpus.Validation);
         Assert.Throws<ArgumentException>(() => new Corpus("tiny", "a", "test"));
+
+        var prefix = corpus.Take(10);
+        Assert.Equal("0123456789", prefix.Text);
+        Assert.Equal("012345678", prefix.Train);
+        Assert.Contains("first 10 characters", prefix.Source);
+        Assert.Same(corpus, corpus.Take(100));
     }
 
     [Fact]

@@ -24,7 +24,9 @@ public sealed class DatasetStoreTests : IDisposable
     {
         var shakespeare = DatasetCatalog.Get("tinyshakespeare");
         Assert.Equal("86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", shakespeare.Sha256);
-        Assert.StartsWith("https://raw.githubusercontent.com/karpathy/char-rnn/", shakespeare.Url);
+        Assert.Equal("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt", shakespeare.Url);
+        Assert.Equal(1_115_394, shakespeare.Size);
+        Assert.Contains("Shakespeare", shakespeare.Licence);
         Assert.Equal("306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930", DatasetCatalog.Get("r50k_base").Sha256);
         Assert.Throws<KeyNotFoundException>(() => DatasetCatalog.Get("no-such-dataset"));
     }
