@@ -6,6 +6,7 @@ using Spectre.Console;
 namespace LlmCourse.Notebooks.Tests.Cli;
 
 /// <summary>The llmcourse command, run in-process against a console that records what it prints.</summary>
+[Collection(NotebookRunsCollection.Name)]
 public sealed class CliTests : IDisposable
 {
     readonly FixtureFolder folder = new();

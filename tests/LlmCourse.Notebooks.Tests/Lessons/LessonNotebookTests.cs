@@ -12,6 +12,7 @@ namespace LlmCourse.Notebooks.Tests.Lessons;
 /// down). Each notebook's time is written to the test output.
 /// </summary>
 [Trait("Category", "Notebooks")]
+[Collection(NotebookRunsCollection.Name)]
 public sealed class LessonNotebookTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Lessons()

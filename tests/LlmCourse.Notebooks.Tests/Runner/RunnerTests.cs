@@ -5,6 +5,7 @@ using LlmCourse.Notebooks.Tests.Support;
 namespace LlmCourse.Notebooks.Tests.Runner;
 
 /// <summary>The headless runner against fixture notebooks, one behaviour of the C# kernel each.</summary>
+[Collection(NotebookRunsCollection.Name)]
 public sealed class RunnerTests : IDisposable
 {
     readonly FixtureFolder folder = new();
