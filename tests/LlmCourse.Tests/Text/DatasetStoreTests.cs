@@ -113,7 +113,7 @@ public sealed class DatasetStoreTests : IDisposable
             Assert.Equal(Path.Combine(data!, dataset.File), store.GetPath(dataset));
     }
 
-    sealed class RefusingHandler : HttpMessageHandler
+    internal sealed class RefusingHandler : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel) =>
             throw new HttpRequestException($"network is unreachable ({request.RequestUri})");
