@@ -126,6 +126,34 @@ public abstract class Module
 
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// Eval mode with gradients off until disposed, then the mode the module was in: the frame of
+    /// sampling and scoring, <c>using var inference = model.Inference();</c> (PyTorch: <c>model.eval()</c>
+    /// inside <c>torch.no_grad()</c>, then <c>model.train(was_training)</c>).
+    /// </summary>
+    public InferenceScope Inference() => new(this);
+
+    public readonly struct InferenceScope : IDisposable
+    {
+        readonly Module module;
+        readonly bool wasTraining;
+        readonly Autograd.GradModeScope noGrad;
+
+        internal InferenceScope(Module module)
+        {
+            this.module = module;
+            wasTraining = module.Training;
+            module.Eval();
+            noGrad = Autograd.NoGrad();
+        }
+
+        public void Dispose()
+        {
+            noGrad.Dispose();
+            module.Train(wasTraining);
+        }
+    }
+
     /// <summary>Sets every parameter's gradient to null (memory goes back to the pool).</summary>
     public void ZeroGrad()
     {

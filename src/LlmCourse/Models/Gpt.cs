@@ -223,22 +223,16 @@ public sealed class Gpt : Module, INeuralLanguageModel
     /// <summary>Every layer's attention weights for tokens (B, T): one (B, H, T, T) tensor per layer, in eval mode.</summary>
     public Tensor[] AttentionWeights(Tensor tokens)
     {
-        var wasTraining = Training;
-        Eval();
-        try
+        using var inference = Inference();
+        var T = tokens.Size(1);
+        var x = wte.Forward(tokens) + wpe.Forward(Tensor.Arange(0, T));   // (B, T, C)
+        var weights = new Tensor[h.Count];
+        for (var layer = 0; layer < h.Count; layer++)
         {
-            using var noGrad = Autograd.NoGrad();
-            var T = tokens.Size(1);
-            var x = wte.Forward(tokens) + wpe.Forward(Tensor.Arange(0, T));   // (B, T, C)
-            var weights = new Tensor[h.Count];
-            for (var layer = 0; layer < h.Count; layer++)
-            {
-                weights[layer] = h[layer].AttentionWeights(x);               // (B, H, T, T)
-                x = h[layer].Forward(x);                                      // (B, T, C)
-            }
-            return weights;
+            weights[layer] = h[layer].AttentionWeights(x);               // (B, H, T, T)
+            x = h[layer].Forward(x);                                      // (B, T, C)
         }
-        finally { Train(wasTraining); }
+        return weights;
     }
 
     /// <summary>Mean cross-entropy of the next-token predictions: inputs and targets (B, T) Int32.</summary>
@@ -276,32 +270,23 @@ public sealed class Gpt : Module, INeuralLanguageModel
         sampling ??= Sampling.Default;
         var random = new Random(seed);
         var tokens = new List<int>(prompt);
-        var wasTraining = Training;
-        Eval();
-        try
+        using var inference = Inference();
+        KvCache[]? caches = null;
+        for (var step = 0; step < maxNewTokens; step++)
         {
-            using var noGrad = Autograd.NoGrad();
-            KvCache[]? caches = null;
-            for (var step = 0; step < maxNewTokens; step++)
+            Tensor logits;
+            if (useKvCache && caches is not null && caches[0].Length < Config.BlockSize)
             {
-                Tensor logits;
-                if (useKvCache && caches is not null && caches[0].Length < Config.BlockSize)
-                {
-                    logits = Forward(Tensor.FromArray([tokens[^1]], 1, 1), caches);   // (1, 1, V)
-                }
-                else
-                {
-                    var window = tokens.Skip(Math.Max(0, tokens.Count - Config.BlockSize)).ToArray();
-                    caches = useKvCache ? Enumerable.Range(0, Config.Layers).Select(_ => new KvCache()).ToArray() : null;
-                    logits = Forward(Tensor.FromArray(window, 1, window.Length), caches);   // (1, T, V)
-                }
-                var last = logits.Select(1, logits.Size(1) - 1).Select(0, 0).ToArray();     // (V)
-                tokens.Add(sampling.Sample(last, random));
+                logits = Forward(Tensor.FromArray([tokens[^1]], 1, 1), caches);   // (1, 1, V)
             }
-        }
-        finally
-        {
-            Train(wasTraining);
+            else
+            {
+                var window = tokens.Skip(Math.Max(0, tokens.Count - Config.BlockSize)).ToArray();
+                caches = useKvCache ? Enumerable.Range(0, Config.Layers).Select(_ => new KvCache()).ToArray() : null;
+                logits = Forward(Tensor.FromArray(window, 1, window.Length), caches);   // (1, T, V)
+            }
+            var last = logits.Select(1, logits.Size(1) - 1).Select(0, 0).ToArray();     // (V)
+            tokens.Add(sampling.Sample(last, random));
         }
         return tokens.ToArray();
     }

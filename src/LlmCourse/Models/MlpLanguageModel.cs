@@ -77,20 +77,14 @@ public sealed class MlpLanguageModel : Module, INeuralLanguageModel
         sampling ??= Sampling.Default;
         var random = new Random(seed);
         var tokens = new List<int>(prompt.Length == 0 ? [0] : Tokenizer.Encode(prompt));
-        var wasTraining = Training;
-        Eval();
-        try
+        using var inference = Inference();
+        for (var step = 0; step < maxNewTokens; step++)
         {
-            using var noGrad = Autograd.NoGrad();
-            for (var step = 0; step < maxNewTokens; step++)
-            {
-                // With a short prompt the row starts with padding, as at the start of a text.
-                var window = tokens.Skip(Math.Max(0, tokens.Count - Config.Context)).ToArray();
-                var logits = Logits(Tensor.FromArray(window, 1, window.Length));   // (1, T, V)
-                tokens.Add(sampling.Sample(logits.Select(1, window.Length - 1).Select(0, 0).ToArray(), random));
-            }
+            // With a short prompt the row starts with padding, as at the start of a text.
+            var window = tokens.Skip(Math.Max(0, tokens.Count - Config.Context)).ToArray();
+            var logits = Logits(Tensor.FromArray(window, 1, window.Length));   // (1, T, V)
+            tokens.Add(sampling.Sample(logits.Select(1, window.Length - 1).Select(0, 0).ToArray(), random));
         }
-        finally { Train(wasTraining); }
         return Tokenizer.Decode(tokens);
     }
 }

@@ -139,19 +139,13 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
         if (predictions <= 0) return (0, 0);
         streams = Math.Clamp(streams, 1, predictions);
         var length = predictions / streams;                           // predictions per stream; the last stream takes the rest
-        var wasTraining = Training;
-        Eval();
-        try
-        {
-            using var noGrad = Autograd.NoGrad();
-            double nats = 0;
-            // The streams of equal length as one batch, then the remainder (if any) as a stream of its own.
-            nats += ScoreStreams(tokens, Enumerable.Range(0, streams - 1).Select(b => b * length).ToArray(), length);
-            var lastStart = (streams - 1) * length;
-            nats += ScoreStreams(tokens, [lastStart], predictions - lastStart);
-            return (nats, predictions);
-        }
-        finally { Train(wasTraining); }
+        using var inference = Inference();
+        double nats = 0;
+        // The streams of equal length as one batch, then the remainder (if any) as a stream of its own.
+        nats += ScoreStreams(tokens, Enumerable.Range(0, streams - 1).Select(b => b * length).ToArray(), length);
+        var lastStart = (streams - 1) * length;
+        nats += ScoreStreams(tokens, [lastStart], predictions - lastStart);
+        return (nats, predictions);
     }
 
     double ScoreStreams(int[] tokens, int[] starts, int length)
@@ -182,21 +176,15 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
         sampling ??= Sampling.Default;
         var random = new Random(seed);
         var tokens = new List<int>(prompt.Length == 0 ? [0] : Tokenizer.Encode(prompt));
-        var wasTraining = Training;
-        Eval();
-        try
+        using var inference = Inference();
+        // Read the prompt once, then feed back one sampled token at a time, carrying the state.
+        var (logits, state) = Forward(Tensor.FromArray(tokens.ToArray(), 1, tokens.Count));
+        for (var step = 0; step < maxNewTokens; step++)
         {
-            using var noGrad = Autograd.NoGrad();
-            // Read the prompt once, then feed back one sampled token at a time, carrying the state.
-            var (logits, state) = Forward(Tensor.FromArray(tokens.ToArray(), 1, tokens.Count));
-            for (var step = 0; step < maxNewTokens; step++)
-            {
-                var last = logits.Select(1, logits.Size(1) - 1).Select(0, 0).ToArray();   // (V)
-                tokens.Add(sampling.Sample(last, random));
-                (logits, state) = Forward(Tensor.FromArray([tokens[^1]], 1, 1), state);
-            }
+            var last = logits.Select(1, logits.Size(1) - 1).Select(0, 0).ToArray();   // (V)
+            tokens.Add(sampling.Sample(last, random));
+            (logits, state) = Forward(Tensor.FromArray([tokens[^1]], 1, 1), state);
         }
-        finally { Train(wasTraining); }
         return Tokenizer.Decode(tokens);
     }
 

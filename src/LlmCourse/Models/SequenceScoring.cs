@@ -16,35 +16,29 @@ public static class SequenceScoring
         int warmup = 0, int batchSize = 32)
     {
         var module = model.Module;
-        var wasTraining = module.Training;
-        module.Eval();
-        try
+        using var inference = module.Inference();
+        // (start, count, context) of every window; windows of the same shape run as one batch.
+        var windows = new List<(int Start, int Count, int Context)>();
+        for (var s = 0; s < tokens.Length - 1; s += windowLength)
+            windows.Add((s, Math.Min(windowLength, tokens.Length - 1 - s), Math.Min(warmup, s)));
+        double nats = 0;
+        foreach (var group in windows.GroupBy(w => (w.Count, w.Context)))
+        foreach (var batch in group.Chunk(batchSize))
         {
-            using var noGrad = Autograd.NoGrad();
-            // (start, count, context) of every window; windows of the same shape run as one batch.
-            var windows = new List<(int Start, int Count, int Context)>();
-            for (var s = 0; s < tokens.Length - 1; s += windowLength)
-                windows.Add((s, Math.Min(windowLength, tokens.Length - 1 - s), Math.Min(warmup, s)));
-            double nats = 0;
-            foreach (var group in windows.GroupBy(w => (w.Count, w.Context)))
-            foreach (var batch in group.Chunk(batchSize))
+            var (count, context) = group.Key;
+            var length = context + count;
+            var x = new int[batch.Length * length];
+            var y = new int[batch.Length * length];
+            for (var b = 0; b < batch.Length; b++)
             {
-                var (count, context) = group.Key;
-                var length = context + count;
-                var x = new int[batch.Length * length];
-                var y = new int[batch.Length * length];
-                for (var b = 0; b < batch.Length; b++)
-                {
-                    Array.Copy(tokens, batch[b].Start - context, x, b * length, length);
-                    Array.Copy(tokens, batch[b].Start - context + 1, y, b * length, length);
-                }
-                using var scope = TensorScope.Begin();
-                var logits = model.Logits(Tensor.FromArray(x, batch.Length, length));   // (B, T, V)
-                nats += SumLosses(logits, y, batch.Length, length, context);
+                Array.Copy(tokens, batch[b].Start - context, x, b * length, length);
+                Array.Copy(tokens, batch[b].Start - context + 1, y, b * length, length);
             }
-            return (nats, Math.Max(0, tokens.Length - 1));
+            using var scope = TensorScope.Begin();
+            var logits = model.Logits(Tensor.FromArray(x, batch.Length, length));   // (B, T, V)
+            nats += SumLosses(logits, y, batch.Length, length, context);
         }
-        finally { module.Train(wasTraining); }
+        return (nats, Math.Max(0, tokens.Length - 1));
     }
 
     static double SumLosses(Tensor logits, int[] targets, int batch, int length, int context)

@@ -132,20 +132,14 @@ public sealed class Trainer
 
     double MeanLoss((Tensor Inputs, Tensor Targets)[] evalBatches)
     {
-        var wasTraining = module.Training;
-        module.Eval();
-        try
+        using var inference = module.Inference();
+        double sum = 0;
+        foreach (var (inputs, targets) in evalBatches)
         {
-            using var noGrad = Autograd.NoGrad();
-            double sum = 0;
-            foreach (var (inputs, targets) in evalBatches)
-            {
-                using var scope = TensorScope.Begin();
-                sum += model.Loss(inputs, targets).Item();
-            }
-            return sum / evalBatches.Length;
+            using var scope = TensorScope.Begin();
+            sum += model.Loss(inputs, targets).Item();
         }
-        finally { module.Train(wasTraining); }
+        return sum / evalBatches.Length;
     }
 
     // ---- checkpoints ----

@@ -102,6 +102,24 @@ public sealed class ModuleTests
         Assert.All(m.NamedModules(), x => Assert.True(x.Module.Training));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void InferenceScope_EvalsWithoutGradients_ThenRestoresTheModeItFound(bool training)
+    {
+        var m = new Model(new Generator(1));
+        m.Train(training);
+        using (m.Inference())
+        {
+            Assert.All(m.NamedModules(), x => Assert.False(x.Module.Training));
+            Assert.False(Autograd.IsGradEnabled);
+            Assert.False((m.Blocks[0].Proj.Weight * 2f).RequiresGrad);
+        }
+        Assert.All(m.NamedModules(), x => Assert.Equal(training, x.Module.Training));
+        Assert.True(Autograd.IsGradEnabled);
+        Assert.True((m.Blocks[0].Proj.Weight * 2f).RequiresGrad);
+    }
+
     [Fact]
     public void LinearHasPyTorchsShapesAndInitBounds()
     {
