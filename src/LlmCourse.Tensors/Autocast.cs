@@ -68,6 +68,7 @@ public sealed partial class Tensor
         var result = NewEmpty(shape);
         Backend.Copy(this, result);
         Backend.RoundTo(precision, result, result);
+        result.Storage.ValuesRoundedTo = precision;
         return result;
     }
 

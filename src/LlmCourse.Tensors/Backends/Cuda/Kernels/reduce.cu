@@ -192,3 +192,19 @@ extern "C" __global__ void topk_rows(const float* x, int n, int k, int largest, 
         __syncthreads();
     }
 }
+
+// Partial sums of [outer, size, inner] over chunks of `chunkRows` rows: partial[o, c, j]. The host then
+// sums the chunks (reduce_columns), in order: a column sum over many rows gets many threads.
+extern "C" __global__ void sum_columns_chunked(const float* x, int outer, int size, int inner, int chunkRows, int chunks, float* partial) {
+    GRID_STRIDE(t, (i64)outer * chunks * inner) {
+        i64 j = t % inner;
+        i64 rest = t / inner;
+        int c = (int)(rest % chunks);
+        i64 o = rest / chunks;
+        int first = c * chunkRows, last = min(size, first + chunkRows);
+        const float* block = x + o * size * inner + j;
+        float s = 0.f;
+        for (int r = first; r < last; ++r) s += block[(i64)r * inner];
+        partial[t] = s;
+    }
+}
