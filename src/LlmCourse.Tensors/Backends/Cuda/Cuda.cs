@@ -70,3 +70,11 @@ public sealed record CudaInfo(string Name, int Major, int Minor, int Multiproces
         $"driver CUDA {DriverVersion / 1000}.{DriverVersion % 1000 / 10} ({DriverLibrary}), " +
         $"NVRTC {NvrtcVersion ?? "missing"} ({NvrtcLibrary ?? "-"}), cuBLAS {(CublasVersion == 0 ? "missing" : CublasVersion.ToString())} ({CublasLibrary ?? "-"})";
 }
+
+/// <summary>Memory of one GPU: what tensors hold, what the caching allocator holds, their peaks, and the driver's view.</summary>
+public readonly record struct CudaMemoryStats(long Allocated, long Reserved, long PeakAllocated, long PeakReserved, long DeviceFree, long DeviceTotal)
+{
+    public override string ToString() =>
+        $"allocated {Backends.Cuda.CudaAllocator.Format(Allocated)} (peak {Backends.Cuda.CudaAllocator.Format(PeakAllocated)}), reserved {Backends.Cuda.CudaAllocator.Format(Reserved)} " +
+        $"(peak {Backends.Cuda.CudaAllocator.Format(PeakReserved)}), GPU free {Backends.Cuda.CudaAllocator.Format(DeviceFree)} of {Backends.Cuda.CudaAllocator.Format(DeviceTotal)}";
+}

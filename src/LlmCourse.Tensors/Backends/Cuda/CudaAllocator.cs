@@ -138,11 +138,3 @@ internal sealed class CudaAllocator(CudaDevice device)
         _ => $"{bytes} bytes",
     };
 }
-
-/// <summary>Memory of one GPU: what tensors hold, what the caching allocator holds, their peaks, and the driver's view.</summary>
-public readonly record struct CudaMemoryStats(long Allocated, long Reserved, long PeakAllocated, long PeakReserved, long DeviceFree, long DeviceTotal)
-{
-    public override string ToString() =>
-        $"allocated {CudaAllocator.Format(Allocated)} (peak {CudaAllocator.Format(PeakAllocated)}), reserved {CudaAllocator.Format(Reserved)} " +
-        $"(peak {CudaAllocator.Format(PeakReserved)}), GPU free {CudaAllocator.Format(DeviceFree)} of {CudaAllocator.Format(DeviceTotal)}";
-}
