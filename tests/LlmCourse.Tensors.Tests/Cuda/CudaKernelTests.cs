@@ -20,6 +20,7 @@ namespace LlmCourse.Tensors.Tests.Cuda;
 /// Without a GPU every test skips, naming CUDA's reason.
 /// </summary>
 [Trait("Category", "Cuda")]
+[Collection(Gpu.Collection)]
 public sealed class CudaKernelTests(ITestOutputHelper output)
 {
     const double EwAtol = 1e-6, EwRtol = 2e-5, RedAtol = 1e-5, RedRtol = 1e-4;

@@ -15,6 +15,7 @@ namespace LlmCourse.Tensors.Tests.Cuda;
 /// gradients 1e-4 + 1e-3|g|, loss curve 1e-3 + 1e-4|l|. Without a GPU every test skips, saying why.
 /// </summary>
 [Trait("Category", "Cuda")]
+[Collection(Gpu.Collection)]
 public sealed class CudaModelTests(ITestOutputHelper output)
 {
     static readonly Tolerance Logits = new(1e-3, 1e-4);

@@ -8,6 +8,9 @@ namespace LlmCourse.Tensors.Tests.Cuda;
 /// </summary>
 public static class Gpu
 {
+    /// <summary>The GPU tests run one class at a time: the memory test must not see another test's allocations.</summary>
+    public const string Collection = "Cuda (one GPU, one test at a time)";
+
     public static Device Device => Device.Cuda(0);
 
     /// <summary>Skips the calling test where no CUDA GPU is usable, with CUDA's reason.</summary>

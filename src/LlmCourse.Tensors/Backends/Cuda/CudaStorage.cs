@@ -21,6 +21,7 @@ internal sealed class CudaStorage : Storage
         pointer = device.Allocator.Allocate(bytes, out blockSize);
         if (zeroed && length > 0)
         {
+            device.MakeCurrent();   // a block reused from the cache was handed out without touching the driver
             // cuMemsetD32 writes whole words: a 16-bit tensor of odd length is cleared with D16.
             if (dtype.SizeOf() == 4) CudaDriver.Memset32(pointer, 0, length, device.Stream);
             else CudaDriver.Memset16(pointer, 0, length, device.Stream);
