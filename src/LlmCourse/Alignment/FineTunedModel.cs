@@ -18,8 +18,8 @@ public static class FineTunedModel
     {
         Steps = Course.Budget(1200, 60),
         BatchSize = Course.Budget(32, 16),
-        LearningRate = 1e-3f,
-        MinLearningRate = 1e-4f,
+        LearningRate = 6e-4f,      // below pretraining's 1e-3: start from the pretrained weights, do not wander far
+        MinLearningRate = 6e-5f,
         EvalInterval = Course.Budget(100, 20),
         EvalExamples = Course.Budget(140, 32),
         Progress = progress,

@@ -23,8 +23,14 @@ public sealed class Lora : Module
 
     Lora(Gpt gpt) => this.gpt = gpt;
 
-    /// <summary>Adds adapters to the targeted layers and freezes every parameter of the GPT.</summary>
-    public static Lora Apply(Gpt gpt, int rank = 8, float alpha = 16, IReadOnlyList<string>? targets = null, ulong seed = 0)
+    /// <summary>
+    /// Adds adapters to the targeted layers and freezes every parameter of the GPT, except, with
+    /// <paramref name="trainEmbedding"/>, the token embedding (tied to the output layer). A vocabulary
+    /// grown for chat needs that: its new rows (digits, the template's markers) start as copies of
+    /// the mean row, and no adapter on the projections can make them differ, so with the embedding
+    /// frozen the model could not tell '1' from '2' (PEFT does the same with <c>modules_to_save</c>).
+    /// </summary>
+    public static Lora Apply(Gpt gpt, int rank = 8, float alpha = 16, IReadOnlyList<string>? targets = null, ulong seed = 0, bool trainEmbedding = false)
     {
         targets ??= DefaultTargets;
         var lora = new Lora(gpt) { Rank = rank, Alpha = alpha };
@@ -36,13 +42,16 @@ public sealed class Lora : Module
             var adapter = new LoraAdapter((Linear)module, rank, alpha, generator);
             lora.adapters.Add(lora.Register(name.Replace('.', '_'), adapter));
         }
-        foreach (var p in gpt.Parameters()) p.RequiresGrad = false;
+        foreach (var (name, p) in gpt.NamedParameters()) p.RequiresGrad = trainEmbedding && name == "wte.weight";
         return lora;
     }
 
     public int Rank { get; private init; }
     public float Alpha { get; private init; }
     public IReadOnlyList<LoraAdapter> Adapters => adapters;
+
+    /// <summary>What an optimizer should train: the adapters, and the GPT's parameters left unfrozen (the embedding, if asked).</summary>
+    public IReadOnlyList<Tensor> Trainable => [.. Parameters(), .. gpt.Parameters().Where(p => p.RequiresGrad)];
 
     /// <summary>Folds every adapter into its layer's weight and unfreezes the GPT: it then computes the same outputs with no adapter.</summary>
     public void Merge()

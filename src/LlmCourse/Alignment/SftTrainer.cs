@@ -51,14 +51,19 @@ public sealed class SftTrainer
     /// <param name="trainable">The parameters to train; null: every parameter of the GPT that requires grad.</param>
     public SftTrainer(ChatModel model, IEnumerable<InstructionExample> train, IEnumerable<InstructionExample> validation,
         SftOptions? options = null, IEnumerable<Tensor>? trainable = null)
+        : this(model, train.Select(e => e.Conversation), validation.Select(e => e.Conversation), options, trainable) { }
+
+    /// <summary>Fine-tunes on whole conversations (several turns each: every assistant turn is learned).</summary>
+    public SftTrainer(ChatModel model, IEnumerable<IReadOnlyList<ChatMessage>> train, IEnumerable<IReadOnlyList<ChatMessage>> validation,
+        SftOptions? options = null, IEnumerable<Tensor>? trainable = null)
     {
         Options = options ??= new SftOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "SftTrainer: steps must be 0 or more.");
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "SftTrainer: the batch needs at least one conversation.");
         this.model = model;
-        this.train = train.Select(e => model.Template.Render(e.Prompt, e.Answer)).ToArray();
+        this.train = train.Select(model.Template.Render).ToArray();
         if (this.train.Length == 0) throw new ArgumentException("SftTrainer: no training examples.", nameof(train));
-        validationEval = validation.Take(options.EvalExamples).Select(e => model.Template.Render(e.Prompt, e.Answer)).ToArray();
+        validationEval = validation.Take(options.EvalExamples).Select(model.Template.Render).ToArray();
         if (validationEval.Length == 0) throw new ArgumentException("SftTrainer: no validation examples.", nameof(validation));
         var pick = new Random((int)options.Seed);
         trainEval = this.train.OrderBy(_ => pick.Next()).Take(validationEval.Length).ToArray();
