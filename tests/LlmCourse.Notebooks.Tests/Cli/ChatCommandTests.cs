@@ -3,7 +3,6 @@ using LlmCourse.Cli;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
 using LlmCourse.Tokenizers;
-using Spectre.Console;
 
 namespace LlmCourse.Notebooks.Tests.Cli;
 
@@ -32,20 +31,7 @@ public sealed class ChatCommandTests : IDisposable
         return path;
     }
 
-    static async Task<(int ExitCode, string Output)> Run(string script, params string[] args)
-    {
-        var text = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(text),
-        });
-        console.Profile.Width = 200;
-        var exitCode = await CourseCli.RunAsync(args, console, text, text, new StringReader(script));
-        return (exitCode, text.ToString());
-    }
+    static Task<(int ExitCode, string Output)> Run(string script, params string[] args) => CliTests.RunWithInput(new StringReader(script), args);
 
     [Fact]
     public async Task Chat_RepliesTurnByTurn_Resets_AndQuits()

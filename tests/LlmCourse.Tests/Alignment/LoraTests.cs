@@ -115,4 +115,16 @@ public sealed class LoraTests
         var merged = Logits();
         for (var i = 0; i < merged.Length; i++) Assert.Equal(adapted[i], merged[i], 4);
     }
+
+    [Fact]
+    public void Adapter_RefusesABadRankOrASecondAdapter_WithClearErrors()
+    {
+        var layer = new Linear(6, 4, bias: false, new Generator(8));
+        var rank = Assert.Throws<ArgumentOutOfRangeException>(() => new LoraAdapter(layer, rank: 5, alpha: 1));
+        Assert.Contains("between 1 and min(in, out) = 4", rank.Message);
+        var adapter = new LoraAdapter(layer, rank: 2, alpha: 1);
+        Assert.Throws<InvalidOperationException>(() => new LoraAdapter(layer, rank: 2, alpha: 1));
+        adapter.Merge();
+        Assert.Throws<InvalidOperationException>(() => adapter.Merge());
+    }
 }
