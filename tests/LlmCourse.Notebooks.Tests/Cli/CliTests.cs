@@ -13,7 +13,10 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => folder.Dispose();
 
-    static async Task<(int ExitCode, string Output)> Run(params string[] args)
+    static Task<(int ExitCode, string Output)> Run(params string[] args) => RunWithInput(null, args);
+
+    /// <summary>Runs the command with <paramref name="input"/> as its standard input (what <c>chat</c> reads).</summary>
+    internal static async Task<(int ExitCode, string Output)> RunWithInput(TextReader? input, params string[] args)
     {
         var text = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -24,7 +27,7 @@ public sealed class CliTests : IDisposable
             Out = new AnsiConsoleOutput(text),
         });
         console.Profile.Width = 200;
-        var exitCode = await CourseCli.RunAsync(args, console, text, text);
+        var exitCode = await CourseCli.RunAsync(args, console, text, text, input);
         return (exitCode, text.ToString());
     }
 
