@@ -61,7 +61,7 @@ public sealed class MinHash
             var x = shingle % Prime;
             for (var i = 0; i < HashCount; i++)
             {
-                var h = (ulong)((((UInt128)a[i] * x) + b[i]) % Prime);
+                var h = ModPrime(((UInt128)a[i] * x) + b[i]);
                 if (h < signature[i]) signature[i] = h;
             }
         }
@@ -84,6 +84,14 @@ public sealed class MinHash
         if (first.Count == 0 && second.Count == 0) return 1;
         var intersection = first.Count(second.Contains);
         return (double)intersection / (first.Count + second.Count - intersection);
+    }
+
+    /// <summary>z mod (2⁶¹ − 1) without a division: 2⁶¹ ≡ 1, so the high bits fold onto the low ones.</summary>
+    static ulong ModPrime(UInt128 z)
+    {
+        var r = (ulong)(z & Prime) + (ulong)(z >> 61);   // z < 2¹²³, so z >> 61 fits in 62 bits
+        r = (r & Prime) + (r >> 61);
+        return r >= Prime ? r - Prime : r;
     }
 
     static ulong Fnv1a(string s)

@@ -13,11 +13,11 @@ public static class TextNormalizer
     public static string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var decomposed = text.Normalize(NormalizationForm.FormD);   // "é" → "e" + combining accent
-        var normal = new StringBuilder(decomposed.Length);
+        var normal = new StringBuilder(text.Length);
         var pendingSpace = false;
-        foreach (var c in decomposed)
+        foreach (var original in text)
         {
+            var c = WithoutAccent(original);
             var category = CharUnicodeInfo.GetUnicodeCategory(c);
             if (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark) continue;
             if (char.IsLetterOrDigit(c))
@@ -29,6 +29,19 @@ public static class TextNormalizer
             else pendingSpace = true;   // whitespace, punctuation and symbols all separate words
         }
         return normal.ToString();
+    }
+
+    // The course runs with invariant globalization (no ICU), where string.Normalize cannot decompose "é"
+    // into "e" and an accent; so the accented letters of the Latin-1 and Latin Extended-A blocks are mapped here,
+    // and combining accents (already decomposed text) are dropped above.
+    const string Accented = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžŸ";
+    const string Plain = "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzY";
+
+    static char WithoutAccent(char c)
+    {
+        if (c < 'À') return c;
+        var at = Accented.IndexOf(c);
+        return at >= 0 ? Plain[at] : c;
     }
 
     /// <summary>The words of the normal form.</summary>
