@@ -13,6 +13,9 @@ public sealed record TrainingOptions
     /// <summary>The window length T; null: the model's <c>ContextLength</c>.</summary>
     public int? BlockSize { get; init; }
     public BatchOrder BatchOrder { get; init; } = BatchOrder.RandomWindows;
+    /// <summary>Micro-batches whose gradients add up before one optimizer step: an effective batch of
+    /// BatchSize × this, in the memory of one BatchSize batch.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
 
     public float LearningRate { get; init; } = 1e-3f;
     public float MinLearningRate { get; init; } = 1e-4f;
@@ -34,6 +37,12 @@ public sealed record TrainingOptions
     /// <summary>Where to write checkpoints, and how often (steps); 0: only when asked.</summary>
     public string? CheckpointPath { get; init; }
     public int CheckpointInterval { get; init; }
+
+    /// <summary>Floating-point operations per token of one training step (forward and backward), for the
+    /// model FLOPs utilisation; <see cref="ModelFlops.GptPerToken"/> gives a GPT's. Null: no MFU.</summary>
+    public double? FlopsPerToken { get; init; }
+    /// <summary>The hardware's peak FLOP/s the MFU is a fraction of (see <see cref="ModelFlops"/>). Null: no MFU.</summary>
+    public double? PeakFlops { get; init; }
 
     /// <summary>Called after every step with plain numbers, for a live chart or a progress line.</summary>
     public Action<TrainingProgress>? Progress { get; init; }
