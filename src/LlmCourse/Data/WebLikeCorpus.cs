@@ -60,22 +60,22 @@ public sealed class WebLikeCorpus
         var noise = new CrawlNoise(rng);
         var documents = new List<Document>();
         var kinds = new Dictionary<string, string>();
-        var cleanPages = new List<string>();
+        var published = new List<string>();   // the crawl's clean pages as they appear in it (with their site's boilerplate)
 
         void Add(string kind, string text)
         {
             var id = $"page-{documents.Count + 1:D5}";
             documents.Add(new Document(id, text));
             kinds[id] = kind;
+            if (kind is Clean or Boilerplate) published.Add(text);
         }
 
         string EarlierPage() =>
             // A few pages are copied again and again (a popular page), most at most once or twice.
-            rng.Chance(40) ? cleanPages[rng.Below(Math.Min(12, cleanPages.Count))] : cleanPages[rng.Below(cleanPages.Count)];
+            rng.Chance(40) ? published[rng.Below(Math.Min(12, published.Count))] : published[rng.Below(published.Count)];
 
         foreach (var page in Pages(corpus.Train, rng))
         {
-            cleanPages.Add(page);
             if (rng.Chance(25)) Add(Boilerplate, noise.WithBoilerplate(page));
             else Add(Clean, page);
             if (rng.Chance(12)) Add(ExactDuplicate, noise.ExactCopy(EarlierPage()));
