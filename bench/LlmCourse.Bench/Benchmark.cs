@@ -42,6 +42,10 @@ public abstract class Benchmark
             RedirectStandardError = true,
             WorkingDirectory = RepoRoot(),
         };
+        // The machine's environment pins OpenBLAS to one kernel (OPENBLAS_CORETYPE) and cache size; an
+        // anchor runs at full strength, so its process does without them (it prints the BLAS it got).
+        info.Environment.Remove("OPENBLAS_CORETYPE");
+        info.Environment.Remove("OPENBLAS_L2_SIZE");
         info.ArgumentList.Add(Path.Combine(RepoRoot(), "bench", "anchors", script));
         foreach (var a in arguments) info.ArgumentList.Add(a);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
