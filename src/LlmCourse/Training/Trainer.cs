@@ -40,6 +40,8 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(model);
         Options = options ??= new TrainingOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
+        if (options.Autocast is { } precision && precision is not (DType.BFloat16 or DType.Float32))
+            throw new ArgumentException($"Trainer: Autocast must be BFloat16 (or Float32), not {precision}: float16 needs a GradScaler, which this trainer does not run.", nameof(options));
         if (options.GradientAccumulationSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.GradientAccumulationSteps, "Trainer: GradientAccumulationSteps must be 1 or more.");
         if (options.EvalBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvalBatches, "Trainer: evaluation needs at least one batch (EvalBatches).");
@@ -121,6 +123,7 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         double data = 0, forward = 0, backward = 0, lossSum = 0;
         optimizer.ZeroGrad();
+        using var precision = MixedPrecision();
         for (var micro = 0; micro < accumulation; micro++)
         {
             var index = Step * accumulation + micro;
@@ -141,6 +144,7 @@ public sealed class Trainer
             lossSum += lossValue;
         }
 
+        precision?.Dispose();   // clipping and the AdamW update run in float32 on the master weights
         var t4 = clock.Elapsed.TotalSeconds;
         var norm = Options.GradClip > 0
             ? GradClip.ClipGradNorm(parameters, Options.GradClip)
@@ -156,6 +160,13 @@ public sealed class Trainer
         lastFiniteLoss = meanLoss;
         return (meanLoss, lr, norm, times);
     }
+
+    /// <summary>The autocast scope the options ask for, or null for float32.</summary>
+    Autocast? MixedPrecision() => Options.Autocast switch
+    {
+        DType.BFloat16 => Autocast.BFloat16(),
+        _ => null,
+    };
 
     /// <summary>The batch on the device the model's parameters live on (a no-op on the CPU).</summary>
     (Tensor Inputs, Tensor Targets) OnModelDevice((Tensor Inputs, Tensor Targets) batch)
@@ -176,6 +187,7 @@ public sealed class Trainer
     double MeanLoss((Tensor Inputs, Tensor Targets)[] evalBatches)
     {
         using var inference = module.Inference();
+        using var precision = MixedPrecision();   // evaluate in the precision the model trains in
         double sum = 0;
         foreach (var batch in evalBatches)
         {

@@ -1,3 +1,5 @@
+using LlmCourse.Tensors;
+
 namespace LlmCourse.Training;
 
 /// <summary>
@@ -37,6 +39,11 @@ public sealed record TrainingOptions
     /// <summary>Where to write checkpoints, and how often (steps); 0: only when asked.</summary>
     public string? CheckpointPath { get; init; }
     public int CheckpointInterval { get; init; }
+
+    /// <summary>Mixed precision: <see cref="DType.BFloat16"/> runs the forward and backward passes inside
+    /// <c>Autocast.BFloat16()</c> (matrix products and attention in bf16, accumulated in float32), while the
+    /// parameters, gradients and optimizer state stay float32: the master weights. Null: float32 throughout.</summary>
+    public DType? Autocast { get; init; }
 
     /// <summary>Floating-point operations per token of one training step (forward and backward), for the
     /// model FLOPs utilisation; <see cref="ModelFlops.GptPerToken"/> gives a GPT's. Null: no MFU.</summary>

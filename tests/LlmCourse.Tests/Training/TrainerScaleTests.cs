@@ -105,6 +105,25 @@ public sealed class TrainerScaleTests : IDisposable
     }
 
     [Fact]
+    public void Bf16Autocast_RoundsTheProducts_ButKeepsFloat32MasterWeights()
+    {
+        var fp32Model = SmallGpt(5);
+        var bf16Model = SmallGpt(5);
+        var fp32 = new Trainer(fp32Model, TrainTokens, ValidationTokens, Options(8)).Run();
+        var bf16 = new Trainer(bf16Model, TrainTokens, ValidationTokens, Options(8) with { Autocast = DType.BFloat16 }).Run();
+
+        // bf16 keeps 8 significant bits: the losses differ from float32's, but only in the second or third decimal.
+        Assert.NotEqual(fp32.Losses, bf16.Losses);
+        Assert.All(fp32.Losses.Zip(bf16.Losses), p => Assert.True(Math.Abs(p.First - p.Second) < 0.05, $"{p.First} vs {p.Second}"));
+        // The master weights stay float32 and are not all bf16-representable (AdamW's small updates survive).
+        Assert.All(bf16Model.Parameters(), p => Assert.Equal(DType.Float32, p.DType));
+        var weights = bf16Model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        Assert.Contains(weights, w => (BitConverter.SingleToUInt32Bits(w) & 0xFFFF) != 0);
+        Assert.False(Autocast.IsEnabled);   // the trainer's scopes are closed
+        Assert.Throws<ArgumentException>(() => new Trainer(SmallGpt(5), TrainTokens, ValidationTokens, Options(1) with { Autocast = DType.Float16 }));
+    }
+
+    [Fact]
     public void AccumulationBelowOne_IsRefused()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
