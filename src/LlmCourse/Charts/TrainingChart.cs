@@ -31,7 +31,7 @@ public sealed class TrainingChart : View
     readonly Func<TimeSpan> clock;
     TimeSpan? startedAt;
     int? firstStep;
-    double? tokensPerSecond;
+    double? tokensPerSecond, mfu;
 
     public TrainingChart(string title, int totalSteps) : this(title, totalSteps, StartClock())
     {
@@ -73,8 +73,9 @@ public sealed class TrainingChart : View
 
     public bool IsComplete => LastStep >= TotalSteps;
 
-    /// <summary>Records one step's train loss, and optionally a validation loss and the throughput.</summary>
-    public void Record(int step, double trainLoss, double? validationLoss = null, double? tokensPerSecond = null)
+    /// <summary>Records one step's train loss, and optionally a validation loss, the throughput and the
+    /// model FLOPs utilisation (a fraction of the hardware's peak).</summary>
+    public void Record(int step, double trainLoss, double? validationLoss = null, double? tokensPerSecond = null, double? mfu = null)
     {
         lock (gate)
         {
@@ -85,6 +86,7 @@ public sealed class TrainingChart : View
             train.Add((step, trainLoss));
             if (validationLoss is { } v) validation.Add((step, v));
             if (tokensPerSecond is { } t) this.tokensPerSecond = t;
+            if (mfu is { } m) this.mfu = m;
         }
     }
 
@@ -111,9 +113,10 @@ public sealed class TrainingChart : View
     public string ProgressLine()
     {
         (int Step, double Loss)? lastTrain, lastValidation;
-        double? throughput;
+        double? throughput, utilisation;
         lock (gate)
         {
+            utilisation = mfu;
             lastTrain = train.Count == 0 ? null : train[^1];
             lastValidation = validation.Count == 0 ? null : validation[^1];
             throughput = tokensPerSecond;
@@ -128,6 +131,7 @@ public sealed class TrainingChart : View
         };
         if (lastValidation is { } v) parts.Add($"val loss {Loss(v.Loss, ShowPerplexity)}");
         if (throughput is { } t) parts.Add($"{Svg.Number(t, 3)} tok/s");
+        if (utilisation is { } u) parts.Add($"MFU {(100 * u).ToString(u < 0.1 ? "0.00" : "0.0", CultureInfo.InvariantCulture)}%");
         parts.Add($"{Duration(elapsed)} elapsed");
         if (step >= TotalSteps) parts.Add("done");
         else if (remaining is { } r) parts.Add($"ETA {Duration(r)}");

@@ -100,10 +100,15 @@ public sealed class SystemReport : View
         {
             if (!File.Exists(path)) continue;
             var sha = DatasetStore.Sha256Of(path);
-            if (string.Equals(sha, dataset.Sha256, StringComparison.OrdinalIgnoreCase))
-                return new DatasetStatus(dataset.Name, dataset.File, DatasetState.Verified, path, "SHA-256 matches the catalog");
+            var expected = store.ExpectedSha256(dataset);
+            if (expected is null)
+                return new DatasetStatus(dataset.Name, dataset.File, DatasetState.Missing, path,
+                    "the catalog has no SHA-256 and none is recorded yet: it is recorded at the first use");
+            if (string.Equals(sha, expected, StringComparison.OrdinalIgnoreCase))
+                return new DatasetStatus(dataset.Name, dataset.File, DatasetState.Verified, path,
+                    dataset.IsHashPinned ? "SHA-256 matches the catalog" : "SHA-256 matches the one recorded at the first download");
             mismatch ??= new DatasetStatus(dataset.Name, dataset.File, DatasetState.Mismatch, path,
-                $"SHA-256 {sha[..12]}… is not the catalog's {dataset.Sha256[..12]}…: this copy is not used");
+                $"SHA-256 {sha[..12]}… is not the expected {expected[..Math.Min(12, expected.Length)]}…: this copy is not used");
         }
         return mismatch ?? new DatasetStatus(dataset.Name, dataset.File, DatasetState.Missing, null,
             $"not found; downloaded from {dataset.Url} on first use (offline: put it in ${DatasetStore.DataVariable})");

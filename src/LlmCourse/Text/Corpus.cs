@@ -53,7 +53,8 @@ public sealed class Corpus
         try
         {
             var text = File.ReadAllText(store.GetPath(dataset));
-            return new Corpus(dataset.Name, text, $"{dataset.Url} (SHA-256 {dataset.Sha256[..12]}…; {dataset.Licence})");
+            var sha = store.ExpectedSha256(dataset) ?? "";
+            return new Corpus(dataset.Name, text, $"{dataset.Url} (SHA-256 {sha[..Math.Min(12, sha.Length)]}…{(dataset.IsHashPinned ? "" : ", recorded at the first download")}; {dataset.Licence})");
         }
         catch (DatasetUnavailableException e)
         {

@@ -28,10 +28,11 @@ public static class DatasetCatalog
                 e.GetProperty("name").GetString()!,
                 e.GetProperty("file").GetString()!,
                 e.GetProperty("url").GetString()!,
-                e.GetProperty("sha256").GetString()!,
+                e.GetProperty("sha256").GetString(),   // null: recorded at the first download
                 e.GetProperty("size").GetInt64(),
                 e.GetProperty("licence").GetString()!,
-                e.GetProperty("description").GetString()!))
+                e.GetProperty("description").GetString()!,
+                e.TryGetProperty("revision", out var revision) ? revision.GetString() : null))
             .ToArray();
     }
 }

@@ -11,6 +11,9 @@ public readonly record struct DownloadProgress(string File, long Received, long?
 /// folder, then a download from the canonical URL. Every copy is checked against the catalog's
 /// SHA-256 before it is used; downloads go to a temporary file that is renamed only once verified,
 /// so an interrupted download never leaves a half file behind.
+/// A dataset the catalog lists without a hash (<see cref="DatasetInfo.IsHashPinned"/> false) is
+/// size-checked at its first download, its SHA-256 is then recorded beside the cached copy
+/// (<c>FILE.sha256</c>) with a note saying so, and every later use is verified against the record.
 /// </summary>
 public sealed class DatasetStore
 {
@@ -56,6 +59,17 @@ public sealed class DatasetStore
     /// <summary>Where a verified copy is now, without downloading; null when there is none.</summary>
     public string? FindLocal(DatasetInfo dataset) => Candidates(dataset).FirstOrDefault(p => IsVerified(p, dataset, out _));
 
+    /// <summary>Where the SHA-256 of a dataset the catalog gives no hash for is recorded.</summary>
+    public string RecordPath(DatasetInfo dataset) => Path.Combine(CacheDirectory, dataset.File + ".sha256");
+
+    /// <summary>The hash a copy must have: the catalog's, else the one recorded at the first download, else null (none yet).</summary>
+    public string? ExpectedSha256(DatasetInfo dataset)
+    {
+        if (dataset.Sha256 is not null) return dataset.Sha256;
+        var record = RecordPath(dataset);
+        return File.Exists(record) ? File.ReadAllText(record).Trim() : null;
+    }
+
     /// <summary>The path of a verified copy of the dataset, downloading it if needed.</summary>
     public string GetPath(string name) => GetPath(DatasetCatalog.Get(name));
 
@@ -71,7 +85,7 @@ public sealed class DatasetStore
             if (IsVerified(candidate, dataset, out var actual)) return candidate;
             if (actual is not null)
             {
-                var why = $"{candidate} has SHA-256 {actual}, expected {dataset.Sha256}: not used";
+                var why = $"{candidate} has SHA-256 {actual}, expected {ExpectedSha256(dataset)}{(dataset.IsHashPinned ? "" : " (recorded at its first download)")}: not used";
                 rejected.Add(why);
                 Log.WriteLine($"warning: {why}.");
             }
@@ -96,12 +110,34 @@ public sealed class DatasetStore
         yield return Path.Combine(CacheDirectory, dataset.File);
     }
 
-    static bool IsVerified(string path, DatasetInfo dataset, out string? actualSha256)
+    bool IsVerified(string path, DatasetInfo dataset, out string? actualSha256)
     {
         actualSha256 = null;
         if (!File.Exists(path)) return false;
+        var expected = ExpectedSha256(dataset);
+        if (expected is null)
+        {
+            // No hash anywhere yet: a local copy of the catalog's exact size is accepted once, and its hash recorded.
+            if (new FileInfo(path).Length != dataset.Size) return false;
+            Record(dataset, actualSha256 = Sha256Of(path), $"the copy at {path}");
+            return true;
+        }
         actualSha256 = Sha256Of(path);
-        return string.Equals(actualSha256, dataset.Sha256, StringComparison.OrdinalIgnoreCase);
+        return string.Equals(actualSha256, expected, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Writes the record atomically and says so on the log and on standard output (a notebook shows it).</summary>
+    void Record(DatasetInfo dataset, string sha256, string what)
+    {
+        var record = RecordPath(dataset);
+        Directory.CreateDirectory(CacheDirectory);
+        var temp = $"{record}.{Guid.NewGuid():N}.part";
+        File.WriteAllText(temp, sha256 + "\n");
+        File.Move(temp, record, overwrite: true);
+        var note = $"Note: the catalog has no SHA-256 for '{dataset.Name}'; {what} has the expected size ({dataset.Size:N0} bytes), " +
+                   $"so its SHA-256 {sha256} is now recorded in {record}, and every later use is checked against it.";
+        Log.WriteLine(note);
+        if (Log != Console.Out) Console.WriteLine(note);
     }
 
     public static string Sha256Of(string path)
@@ -121,6 +157,10 @@ public sealed class DatasetStore
             using var response = await client.GetAsync(dataset.Url, HttpCompletionOption.ResponseHeadersRead, cancel)
                 .ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
+            var expected = ExpectedSha256(dataset);
+            if (expected is null && response.Content.Headers.ContentLength is { } announced && announced != dataset.Size)
+                throw new InvalidDataException(
+                    $"{dataset.Url} announces {announced:N0} bytes, but the catalog expects {dataset.Size:N0}; with no SHA-256 to check, the download was not started");
             var total = response.Content.Headers.ContentLength ?? dataset.Size;
 
             await using (var source = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false))
@@ -139,9 +179,18 @@ public sealed class DatasetStore
                 }
                 await file.FlushAsync(cancel).ConfigureAwait(false);
                 var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-                if (!string.Equals(actual, dataset.Sha256, StringComparison.OrdinalIgnoreCase))
+                if (expected is null)
+                {
+                    if (received != dataset.Size)
+                        throw new InvalidDataException(
+                            $"the download from {dataset.Url} has {received:N0} bytes, expected {dataset.Size:N0}; with no SHA-256 to check, it was discarded");
+                    File.Move(temp, target, overwrite: true);
+                    Record(dataset, actual, $"the download from {dataset.Url}");
+                    return;
+                }
+                if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
                     throw new InvalidDataException(
-                        $"the download from {dataset.Url} has SHA-256 {actual}, expected {dataset.Sha256}; it was discarded");
+                        $"the download from {dataset.Url} has SHA-256 {actual}, expected {expected}{(dataset.IsHashPinned ? "" : " (recorded at its first download)")}; it was discarded");
             }
             File.Move(temp, target, overwrite: true);
         }
@@ -161,7 +210,7 @@ public sealed class DatasetStore
         };
         lines.AddRange(rejected.Select(r => "  Rejected: " + r + "."));
         lines.Add($"  Download from {dataset.Url} failed: {e.Message}");
-        lines.Add($"  On a machine without internet, copy {dataset.File} (SHA-256 {dataset.Sha256}) into a folder " +
+        lines.Add($"  On a machine without internet, copy {dataset.File} ({(ExpectedSha256(dataset) is { } sha ? $"SHA-256 {sha}" : $"{dataset.Size:N0} bytes")}) into a folder " +
                   $"and set {DataVariable} to that folder.");
         return string.Join(Environment.NewLine, lines);
     }

@@ -33,7 +33,7 @@ public static class TinyPlays
 
     /// <summary>A tiny, portable, seeded generator (Steele et al. 2014), so the text never depends
     /// on the runtime's <see cref="Random"/>.</summary>
-    sealed class SplitMix64(ulong seed)
+    internal sealed class SplitMix64(ulong seed)
     {
         ulong state = seed;
 

@@ -13,21 +13,27 @@ namespace LlmCourse.Training;
 /// per batch, so row b of one batch continues row b of the previous one: what a recurrent model needs to carry
 /// its state from batch to batch (truncated backpropagation through time).</item>
 /// </list>
+/// The tokens come from an <see cref="ITokenSource"/>: an array, or a memory-mapped <see cref="LlmCourse.Data.TokenShard"/>.
 /// </summary>
 public sealed class TokenBatches
 {
-    readonly int[] tokens;
+    readonly ITokenSource tokens;
     readonly ulong seed;
     readonly Generator generator = new(0);
 
     public TokenBatches(int[] tokens, int batchSize, int blockSize, BatchOrder order, ulong seed)
+        : this(new ArrayTokenSource(tokens), batchSize, blockSize, order, seed)
+    {
+    }
+
+    public TokenBatches(ITokenSource tokens, int batchSize, int blockSize, BatchOrder order, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         if (batchSize < 1 || blockSize < 1)
             throw new ArgumentOutOfRangeException(nameof(batchSize), $"TokenBatches: batch size {batchSize} and block size {blockSize} must be positive.");
         var needed = order == BatchOrder.Sequential ? batchSize * blockSize + 1 : blockSize + 1;
-        if (tokens.Length < needed)
-            throw new ArgumentException($"TokenBatches: {tokens.Length} tokens are too few for {order} batches of {batchSize}×{blockSize} (need {needed}).", nameof(tokens));
+        if (tokens.Count < needed)
+            throw new ArgumentException($"TokenBatches: {tokens.Count} tokens are too few for {order} batches of {batchSize}×{blockSize} (need {needed}).", nameof(tokens));
         this.tokens = tokens;
         this.seed = seed;
         BatchSize = batchSize;
@@ -39,10 +45,10 @@ public sealed class TokenBatches
     public int BlockSize { get; }
     public BatchOrder Order { get; }
 
-    int StripeLength => (tokens.Length - 1) / BatchSize;
+    long StripeLength => (tokens.Count - 1) / BatchSize;
 
     /// <summary>Sequential batches before the stripes are read again from their start.</summary>
-    public int BatchesPerPass => StripeLength / BlockSize;
+    public int BatchesPerPass => (int)Math.Min(int.MaxValue, StripeLength / BlockSize);
 
     /// <summary>True when sequential batch <paramref name="step"/> starts the stripes again (a carried state must be reset).</summary>
     public bool StartsPass(int step) => Order == BatchOrder.Sequential && step % BatchesPerPass == 0;
@@ -61,17 +67,23 @@ public sealed class TokenBatches
     {
         var x = new int[BatchSize * BlockSize];
         var y = new int[BatchSize * BlockSize];
+        var window = new int[BlockSize + 1];
         generator.Seed(StepSeed(seed, step));
         for (var b = 0; b < BatchSize; b++)
         {
             var start = Order == BatchOrder.RandomWindows
-                ? generator.NextInt(tokens.Length - BlockSize)
-                : b * StripeLength + step % BatchesPerPass * BlockSize;
-            Array.Copy(tokens, start, x, b * BlockSize, BlockSize);
-            Array.Copy(tokens, start + 1, y, b * BlockSize, BlockSize);
+                ? RandomOffset(tokens.Count - BlockSize)
+                : b * StripeLength + (long)(step % BatchesPerPass) * BlockSize;
+            tokens.Read(start, window);   // one read of T + 1 tokens: the inputs, and the targets one to the right
+            window.AsSpan(0, BlockSize).CopyTo(x.AsSpan(b * BlockSize));
+            window.AsSpan(1, BlockSize).CopyTo(y.AsSpan(b * BlockSize));
         }
         return (Tensor.FromArray(x, BatchSize, BlockSize), Tensor.FromArray(y, BatchSize, BlockSize));
     }
+
+    /// <summary>A uniform offset in [0, <paramref name="range"/>); beyond 2³¹ tokens (a large shard) from 53 random bits.</summary>
+    long RandomOffset(long range) =>
+        range <= int.MaxValue ? generator.NextInt((int)range) : Math.Min(range - 1, (long)(generator.NextDouble() * range));
 
     /// <summary>The first <paramref name="count"/> batches, for evaluating on the same windows every time.</summary>
     public (Tensor Inputs, Tensor Targets)[] Take(int count) => Enumerable.Range(0, count).Select(Batch).ToArray();

@@ -30,10 +30,20 @@ public sealed class Trainer
     double lastFiniteLoss = double.NaN;
 
     public Trainer(INeuralLanguageModel model, int[] trainTokens, int[] validationTokens, TrainingOptions? options = null)
+        : this(model, new ArrayTokenSource(trainTokens), new ArrayTokenSource(validationTokens), options)
+    {
+    }
+
+    /// <summary>Trains on windows drawn from any token source, for example a memory-mapped <see cref="LlmCourse.Data.TokenShard"/>.</summary>
+    public Trainer(INeuralLanguageModel model, ITokenSource trainTokens, ITokenSource validationTokens, TrainingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Options = options ??= new TrainingOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
+        if (options.Autocast is { } precision && precision is not (DType.BFloat16 or DType.Float32))
+            throw new ArgumentException($"Trainer: Autocast must be BFloat16 (or Float32), not {precision}: float16 needs a GradScaler, which this trainer does not run.", nameof(options));
+        if (options.GradientAccumulationSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.GradientAccumulationSteps, "Trainer: GradientAccumulationSteps must be 1 or more.");
         if (options.EvalBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvalBatches, "Trainer: evaluation needs at least one batch (EvalBatches).");
         if (options.BatchOrder == BatchOrder.Sequential && model is not IStatefulLanguageModel)
             throw new ArgumentException($"Trainer: sequential batches carry a recurrent state, which {model.Name} does not have.", nameof(options));
@@ -53,6 +63,9 @@ public sealed class Trainer
 
     public TrainingOptions Options { get; }
     public TrainingHistory History { get; private set; } = new();
+
+    /// <summary>Tokens one optimizer step reads: batch × block × accumulation steps.</summary>
+    public long TokensPerStep => (long)Options.BatchSize * batches.BlockSize * Options.GradientAccumulationSteps;
 
     /// <summary>Steps taken so far.</summary>
     public int Step { get; private set; }
@@ -78,9 +91,10 @@ public sealed class Trainer
         while (Step < target)
         {
             var stepClock = Stopwatch.StartNew();
-            var (loss, lr, norm) = TakeStep();
-            var tokensPerSecond = Options.BatchSize * (double)batches.BlockSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
-            History.Steps.Add(new StepRecord(Step, loss, lr, norm, tokensPerSecond));
+            var (loss, lr, norm, times) = TakeStep();
+            var tokensPerSecond = TokensPerStep / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
+            double? mfu = Options.FlopsPerToken is { } flops && Options.PeakFlops is { } peak ? flops * tokensPerSecond / peak : null;
+            History.Steps.Add(new StepRecord(Step, loss, lr, norm, tokensPerSecond, mfu, times));
             History.Elapsed = elapsedBefore + clock.Elapsed;
 
             EvalRecord? eval = null;
@@ -88,37 +102,77 @@ public sealed class Trainer
             if (Options.CheckpointPath is { } path && Options.CheckpointInterval > 0 && Step % Options.CheckpointInterval == 0)
                 SaveCheckpoint(path);
             Options.Progress?.Invoke(new TrainingProgress(Step, Options.Steps, loss, lr, norm, tokensPerSecond,
-                History.Elapsed, eval?.TrainLoss, eval?.ValidationLoss));
+                History.Elapsed, eval?.TrainLoss, eval?.ValidationLoss, mfu, times));
         }
         return History;
     }
 
-    (double Loss, double LearningRate, double GradientNorm) TakeStep()
+    /// <summary>
+    /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches, each
+    /// loss scaled by 1/k before its backward pass so the summed gradient is the gradient of the mean loss
+    /// over all k batches (what one batch k times larger would give), then clipping and one AdamW update.
+    /// Micro-batch j of step s is batch s·k + j, so k = 1 draws exactly the batches it always did.
+    /// </summary>
+    (double Loss, double LearningRate, double GradientNorm, StepTimes Times) TakeStep()
     {
         var lr = schedule.At(Step);
         optimizer.LearningRate = lr;
         using var scope = TensorScope.Begin();
         var stateful = Options.BatchOrder == BatchOrder.Sequential ? (IStatefulLanguageModel)model : null;
-        if (stateful is not null && batches.StartsPass(Step)) stateful.ResetState();
-        var (inputs, targets) = batches.Batch(Step);
-        Generator.Default.Seed(TokenBatches.StepSeed(~Options.Seed, Step));   // this step's dropout masks
-        var loss = stateful is not null ? stateful.LossCarryingState(inputs, targets) : model.Loss(inputs, targets);
-        var lossValue = (double)loss.Item();
-        if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(Step + 1, "loss", lossValue, lastFiniteStep, lastFiniteLoss);
-
+        var accumulation = Options.GradientAccumulationSteps;
+        var clock = Stopwatch.StartNew();
+        double data = 0, forward = 0, backward = 0, lossSum = 0;
         optimizer.ZeroGrad();
-        loss.Backward();
+        using var precision = MixedPrecision();
+        for (var micro = 0; micro < accumulation; micro++)
+        {
+            var index = Step * accumulation + micro;
+            var t0 = clock.Elapsed.TotalSeconds;
+            if (stateful is not null && batches.StartsPass(index)) stateful.ResetState();
+            var (inputs, targets) = OnModelDevice(batches.Batch(index));
+            var t1 = clock.Elapsed.TotalSeconds;
+            Generator.Default.Seed(TokenBatches.StepSeed(~Options.Seed, index));   // this micro-batch's dropout masks
+            var loss = stateful is not null ? stateful.LossCarryingState(inputs, targets) : model.Loss(inputs, targets);
+            var lossValue = (double)loss.Item();   // reading the value waits for the forward pass to finish
+            var t2 = clock.Elapsed.TotalSeconds;
+            if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(Step + 1, "loss", lossValue, lastFiniteStep, lastFiniteLoss);
+            (accumulation == 1 ? loss : loss * (1f / accumulation)).Backward();
+            var t3 = clock.Elapsed.TotalSeconds;
+            data += t1 - t0;
+            forward += t2 - t1;
+            backward += t3 - t2;
+            lossSum += lossValue;
+        }
+
+        precision?.Dispose();   // clipping and the AdamW update run in float32 on the master weights
+        var t4 = clock.Elapsed.TotalSeconds;
         var norm = Options.GradClip > 0
             ? GradClip.ClipGradNorm(parameters, Options.GradClip)
             : (float)Math.Sqrt(parameters.Where(p => p.Grad is not null).Sum(p => Math.Pow(p.Grad!.Norm().Item(), 2)));
         if (!float.IsFinite(norm)) throw new NonFiniteLossException(Step + 1, "gradient norm", norm, lastFiniteStep, lastFiniteLoss);
         optimizer.Step();
         if (stateful is not null) foreach (var s in stateful.CarriedState) scope.Keep(s);
+        var times = new StepTimes(data, forward, backward, clock.Elapsed.TotalSeconds - t4);
 
+        var meanLoss = lossSum / accumulation;
         Step++;
         lastFiniteStep = Step;
-        lastFiniteLoss = lossValue;
-        return (lossValue, lr, norm);
+        lastFiniteLoss = meanLoss;
+        return (meanLoss, lr, norm, times);
+    }
+
+    /// <summary>The autocast scope the options ask for, or null for float32.</summary>
+    Autocast? MixedPrecision() => Options.Autocast switch
+    {
+        DType.BFloat16 => Autocast.BFloat16(),
+        _ => null,
+    };
+
+    /// <summary>The batch on the device the model's parameters live on (a no-op on the CPU).</summary>
+    (Tensor Inputs, Tensor Targets) OnModelDevice((Tensor Inputs, Tensor Targets) batch)
+    {
+        var device = parameters.Length > 0 ? parameters[0].Device : Device.Cpu;
+        return device.Equals(batch.Inputs.Device) ? batch : (batch.Inputs.To(device), batch.Targets.To(device));
     }
 
     /// <summary>Mean loss on the fixed train and validation batches, recorded in the history.</summary>
@@ -133,10 +187,12 @@ public sealed class Trainer
     double MeanLoss((Tensor Inputs, Tensor Targets)[] evalBatches)
     {
         using var inference = module.Inference();
+        using var precision = MixedPrecision();   // evaluate in the precision the model trains in
         double sum = 0;
-        foreach (var (inputs, targets) in evalBatches)
+        foreach (var batch in evalBatches)
         {
             using var scope = TensorScope.Begin();
+            var (inputs, targets) = OnModelDevice(batch);
             sum += model.Loss(inputs, targets).Item();
         }
         return sum / evalBatches.Length;

@@ -1,3 +1,5 @@
+using LlmCourse.Tensors;
+
 namespace LlmCourse.Training;
 
 /// <summary>
@@ -13,6 +15,9 @@ public sealed record TrainingOptions
     /// <summary>The window length T; null: the model's <c>ContextLength</c>.</summary>
     public int? BlockSize { get; init; }
     public BatchOrder BatchOrder { get; init; } = BatchOrder.RandomWindows;
+    /// <summary>Micro-batches whose gradients add up before one optimizer step: an effective batch of
+    /// BatchSize × this, in the memory of one BatchSize batch.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
 
     public float LearningRate { get; init; } = 1e-3f;
     public float MinLearningRate { get; init; } = 1e-4f;
@@ -34,6 +39,17 @@ public sealed record TrainingOptions
     /// <summary>Where to write checkpoints, and how often (steps); 0: only when asked.</summary>
     public string? CheckpointPath { get; init; }
     public int CheckpointInterval { get; init; }
+
+    /// <summary>Mixed precision: <see cref="DType.BFloat16"/> runs the forward and backward passes inside
+    /// <c>Autocast.BFloat16()</c> (matrix products and attention in bf16, accumulated in float32), while the
+    /// parameters, gradients and optimizer state stay float32: the master weights. Null: float32 throughout.</summary>
+    public DType? Autocast { get; init; }
+
+    /// <summary>Floating-point operations per token of one training step (forward and backward), for the
+    /// model FLOPs utilisation; <see cref="ModelFlops.GptPerToken"/> gives a GPT's. Null: no MFU.</summary>
+    public double? FlopsPerToken { get; init; }
+    /// <summary>The hardware's peak FLOP/s the MFU is a fraction of (see <see cref="ModelFlops"/>). Null: no MFU.</summary>
+    public double? PeakFlops { get; init; }
 
     /// <summary>Called after every step with plain numbers, for a live chart or a progress line.</summary>
     public Action<TrainingProgress>? Progress { get; init; }

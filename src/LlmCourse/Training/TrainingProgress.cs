@@ -10,7 +10,9 @@ public sealed record TrainingProgress(
     double TokensPerSecond,
     TimeSpan Elapsed,
     double? TrainLoss = null,
-    double? ValidationLoss = null)
+    double? ValidationLoss = null,
+    double? Mfu = null,
+    StepTimes? Times = null)
 {
     public double Perplexity => Math.Exp(Loss);
     public double? ValidationPerplexity => ValidationLoss is { } v ? Math.Exp(v) : null;
@@ -18,11 +20,23 @@ public sealed record TrainingProgress(
 
     public override string ToString() =>
         FormattableString.Invariant($"step {Step}/{TotalSteps}: loss {Loss:F4}, lr {LearningRate:E2}, {TokensPerSecond:N0} tokens/s") +
+        (Mfu is { } m ? FormattableString.Invariant($", MFU {m:P1}") : "") +
         (ValidationLoss is { } v ? FormattableString.Invariant($", train {TrainLoss:F4}, val {v:F4} (perplexity {Math.Exp(v):F2})") : "");
 }
 
-/// <summary>One optimisation step.</summary>
-public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond);
+/// <summary>One optimisation step; <see cref="Mfu"/> when the options gave FLOPs per token and a peak.</summary>
+public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond,
+    double? Mfu = null, StepTimes? Times = null);
+
+/// <summary>
+/// Where one step's time went, in seconds, measured with a clock around each phase: drawing the batches,
+/// the forward passes (until the loss is read), the backward passes, and clipping plus the optimizer update.
+/// On the CPU every op runs when it is called, so the clock measures the phase itself.
+/// </summary>
+public sealed record StepTimes(double Data, double Forward, double Backward, double Optimizer)
+{
+    public double Total => Data + Forward + Backward + Optimizer;
+}
 
 /// <summary>One evaluation on the fixed train and validation batches.</summary>
 public sealed record EvalRecord(int Step, double TrainLoss, double ValidationLoss)

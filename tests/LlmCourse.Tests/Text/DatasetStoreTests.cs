@@ -109,8 +109,77 @@ public sealed class DatasetStoreTests : IDisposable
         var data = Environment.GetEnvironmentVariable(DatasetStore.DataVariable);
         Assert.SkipWhen(string.IsNullOrEmpty(data), "LLMCOURSE_DATA is not set");
         var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
-        foreach (var dataset in DatasetCatalog.All)
+        // Datasets whose hash is recorded at the first download (TinyStories) are not among the shared copies.
+        foreach (var dataset in DatasetCatalog.All.Where(d => d.IsHashPinned))
             Assert.Equal(Path.Combine(data!, dataset.File), store.GetPath(dataset));
+    }
+
+    static DatasetInfo Unpinned(string url, long size) => new("toy", "toy.txt", url, null, size, "test", "test");
+
+    [Fact]
+    public void UnpinnedDataset_IsSizeCheckedRecordedAtTheFirstDownload_AndVerifiedOnEveryLaterUse()
+    {
+        using var server = new LocalServer(Content);
+        var cache = Path.Combine(root, "cache");
+        var log = new StringWriter();
+        var store = new DatasetStore(null, cache, log: log);
+        var dataset = Unpinned(server.Url, Content.Length);
+
+        var path = store.GetPath(dataset);
+        var recorded = File.ReadAllText(store.RecordPath(dataset)).Trim();
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Content)), recorded);
+        Assert.Equal(recorded, store.ExpectedSha256(dataset));
+        Assert.Contains("recorded", log.ToString());
+        Assert.Contains(recorded, log.ToString());
+
+        // Later use: read from the cache, checked against the record, no new request and no new note.
+        log.GetStringBuilder().Clear();
+        Assert.Equal(path, store.GetPath(dataset));
+        Assert.Equal(1, server.Requests);
+        Assert.DoesNotContain("recorded in", log.ToString());
+
+        // The cached copy is altered (same size): it is rejected, and the fresh download matches the record again.
+        var altered = (byte[])Content.Clone();
+        altered[0] ^= 1;
+        File.WriteAllBytes(path, altered);
+        Assert.Equal(path, store.GetPath(dataset));
+        Assert.Equal(Content, File.ReadAllBytes(path));
+        Assert.Equal(2, server.Requests);
+        Assert.Contains("not used", log.ToString());
+
+        // Upstream changes its file (same size): the download no longer matches the record and is discarded.
+        server.Body = altered;
+        File.Delete(path);
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(dataset));
+        Assert.Contains("recorded at its first download", e.Message);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void UnpinnedDataset_OfTheWrongSize_IsNeverDownloadedNorRecorded()
+    {
+        using var server = new LocalServer(Content);
+        var cache = Path.Combine(root, "cache");
+        var store = new DatasetStore(null, cache);
+        var dataset = Unpinned(server.Url, Content.Length + 10);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(dataset));
+
+        Assert.Contains($"catalog expects {Content.Length + 10}", e.Message);
+        Assert.False(File.Exists(store.RecordPath(dataset)));
+        Assert.False(File.Exists(Path.Combine(cache, "toy.txt")));
+    }
+
+    [Fact]
+    public void Catalog_ListsTinyStories_WithItsLicenceSizeAndNoHashYet()
+    {
+        var stories = DatasetCatalog.Get("tinystories");
+        Assert.False(stories.IsHashPinned);
+        Assert.StartsWith("https://huggingface.co/datasets/roneneldan/TinyStories/resolve/", stories.Url);
+        Assert.EndsWith("TinyStoriesV2-GPT4-valid.txt", stories.Url);
+        Assert.Contains("CDLA-Sharing-1.0", stories.Licence);
+        Assert.Equal(22_502_601, stories.Size);
+        Assert.True(DatasetCatalog.Get("tinystories-train").Size > 2_000_000_000);
     }
 
     internal sealed class RefusingHandler : HttpMessageHandler
@@ -128,7 +197,7 @@ public sealed class DatasetStoreTests : IDisposable
     sealed class LocalServer : IDisposable
     {
         readonly HttpListener listener = new();
-        readonly byte[] body;
+        byte[] body;
         int requests;
 
         public LocalServer(byte[] body)
@@ -149,6 +218,9 @@ public sealed class DatasetStoreTests : IDisposable
         public string Url { get; private set; } = "";
         public int Requests => Volatile.Read(ref requests);
 
+        /// <summary>What the server sends from now on (an upstream file that changed).</summary>
+        public byte[] Body { get => Volatile.Read(ref body); set => Volatile.Write(ref body, value); }
+
         async Task Serve()
         {
             while (listener.IsListening)
@@ -157,8 +229,9 @@ public sealed class DatasetStoreTests : IDisposable
                 try { context = await listener.GetContextAsync(); }
                 catch (Exception) { return; }
                 Interlocked.Increment(ref requests);
-                context.Response.ContentLength64 = body.Length;
-                await context.Response.OutputStream.WriteAsync(body);
+                var sent = Body;
+                context.Response.ContentLength64 = sent.Length;
+                await context.Response.OutputStream.WriteAsync(sent);
                 context.Response.Close();
             }
         }
