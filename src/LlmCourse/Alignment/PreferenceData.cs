@@ -1,6 +1,10 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using LlmCourse.Models;
+using LlmCourse.Text;
+using LlmCourse.Tokenizers;
 
 namespace LlmCourse.Alignment;
 
@@ -119,6 +123,43 @@ public static class PreferenceData
             chosen.DefaultIfEmpty().Average(), rejected.DefaultIfEmpty().Average(),
             differ.Length == 0 ? double.NaN : differ.Count(i => chosen[i] > rejected[i]) / (double)differ.Length,
             pairs.Count == 0 ? 0 : 1 - differ.Length / (double)pairs.Count, annotators, sampler, seed);
+    }
+
+    /// <summary>The shipped example set, <c>datasets/preferences-tinyplays.jsonl</c> (and its card, <c>.md</c>).</summary>
+    public const string BuiltInFileName = "preferences-tinyplays.jsonl";
+    public const int BuiltInSeed = 7;
+    public const int ResponseLength = 32;
+
+    /// <summary>
+    /// How the shipped set is made, with no neural model so that anyone can regenerate it exactly:
+    /// <paramref name="count"/> prompts drawn from the built-in plays' line openings, two 32-character
+    /// continuations of each sampled from a Kneser–Ney 5-gram model of the plays' training text, labelled by
+    /// Bradley–Terry annotators (t = 0.5) on <see cref="TrueReward.ForCorpus"/> of the plays.
+    /// (The lessons make their own pairs the same way from the base GPT's samples, as the DPO paper does.)
+    /// </summary>
+    public static (List<PreferencePair> Pairs, PreferenceDataCard Card) GenerateBuiltIn(int count = 300, int seed = BuiltInSeed)
+    {
+        var corpus = Corpus.BuiltIn();
+        var chars = CharTokenizer.FromText(corpus.Text);
+        var ngram = NGramLanguageModel.Train(chars, corpus.Train, 5, Smoothing.KneserNey());
+        var openings = Prompts(corpus.Train);
+        var random = new Random(seed);
+        var prompts = Enumerable.Range(0, count).Select(_ => openings[random.Next(openings.Count)]).ToArray();
+        IReadOnlyList<string> Sample(IReadOnlyList<string> ps, int s) =>
+            ps.Select((p, i) => ngram.Generate(p, ResponseLength, seed: s * 100_003 + i)[p.Length..]).ToArray();
+        var reward = TrueReward.ForCorpus(corpus.Text);
+        var annotators = new Annotators(Temperature: 0.5);
+        var pairs = Generate(prompts, Sample, reward, annotators, seed);
+        return (pairs, Describe(BuiltInFileName, pairs, reward, annotators, "a Kneser–Ney 5-gram model of the built-in plays", (ulong)seed));
+    }
+
+    /// <summary>The shipped set, built into this library.</summary>
+    public static List<PreferencePair> LoadBuiltIn()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("LlmCourse.datasets." + BuiltInFileName)
+            ?? throw new InvalidOperationException($"The built-in preference set {BuiltInFileName} is missing from the LlmCourse assembly.");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), BuiltInFileName);
     }
 
     static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
