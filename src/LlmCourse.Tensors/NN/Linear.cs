@@ -36,7 +36,17 @@ public sealed class Linear : Module, IModule
 
     public Tensor? Bias { get; }
 
-    public Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);
+    /// <summary>
+    /// A low-rank adapter whose output is added to this layer's (LoRA), or null. It is not a registered
+    /// submodule, so the layer's state dict stays that of the plain layer; see <see cref="LoraAdapter"/>.
+    /// </summary>
+    public LoraAdapter? Adapter { get; internal set; }
+
+    public Tensor Forward(Tensor input)
+    {
+        var output = Functional.Linear(input, Weight, Bias);
+        return Adapter is null ? output : output + Adapter.Forward(input);
+    }
 
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is not null ? "True" : "False")}";
 }
