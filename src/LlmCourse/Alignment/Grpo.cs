@@ -45,15 +45,16 @@ public sealed class GrpoTrainer
 {
     readonly Gpt policy;
     readonly Gpt? reference;
-    readonly IReadOnlyList<string> prompts;
-    readonly Func<int, string, double> reward;
+    readonly IReadOnlyList<int[]> prompts;
+    readonly Func<int, int[], double> reward;
     readonly AdamW optimizer;
     readonly Tensor[] parameters;
     readonly Random random;
     readonly Stopwatch clock = new();
 
-    /// <param name="reward">(index of the prompt in <paramref name="prompts"/>, decoded response) → reward</param>
-    public GrpoTrainer(Gpt policy, Gpt? reference, IReadOnlyList<string> prompts, Func<int, string, double> reward, GrpoOptions? options = null)
+    /// <param name="prompts">prompt token ids (e.g. <see cref="ChatTemplate.RenderPrompt"/>, special tokens included)</param>
+    /// <param name="reward">(index of the prompt, response token ids, the stop token included when sampled) → reward</param>
+    public GrpoTrainer(Gpt policy, Gpt? reference, IReadOnlyList<int[]> prompts, Func<int, int[], double> reward, GrpoOptions? options = null)
     {
         Options = options ??= new GrpoOptions();
         if (prompts.Count == 0) throw new ArgumentException("GrpoTrainer: no prompts.", nameof(prompts));
@@ -66,6 +67,13 @@ public sealed class GrpoTrainer
         parameters = policy.Parameters().ToArray();
         optimizer = Trainer.CreateOptimizer(policy, new TrainingOptions { LearningRate = options.LearningRate, WeightDecay = 0f, Beta2 = 0.999f });
         random = new Random(options.Seed);
+    }
+
+    /// <summary>Text prompts, encoded with the policy's tokenizer; the reward sees the decoded response.</summary>
+    public GrpoTrainer(Gpt policy, Gpt? reference, IReadOnlyList<string> prompts, Func<int, string, double> reward, GrpoOptions? options = null)
+        : this(policy, reference, prompts.Select(p => policy.Tokenizer.Encode(p)).ToArray(),
+               (i, ids) => reward(i, policy.Tokenizer.Decode(ids)), options)
+    {
     }
 
     public GrpoOptions Options { get; }
@@ -96,14 +104,13 @@ public sealed class GrpoTrainer
     public GrpoStats Step()
     {
         clock.Start();
-        var tokenizer = policy.Tokenizer;
         var G = Options.GroupSize;
         var chosen = Enumerable.Range(0, Options.PromptsPerStep).Select(_ => random.Next(prompts.Count)).ToArray();
         var promptIndex = chosen.SelectMany(i => Enumerable.Repeat(i, G)).ToArray();
-        var promptTokens = promptIndex.Select(i => tokenizer.Encode(prompts[i])).ToArray();
+        var promptTokens = promptIndex.Select(i => prompts[i]).ToArray();
         var responses = Rollouts.Sample(policy, promptTokens, Options.MaxNewTokens, new Sampling(Options.Temperature),
             seed: random.Next(), stopToken: Options.StopToken);
-        var rewards = responses.Select((r, i) => reward(promptIndex[i], tokenizer.Decode(r))).ToArray();
+        var rewards = responses.Select((r, i) => reward(promptIndex[i], r)).ToArray();
         var advantages = GroupAdvantages(rewards, G);
         var informative = Enumerable.Range(0, chosen.Length).Count(g => rewards.Skip(g * G).Take(G).Distinct().Count() > 1) / (double)chosen.Length;
 
