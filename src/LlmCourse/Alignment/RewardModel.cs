@@ -18,8 +18,10 @@ public sealed class RewardModel : Module
     readonly Linear head;
 
     /// <param name="backbone">becomes part of this model and is trained with it; pass a copy (<see cref="Policies.Copy"/>)</param>
-    public RewardModel(Gpt backbone, Generator? generator = null)
+    /// <param name="pooling">what the head reads: the last token's state (the usual design), or the mean of the response's states</param>
+    public RewardModel(Gpt backbone, Generator? generator = null, RewardPooling pooling = RewardPooling.LastToken)
     {
+        Pooling = pooling;
         Backbone = Register("backbone", backbone);
         head = Register("head", new Linear(backbone.Config.Embedding, 1, bias: true, generator ?? new Generator(7)));
         Init.Normal(head.Weight, 0, 1f / MathF.Sqrt(backbone.Config.Embedding + 1), generator ?? new Generator(7));
@@ -27,11 +29,21 @@ public sealed class RewardModel : Module
     }
 
     public Gpt Backbone { get; }
+    public RewardPooling Pooling { get; }
 
     /// <summary>One score per sequence: (B).</summary>
     public Tensor Scores(ResponseBatch batch)
     {
         var hidden = Backbone.Hidden(batch.Tokens);                       // (B, L, C)
+        if (Pooling == RewardPooling.ResponseMean)
+        {
+            // Mask[t] marks token t+1 as a response token, so shifting the states by one lines them up:
+            // the mean runs over the states of the response tokens themselves.
+            var states = hidden.Narrow(1, 1, batch.Length - 1);             // (B, L−1, C): states of tokens 1 … L−1
+            var mask = batch.Mask.Unsqueeze(2);                             // (B, L−1, 1): 1 where that token is a response token
+            var pooled = (states * mask).Sum(1) / mask.Sum(1);              // (B, C)
+            return head.Forward(pooled).Squeeze(1);
+        }
         var last = Policies.AtPositions(hidden, batch.LastIndex);           // (B, C)
         return head.Forward(last).Squeeze(1);                             // (B)
     }
@@ -72,6 +84,15 @@ public sealed class RewardModel : Module
         }
         return (correct / pairs.Count, loss / pairs.Count);
     }
+}
+
+/// <summary>Which hidden states a reward model's head reads.</summary>
+public enum RewardPooling
+{
+    /// <summary>The last token's state: the only one that has seen the whole prompt and response (InstructGPT, TRL).</summary>
+    LastToken,
+    /// <summary>The mean of the response tokens' states: every word of the response reaches the head directly.</summary>
+    ResponseMean,
 }
 
 public sealed record RewardTrainingOptions

@@ -61,14 +61,31 @@ public sealed class AlignmentModelTests
         Assert.Throws<ArgumentException>(() => Rollouts.Sample(gpt, prompts, 30));
     }
 
-    [Fact]
-    public void RewardModel_LearnsASimplePreference()
+    [Theory]
+    [InlineData(RewardPooling.LastToken)]
+    [InlineData(RewardPooling.ResponseMean)]
+    public void RewardModelScores_DoNotDependOnThePaddingOrTheOtherRows(RewardPooling pooling)
+    {
+        var model = new RewardModel(Tiny(), pooling: pooling);
+        var shortItem = new PromptResponse(Chars.Encode("a"), Chars.Encode("bc"));
+        var longItem = new PromptResponse(Chars.Encode("hh"), Chars.Encode("gfedcba"));
+        var alone = model.Score([shortItem])[0];
+        var together = model.Score([longItem, shortItem]);
+        Assert.Equal(alone, together[1], 5);
+        // And the response matters (the prompt's last token alone does not decide the score).
+        Assert.NotEqual(model.Score([new PromptResponse(Chars.Encode("a"), Chars.Encode("hh"))])[0], alone, 5);
+    }
+
+    [Theory]
+    [InlineData(RewardPooling.LastToken)]
+    [InlineData(RewardPooling.ResponseMean)]
+    public void RewardModel_LearnsASimplePreference(RewardPooling pooling)
     {
         // Chosen responses contain an 'a', rejected ones do not.
         var random = new Random(1);
         string Word(bool withA) => new(Enumerable.Range(0, 5).Select(i => withA && i == 2 ? 'a' : "bcdefgh"[random.Next(7)]).ToArray());
         var pairs = Enumerable.Range(0, 96).Select(_ => new EncodedPreference(Chars.Encode("h "), Chars.Encode(Word(true)), Chars.Encode(Word(false)))).ToList();
-        var model = new RewardModel(Tiny());
+        var model = new RewardModel(Tiny(), pooling: pooling);
         var (before, _) = model.Evaluate(pairs);
         var history = RewardModelTrainer.Train(model, pairs, new RewardTrainingOptions { Epochs = 8, BatchSize = 16, LearningRate = 3e-3f });
         var (after, loss) = model.Evaluate(pairs);
