@@ -202,7 +202,14 @@ public sealed class Gpt : Module, INeuralLanguageModel
 
     /// <summary>Logits for the next token at every position: tokens (B, T) Int32 → (B, T, V).
     /// With caches (one per layer), the tokens continue the cached positions.</summary>
-    public Tensor Forward(Tensor tokens, KvCache[]? caches = null)
+    public Tensor Forward(Tensor tokens, KvCache[]? caches = null) => OutputLayer(Hidden(tokens, caches));
+
+    /// <summary>Logits from the last layer's states: (B, T, C) → (B, T, V), tied to the token embedding.</summary>
+    public Tensor OutputLayer(Tensor hidden) => F.Linear(hidden, wte.Weight);
+
+    /// <summary>The last layer's normalised states, before the output layer: tokens (B, T) → (B, T, C).
+    /// Heads other than the language-model head read these (a reward model's score, PPO's value).</summary>
+    public Tensor Hidden(Tensor tokens, KvCache[]? caches = null)
     {
         var (B, T) = (tokens.Size(0), tokens.Size(1));
         var past = caches?[0].Length ?? 0;
@@ -214,8 +221,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
         var x = drop.Forward(wte.Forward(tokens) + wpe.Forward(positions));  // (B, T, C) + (T, C) broadcast
         for (var layer = 0; layer < h.Count; layer++)
             x = h[layer].Forward(x, caches?[layer]);                       // (B, T, C)
-        x = ln_f.Forward(x);                                               // (B, T, C)
-        return F.Linear(x, wte.Weight);                                    // (B, T, V), tied to the embedding
+        return ln_f.Forward(x);                                            // (B, T, C)
     }
 
     public Tensor Logits(Tensor inputs) => Forward(inputs);

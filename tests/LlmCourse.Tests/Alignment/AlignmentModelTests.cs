@@ -1,0 +1,145 @@
+using LlmCourse.Alignment;
+using LlmCourse.Models;
+using LlmCourse.Tensors;
+using LlmCourse.Tokenizers;
+using F = LlmCourse.Tensors.Functional;
+
+namespace LlmCourse.Tests.Alignment;
+
+/// <summary>The alignment pieces that run a GPT, on a tiny one.</summary>
+public sealed class AlignmentModelTests
+{
+    static readonly CharTokenizer Chars = new("abcdefgh ");
+
+    static Gpt Tiny(ulong seed = 3) => new(new GptConfig(Chars.VocabSize, BlockSize: 24, Layers: 1, Heads: 2, Embedding: 16), Chars, new Generator(seed));
+
+    [Fact]
+    public void SequenceLogProbs_SumTheResponseTokensOnly_AsCrossEntropyWouldScoreThem()
+    {
+        var gpt = Tiny();
+        var items = new[] { new PromptResponse(Chars.Encode("abc"), Chars.Encode("de")), new PromptResponse(Chars.Encode("a"), Chars.Encode("hhgf")) };
+        var batch = ResponseBatch.Create(items);
+        Assert.Equal(5, batch.Length);
+        var sums = SequenceLogProbs.Compute(gpt, batch).ToArray();
+        for (var i = 0; i < items.Length; i++)
+        {
+            // The same by hand: the full sequence alone, cross-entropy at the response positions.
+            var seq = items[i].Prompt.Concat(items[i].Response).ToArray();
+            var logits = gpt.Forward(Tensor.FromArray(seq[..^1], 1, seq.Length - 1));
+            var nll = F.CrossEntropy(logits.View(seq.Length - 1, -1), Tensor.FromArray(seq[1..], seq.Length - 1), reduction: Reduction.None).ToArray();
+            var expected = -nll.Skip(items[i].Prompt.Length - 1).Sum();
+            Assert.Equal(expected, sums[i], 4);
+        }
+        var means = SequenceLogProbs.Compute(gpt, batch, LogProbReduction.Mean).ToArray();
+        Assert.Equal(sums[1] / 4, means[1], 5);
+        Assert.Throws<ArgumentException>(() => ResponseBatch.Create([new PromptResponse([], [1])]));
+    }
+
+    [Fact]
+    public void ReferenceCache_HoldsTheReferenceValues()
+    {
+        var gpt = Tiny();
+        var items = new[] { new PromptResponse(Chars.Encode("ab"), Chars.Encode("cd")), new PromptResponse(Chars.Encode("b"), Chars.Encode("aaa")) };
+        var cache = new ReferenceLogProbs(gpt, items, LogProbReduction.Sum);
+        var direct = SequenceLogProbs.Evaluate(gpt, items);
+        Assert.Equal(direct[1], cache[1], 9);
+        Assert.Equal((float)direct[0], cache.Gather([0]).Item(), 6);
+    }
+
+    [Fact]
+    public void Rollouts_AreReproducible_AndIndependentOfBatching()
+    {
+        var gpt = Tiny();
+        int[][] prompts = [Chars.Encode("ab"), Chars.Encode("c"), Chars.Encode("de"), Chars.Encode("f")];
+        var all = Rollouts.Sample(gpt, prompts, 6, seed: 9);
+        var again = Rollouts.Sample(gpt, prompts, 6, seed: 9, batchSize: 1);
+        Assert.Equal(all, again);
+        Assert.All(all, r => Assert.Equal(6, r.Length));
+        // Greedy with the cache equals the model's own greedy generation.
+        var greedy = Rollouts.Sample(gpt, [prompts[0]], 6, Sampling.Greedy);
+        Assert.Equal(gpt.GenerateTokens(prompts[0], 6, Sampling.Greedy)[2..], greedy[0]);
+        Assert.Throws<ArgumentException>(() => Rollouts.Sample(gpt, prompts, 30));
+    }
+
+    [Theory]
+    [InlineData(RewardPooling.LastToken)]
+    [InlineData(RewardPooling.ResponseMean)]
+    public void RewardModelScores_DoNotDependOnThePaddingOrTheOtherRows(RewardPooling pooling)
+    {
+        var model = new RewardModel(Tiny(), pooling: pooling);
+        var shortItem = new PromptResponse(Chars.Encode("a"), Chars.Encode("bc"));
+        var longItem = new PromptResponse(Chars.Encode("hh"), Chars.Encode("gfedcba"));
+        var alone = model.Score([shortItem])[0];
+        var together = model.Score([longItem, shortItem]);
+        Assert.Equal(alone, together[1], 5);
+        // And the response matters (the prompt's last token alone does not decide the score).
+        Assert.NotEqual(model.Score([new PromptResponse(Chars.Encode("a"), Chars.Encode("hh"))])[0], alone, 5);
+    }
+
+    [Theory]
+    [InlineData(RewardPooling.LastToken)]
+    [InlineData(RewardPooling.ResponseMean)]
+    public void RewardModel_LearnsASimplePreference(RewardPooling pooling)
+    {
+        // Chosen responses contain an 'a', rejected ones do not.
+        var random = new Random(1);
+        string Word(bool withA) => new(Enumerable.Range(0, 5).Select(i => withA && i == 2 ? 'a' : "bcdefgh"[random.Next(7)]).ToArray());
+        var pairs = Enumerable.Range(0, 96).Select(_ => new EncodedPreference(Chars.Encode("h "), Chars.Encode(Word(true)), Chars.Encode(Word(false)))).ToList();
+        var model = new RewardModel(Tiny(), pooling: pooling);
+        var (before, _) = model.Evaluate(pairs);
+        var history = RewardModelTrainer.Train(model, pairs, new RewardTrainingOptions { Epochs = 8, BatchSize = 16, LearningRate = 3e-3f });
+        var (after, loss) = model.Evaluate(pairs);
+        Assert.True(after > 0.9 && after > before, $"accuracy {before:P0} → {after:P0}");
+        Assert.True(history[^1].Loss < history[0].Loss);
+        Assert.True(loss < Math.Log(2));
+    }
+
+    [Fact]
+    public void Ppo_RaisesARewardForOneCharacter_OnATinyModel()
+    {
+        var policy = Tiny();
+        var reference = Policies.Copy(policy);
+        double[] CountA(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => responses.Select(r => (double)r.Count(c => c == 'a')).ToArray();
+        var trainer = new PpoTrainer(policy, reference, CountA, ["b", "c"], new PpoOptions
+        {
+            Iterations = 25, BatchSize = 16, MiniBatchSize = 8, ResponseLength = 8, LearningRate = 3e-3f, KlCoef = 0.01,
+        });
+        var history = trainer.Run();
+        Assert.All(history, s => Assert.True(double.IsFinite(s.Kl) && double.IsFinite(s.Entropy)));
+        var early = history.Take(5).Average(s => s.LearnedReward);
+        var late = history.TakeLast(5).Average(s => s.LearnedReward);
+        Assert.True(late > early + 1, $"mean count of 'a' {early:F2} → {late:F2}");
+        Assert.True(history[^1].Kl > 0);
+        Assert.True(trainer.ForwardPasses > 0 && trainer.BackwardPasses == 25 * 4 * 2);
+    }
+
+    [Fact]
+    public void Grpo_RaisesAVerifiableReward_OnATinyModel()
+    {
+        var policy = Tiny();
+        var reference = Policies.Copy(policy);
+        var trainer = new GrpoTrainer(policy, reference, ["b", "c"], (_, r) => r.StartsWith('a') ? 1 : 0, new GrpoOptions
+        {
+            Iterations = 30, PromptsPerStep = 4, GroupSize = 8, MaxNewTokens = 3, LearningRate = 1e-2f,
+        });
+        var history = trainer.Run();
+        var early = history.Take(5).Average(s => s.MeanReward);
+        var late = history.TakeLast(5).Average(s => s.MeanReward);
+        Assert.True(late > early + 0.3, $"exact-match rate {early:P0} → {late:P0}");
+    }
+
+    [Fact]
+    public void PreferenceTrainer_Dpo_RaisesTheMarginOnItsPairs()
+    {
+        var policy = Tiny();
+        var reference = Policies.Copy(policy);
+        var pairs = Enumerable.Range(0, 32).Select(i => new EncodedPreference(Chars.Encode("ab"), Chars.Encode("aaaa"), Chars.Encode("hhhh"))).ToList();
+        var trainer = new PreferenceTrainer(policy, reference, pairs, new PreferenceOptions { Epochs = 10, BatchSize = 8, LearningRate = 3e-3f, Beta = 0.1, WarmupSteps = 0 });
+        var history = trainer.Run();
+        Assert.True(history[^1].Margin > history[0].Margin + 1, $"margin {history[0].Margin:F2} → {history[^1].Margin:F2}");
+        Assert.True(history[^1].Accuracy == 1);
+        Assert.Equal(40, trainer.BackwardPasses);
+        var (margin, accuracy) = trainer.Evaluate(pairs, reference);
+        Assert.True(margin > 1 && accuracy == 1);
+    }
+}
