@@ -73,6 +73,58 @@ public sealed class CliTests : IDisposable
         Assert.Contains(executed.Cells[1].Outputs, o => o.Kind == OutputKind.Error);
     }
 
+    /// <summary>A lesson whose cells all run but whose check prints ✗ is not "ok": the summary and the exit code say so.</summary>
+    [Fact]
+    public async Task Run_AFailedCheck_FailsTheRun_AndIsListedWithItsCell()
+    {
+        var notebook = folder.Copy("failed-check.ipynb");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", Path.Combine(folder.Path, "out"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"failed-check\.ipynb\s*│\s*3/3\s*│\s*[\d.]+ s\s*│\s*✗ 1 check failed\s*│\s*2 ✓, 1 ✗", text);
+        Assert.Contains("cell 3: ✗ the second check: expected 2, got 3", text);
+        Assert.DoesNotContain("✓ ok", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_ACellThatNeverReturns_StopsAtTheTimeout_NamingCellAndOption()
+    {
+        var notebook = folder.Copy("never-returns.ipynb");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", Path.Combine(folder.Path, "out"), "--cell-timeout", "1s");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("✗ failed at cell 3", text);
+        Assert.Contains("cell 3 did not finish within 1 s", text);
+        Assert.Contains("--cell-timeout", text);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-5")]
+    [InlineData("10d")]
+    public async Task Fault_Run_ABadCellTimeout_IsAUsageError(string value)
+    {
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", Path.Combine(folder.Path, "out"), "--cell-timeout", value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"--cell-timeout {value}: expected a duration such as 90s, 20m or 6h", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_APythonNotebook_IsRefusedByName()
+    {
+        var path = Path.Combine(folder.Path, "python.ipynb");
+        File.WriteAllText(path, """{"nbformat":4,"nbformat_minor":5,"metadata":{"kernelspec":{"name":"python3","language":"python","display_name":"Python 3"}},"cells":[{"cell_type":"code","source":"print(1)","metadata":{},"outputs":[],"execution_count":null}]}""");
+
+        var (exitCode, text) = await Run("run", path, "--out", Path.Combine(folder.Path, "out"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("its kernel is 'Python 3'", text);
+        Assert.Contains("✗ unreadable", text);
+    }
+
     [Fact]
     public async Task Run_ContinueOnError_RunsEveryCell()
     {
