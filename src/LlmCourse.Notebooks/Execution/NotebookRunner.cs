@@ -93,12 +93,12 @@ public static class NotebookRunner
             if (failure is not null && (!options.ContinueOnError || failure.ErrorName == typeof(CellTimeoutException).FullName)) break;
         }
 
-        notebook.Metadata["llmcourse"] = new JsonObject
-        {
-            ["mode"] = options.Quick ? "quick" : "full",
-            ["succeeded"] = runs.All(r => r.Succeeded),
-            ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
-        };
+        // Added beside what the lesson declares there (its "checks" count), not over it.
+        var record = notebook.Metadata["llmcourse"] as JsonObject ?? [];
+        record["mode"] = options.Quick ? "quick" : "full";
+        record["succeeded"] = runs.All(r => r.Succeeded);
+        record["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
+        notebook.Metadata["llmcourse"] = record;
         return new NotebookRun(path, notebook, runs, total.Elapsed, options.Quick);
     }
 
