@@ -199,13 +199,16 @@ public sealed class CliTests : IDisposable
         Assert.Contains(Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture), text);
         Assert.Contains("CUDA", text);
         Assert.Contains("driver", text);
-        Assert.Contains("AVX2", text.Contains("Arm AdvSIMD", StringComparison.Ordinal) ? "AVX2" : text);
+        // The widest instruction set this machine has, named as the doctor names it.
+        var isa = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64
+            ? "Arm AdvSIMD"
+            : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "AVX2" : "SSE4.2";
+        Assert.Contains(isa, text);
         foreach (var dataset in LlmCourse.Text.DatasetCatalog.All) Assert.Contains(dataset.Name, text);
+        // A missing dataset is not an error (it downloads on first use); only a copy with the wrong hash is.
+        Assert.Equal(0, exitCode);
         var data = Environment.GetEnvironmentVariable("LLMCOURSE_DATA");
-        if (!string.IsNullOrEmpty(data))
-        {
-            Assert.Equal(0, exitCode);
-            Assert.Contains($"verified at {Path.Combine(data, "tinyshakespeare.txt")}", text);
-        }
+        if (string.IsNullOrEmpty(data)) Assert.Matches(@"tinyshakespeare\s*│\s*not found; downloaded from", text);
+        else Assert.Contains($"verified at {Path.Combine(data, "tinyshakespeare.txt")}", text);
     }
 }

@@ -72,7 +72,7 @@ public sealed class LessonNotebookTests(ITestOutputHelper output)
     /// The notebook-level <c>"llmcourse": { "checks": N }</c>: how many ✓ lines a quick run prints.
     /// Required, so that a lesson whose checks silently stop running cannot pass.
     /// </summary>
-    static int DeclaredChecks(string path)
+    internal static int DeclaredChecks(string path)
     {
         var metadata = NotebookReader.Load(path).Metadata;
         if (metadata["llmcourse"]?["checks"] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out int checks) && checks >= 0)
@@ -93,5 +93,42 @@ public sealed class LessonNotebookTests(ITestOutputHelper output)
 
         Assert.Contains("success.ipynb does not declare how many checks it has", e.Message);
         Assert.Contains("\"llmcourse\": { \"checks\": N }", e.Message);
+    }
+}
+
+/// <summary>
+/// The lessons in full mode, with the thresholds their full-mode checks assert (the figures quoted in
+/// the lessons come from such a run). Tens of minutes on a laptop, so not part of an ordinary test run
+/// or of CI: these skip unless LLMCOURSE_FULL_TESTS=1 (an allowed skip, listed with its reason in
+/// .ci/allowed-skips.txt). Run them before writing figures into a lesson:
+/// <c>LLMCOURSE_FULL_TESTS=1 dotnet test tests/LlmCourse.Notebooks.Tests -c Release --filter Category=FullMode</c>.
+/// </summary>
+[Trait("Category", "FullMode")]
+[Collection(NotebookRunsCollection.Name)]
+public sealed class FullModeLessonTests(ITestOutputHelper output)
+{
+    public const string Variable = "LLMCOURSE_FULL_TESTS";
+    public const string SkipReason = "full-mode lesson runs take tens of minutes; set LLMCOURSE_FULL_TESTS=1 to run them";
+
+    public static TheoryData<string> Lessons() => LessonNotebookTests.Lessons();
+
+    [Theory]
+    [MemberData(nameof(Lessons))]
+    public async Task Lesson_RunsInFullMode_AndPassesItsFullModeChecks(string notebook)
+    {
+        Assert.SkipUnless(Environment.GetEnvironmentVariable(Variable) == "1", SkipReason);
+        var path = Path.Combine(Repository.Notebooks, notebook);
+        var declared = LessonNotebookTests.DeclaredChecks(path);
+        var clock = Stopwatch.StartNew();
+
+        var run = await NotebookRunner.RunAsync(path, new RunOptions { CellTimeout = RunOptions.DefaultCellTimeout(quick: false) },
+            TestContext.Current.CancellationToken);
+
+        output.WriteLine($"{notebook}: full mode, {run.Cells.Count}/{run.CodeCellCount} code cells in {clock.Elapsed.TotalMinutes:0.0} min");
+        Assert.True(run.Succeeded, string.Join(Environment.NewLine, run.Failures));
+        var checks = CheckLines.Of(run.Executed);
+        foreach (var line in checks.Passed) output.WriteLine(line.ToString());
+        Assert.True(checks.Failed.Count == 0, $"{notebook}: failed full-mode checks:{Environment.NewLine}{string.Join(Environment.NewLine, checks.Failed)}");
+        Assert.Equal(declared, checks.Passed.Count);
     }
 }
