@@ -87,7 +87,12 @@ static class RunCommand
                                "the executed copy would overwrite the source notebook. Choose another folder (the default is out/).");
             return CourseCli.UsageError;
         }
-        Directory.CreateDirectory(outputFolder);
+        try { Directory.CreateDirectory(outputFolder); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            console.MarkupLine($"[red]error:[/] --out {Markup.Escape(outputFolder)} cannot be created ({Markup.Escape(e.Message)}): choose a writable folder.");
+            return CourseCli.Failure;
+        }
 
         var outcomes = new List<Outcome>();
         foreach (var notebook in notebooks)
@@ -130,10 +135,21 @@ static class RunCommand
         var name = Path.GetFileNameWithoutExtension(notebook);
         var executedPath = Path.Combine(outputFolder, name + ".ipynb");
         var htmlPath = Path.Combine(outputFolder, name + ".html");
-        NotebookWriter.Save(run!.Executed, executedPath);
-        HtmlExporter.Save(run.Executed, notebook, htmlPath);
-        console.MarkupLine($"  wrote {Markup.Escape(executedPath)} and {Markup.Escape(htmlPath)}");
-        return new Outcome(notebook, run.Cells.Count, run.CodeCellCount, run.Elapsed, run.Failures.FirstOrDefault(), null,
+        string? problem = null;
+        try
+        {
+            // Both writers replace their file atomically: a failed write leaves the previous copy whole.
+            NotebookWriter.Save(run!.Executed, executedPath);
+            HtmlExporter.Save(run.Executed, notebook, htmlPath);
+            console.MarkupLine($"  wrote {Markup.Escape(executedPath)} and {Markup.Escape(htmlPath)}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"{notebook} ran, but its executed copy could not be written to {outputFolder} ({e.Message.TrimEnd('.')}): " +
+                      "free some space there or choose another --out folder.";
+            console.MarkupLine($"  [red]✗ {Markup.Escape(problem)}[/]");
+        }
+        return new Outcome(notebook, run!.Cells.Count, run.CodeCellCount, run.Elapsed, run.Failures.FirstOrDefault(), problem,
             CheckLines.Of(run.Executed));
     }
 
@@ -144,7 +160,7 @@ static class RunCommand
             .AddColumn(new TableColumn("Time").RightAligned()).AddColumn("Status").AddColumn("Checks");
         foreach (var o in outcomes)
         {
-            var status = o.Problem is not null ? "[red]✗ unreadable[/]"
+            var status = o.Problem is not null ? (o.CellsRun > 0 ? "[red]✗ not saved[/]" : "[red]✗ unreadable[/]")
                 : o.Failure is { } f ? $"[red]✗ failed at cell {f.CellNumber}{(f.Line is { } l ? $", line {l}" : "")}[/]"
                 : o.Checks is { Failed.Count: > 0 } c ? $"[red]✗ {c.Failed.Count} check{(c.Failed.Count == 1 ? "" : "s")} failed[/]"
                 : "[green]✓ ok[/]";

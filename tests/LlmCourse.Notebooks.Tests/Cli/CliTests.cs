@@ -1,6 +1,7 @@
 using LlmCourse.Cli;
 using LlmCourse.Notebooks.Model;
 using LlmCourse.Notebooks.Tests.Support;
+using LlmCourse.TestSupport;
 using Spectre.Console;
 
 namespace LlmCourse.Notebooks.Tests.Cli;
@@ -123,6 +124,36 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, exitCode);
         Assert.Contains("its kernel is 'Python 3'", text);
         Assert.Contains("✗ unreadable", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_AnUnwritableOutFolder_IsNamed()
+    {
+        using var disk = FaultyDisk.ReadOnly();
+        var output = Path.Combine(disk.Path, "out");
+
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", output);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"--out {output} cannot be created", text);
+        Assert.Contains("choose a writable folder", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_AFullOutFolder_KeepsThePreviousCopiesWhole_AndSaysSo()
+    {
+        using var disk = FaultyDisk.Full(kilobytes: 16);
+        var previous = Path.Combine(disk.Path, "success.ipynb");
+        File.WriteAllText(previous, "{ \"the previous executed copy\": true }");
+
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", disk.Path);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("ran, but its executed copy could not be written to", text);
+        Assert.Contains("No space left on device", text);
+        Assert.Contains("✗ not saved", text);
+        Assert.Equal("{ \"the previous executed copy\": true }", File.ReadAllText(previous));
+        Assert.DoesNotContain(Directory.GetFiles(disk.Path), f => Path.GetFileName(f).StartsWith('.'));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class RoundTripTests
     public const ulong Seed = 20_261_204;
 
     static readonly Config Config = Config.QuickThrowOnFailure.WithMaxTest(300)
-        .WithReplay(new Replay(FsCheck.Random.CreateWithSeed(Seed), null));
+        .WithReplay(new Replay(new Rnd(Seed, 0x9E3779B97F4A7C15UL), null));   // the gamma must be odd: SplitMix64's golden ratio
 
     /// <summary>Code points from everywhere that matters: ASCII, white space, accents, CJK, RTL, astral letters, emoji, joiners.</summary>
     static readonly Gen<int> CodePoint = Gen.Frequency(
