@@ -145,6 +145,7 @@ public sealed class CliTests : IDisposable
         using var disk = FaultyDisk.Full(kilobytes: 16);
         var previous = Path.Combine(disk.Path, "success.ipynb");
         File.WriteAllText(previous, "{ \"the previous executed copy\": true }");
+        File.WriteAllBytes(Path.Combine(disk.Path, "ballast"), new byte[12 * 1024]);   // what is left is too small for the pages
 
         var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", disk.Path);
 

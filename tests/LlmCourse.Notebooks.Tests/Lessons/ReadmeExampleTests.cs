@@ -34,7 +34,8 @@ public sealed class ReadmeExampleTests : IDisposable
         var code = EngineExample();
         Assert.Contains("model.Save(\"model.safetensors\")", code);
         var path = Path.Combine(folder.Path, "readme.ipynb");
-        var engine = typeof(LlmCourse.Tensors.Tensor).Assembly.Location;
+        // The Release build the lessons load (a folder without the runner's own DLLs, as in a kernel).
+        var engine = Path.Combine(Path.GetDirectoryName(Repository.ReleaseLibrary)!, "LlmCourse.Tensors.dll");
         NotebookWriter.Save(Notebook.Create(Cell.Code($"#r \"{engine}\"\n{code}")), path);
 
         var run = await NotebookRunner.RunAsync(path, cancel: TestContext.Current.CancellationToken);
