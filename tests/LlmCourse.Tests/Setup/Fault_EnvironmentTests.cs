@@ -29,3 +29,27 @@ public sealed class Fault_EnvironmentTests
         Assert.Contains("to 0 (or unset it) for full mode", e.Message);
     }
 }
+
+/// <summary>The doctor shows an invalid LLMCOURSE_QUICK instead of failing with it (the variable is process-wide: run alone).</summary>
+[Collection(nameof(LlmCourse.Tests.Training.GlobalGenerator))]
+public sealed class Fault_EnvironmentDoctorTests
+{
+    [Fact]
+    public void Fault_AnInvalidQuickValue_IsShownByTheDoctor()
+    {
+        var before = Environment.GetEnvironmentVariable(Course.QuickVariable);
+        Environment.SetEnvironmentVariable(Course.QuickVariable, "quik");
+        try
+        {
+            Assert.Throws<InvalidOperationException>(() => Course.IsQuick);
+            var report = LlmCourse.Setup.SystemReport.Collect(new LlmCourse.Text.DatasetStore(null, Path.GetTempPath()));
+
+            Assert.StartsWith("LLMCOURSE_QUICK='quik' is neither on nor off", report.QuickModeProblem);
+            Assert.Contains("not understood: LLMCOURSE_QUICK='quik'", report.ToString());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Course.QuickVariable, before);
+        }
+    }
+}
