@@ -18,6 +18,7 @@ import os  # noqa: E402
 # Passive waiting is what a shared or busy machine needs, so the anchor uses it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from blas_strength import describe  # noqa: E402  (unsets OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -80,4 +81,5 @@ while time.perf_counter() < deadline:
     run()
     best = min(best, time.perf_counter() - start)
 print(f"torch {torch.__version__}, {threads} threads: {case} best {best * 1e6:.1f} us")
+print(describe())
 print(f"{best * 1e6:.3f}")

@@ -19,6 +19,7 @@ seconds = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0
 os.environ["OPENBLAS_NUM_THREADS"] = threads
 os.environ["OMP_NUM_THREADS"] = threads
 
+from blas_strength import describe  # noqa: E402  (unsets OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE)
 import numpy as np  # noqa: E402
 
 lead = (batch,) if batch > 1 else ()
@@ -48,4 +49,5 @@ while time.perf_counter() < deadline:
 
 shape = f"{batch} x {m}x{n}x{k}" if batch > 1 else f"{m}x{n}x{k}"
 print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={threads}: {shape} {trans} best {best * 1e3:.4f} ms")
+print(describe())
 print(f"{flops / best / 1e9:.3f}")

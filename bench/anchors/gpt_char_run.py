@@ -10,6 +10,7 @@ import math, os, sys, time
 path, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # OpenBLAS and OpenMP threads on top of torch's oversubscribe a small machine (20x slower here): pin them.
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+from blas_strength import describe  # unsets OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE before numpy/torch load
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1337
 torch.set_num_threads(threads)
@@ -73,4 +74,5 @@ for it in range(steps):
     if (it + 1) % 500 == 0: print(f"step {it+1} loss {loss.item():.4f} {time.time()-t0:.1f}s", flush=True)
 train_time = time.time() - t0
 print(f"validation loss {full_val():.4f} nats/char (seed {seed}, {steps} steps)")
+print(describe())
 print(f"{train_time:.3f}")

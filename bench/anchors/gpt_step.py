@@ -28,6 +28,7 @@ import os  # noqa: E402
 # Passive waiting is what a shared or busy machine needs, so the anchor uses it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from blas_strength import describe  # noqa: E402  (unsets OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE)
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
@@ -170,4 +171,6 @@ def measure(foreach):
 
 
 choices = {"both": [False, True], "true": [True], "false": [False]}[foreach_choice.lower()]
-print(f"{max(measure(f) for f in choices):.2f}")
+result = max(measure(f) for f in choices)
+print(describe())
+print(f"{result:.2f}")

@@ -40,8 +40,8 @@ public sealed class Device : IEquatable<Device>
         set => defaultDevice = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    /// <summary>True when a CUDA driver and a GPU were found. No CUDA backend ships yet, so false.</summary>
-    public static bool IsCudaAvailable => false;
+    /// <summary>True when the CUDA driver (libcuda) loads and reports at least one GPU. <see cref="Tensors.Cuda"/> says more.</summary>
+    public static bool IsCudaAvailable => Tensors.Cuda.DeviceCount > 0;
 
     /// <summary>
     /// A CUDA device. Creating the value always works (so code can name it); the first op that
@@ -58,11 +58,11 @@ public sealed class Device : IEquatable<Device>
         }
     }
 
+    /// <summary>The device's kernels; a CUDA device's backend (context, stream, allocator) is created by the first op on it.</summary>
     internal Backend Backend => backend ??= Type switch
     {
         DeviceType.Cpu => CpuBackend.Instance,
-        _ => throw new InvalidOperationException(
-            $"Device {this}: CUDA is not available on this machine (no CUDA backend or driver found); use Device.Cpu."),
+        _ => CudaBackend.For(Index),
     };
 
     public bool Equals(Device? other) => other is not null && other.Type == Type && other.Index == Index;

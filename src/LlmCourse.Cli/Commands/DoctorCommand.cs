@@ -29,15 +29,18 @@ static class DoctorCommand
         foreach (var (s, item, value) in report.Rows())
         {
             var colour = value.StartsWith("WRONG", StringComparison.Ordinal) ? "red"
-                : value.StartsWith("verified", StringComparison.Ordinal) || value.StartsWith("found", StringComparison.Ordinal) ? "green"
+                : value.StartsWith("verified", StringComparison.Ordinal) || value.StartsWith("found", StringComparison.Ordinal)
+                  || value.StartsWith("usable", StringComparison.Ordinal) ? "green"
                 : value.StartsWith("not found", StringComparison.Ordinal) ? "yellow" : "default";
             table.AddRow(s == section ? "" : $"[bold]{Markup.Escape(s)}[/]", Markup.Escape(item), $"[{colour}]{Markup.Escape(value)}[/]");
             section = s;
         }
         console.Write(table);
-        console.MarkupLine(report.CudaDriverFound
-            ? "GPU: the CUDA driver is here; lessons can train on the GPU where the engine supports it."
-            : "GPU: no CUDA driver found; everything runs on the CPU (as the course is designed to).");
+        console.MarkupLine(Markup.Escape(report.GpuBackend.StartsWith("usable", StringComparison.Ordinal)
+            ? "GPU: the engine's CUDA backend works here; move a model with model.To(Device.Cuda()) and its data with tensor.To(Device.Cuda())."
+            : report.CudaDriverFound
+                ? $"GPU: the CUDA driver is here but the engine cannot use it: {report.GpuBackend}"
+                : "GPU: no CUDA driver found; everything runs on the CPU (as the course is designed to)."));
         return report.Datasets.Any(d => d.State == DatasetState.Mismatch) || report.QuickModeProblem is not null ? CourseCli.Failure : CourseCli.Success;
     }
 }

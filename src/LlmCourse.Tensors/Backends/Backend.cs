@@ -152,6 +152,18 @@ internal abstract class Backend
     /// <summary>gx[i][index[i][j][k]][k] += g[i][j][k] for dim 1; gx contiguous.</summary>
     public abstract void ScatterAdd(Tensor g, int dim, Tensor index, Tensor gx);
 
+    // ---- mixed precision ---------------------------------------------------------------------
+    /// <summary>
+    /// y = x rounded to the nearest value <paramref name="precision"/> (BFloat16 or Float16) can hold,
+    /// ties to even, kept as Float32 (autocast's operands). x and y contiguous Float32 of one count; y may be x.
+    /// </summary>
+    public virtual void RoundTo(DType precision, Tensor x, Tensor y)
+    {
+        var narrow = Tensor.Allocate(x.shape, precision, Device);
+        Copy(x, narrow);
+        Copy(narrow, y);
+    }
+
     // ---- optimizers (in place) ---------------------------------------------------------------
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
 }

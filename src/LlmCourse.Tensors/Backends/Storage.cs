@@ -39,6 +39,13 @@ internal abstract class Storage
     /// </summary>
     public int GradientRefs { get; set; }
 
+    /// <summary>
+    /// Set on an autocast operand's fresh storage (<see cref="Tensor.RoundedTo"/>): every value is exactly
+    /// representable in this dtype, so a GPU may run the product on 16-bit tensor cores with no change
+    /// in the result. Float32 (the default) promises nothing.
+    /// </summary>
+    public DType ValuesRoundedTo { get; set; } = DType.Float32;
+
     public abstract bool IsReleased { get; }
 
     /// <summary>Gives the memory back to the pool; any later access throws.</summary>

@@ -73,17 +73,23 @@ public static partial class Functional
 
     static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed)
     {
-        var (qs, ks, vs) = (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v));
+        // Autocast: q, k, v rounded to bf16/fp16 (into contiguous copies), the output rounded too; the
+        // softmax inside stays float32, as in PyTorch's bf16 flash attention.
+        var precision = Autocast.CurrentPrecision;
+        var (qs, ks, vs) = precision == DType.Float32
+            ? (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v))
+            : (q.RoundedTo(precision), k.RoundedTo(precision), v.RoundedTo(precision));
         var output = AllocateInLayoutOf(qs, [.. q.shape[..^1], v.shape[^1]]);
         var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
         q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, output, logSumExp);
+        output.RoundInPlace(precision);
         if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
-        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed));
+        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed, precision));
         return output;
     }
 
     sealed class AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor qs, Tensor ks, Tensor vs, Tensor output, Tensor logSumExp,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed) : Node("ScaledDotProductAttentionBackward", q, k, v)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision) : Node("ScaledDotProductAttentionBackward", q, k, v)
     {
         Tensor? qs = qs, ks = ks, vs = vs, output = output, logSumExp = logSumExp;
 
@@ -93,7 +99,11 @@ public static partial class Functional
             var gq = AllocateInLayoutOf(q, q.shape);
             var gk = AllocateInLayoutOf(k, k.shape);
             var gv = AllocateInLayoutOf(v, v.shape);
-            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), RowsContiguous(gy), causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
+            var g = precision == DType.Float32 ? RowsContiguous(gy) : gy.RoundedTo(precision);
+            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), g, causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
+            gq.RoundInPlace(precision);
+            gk.RoundInPlace(precision);
+            gv.RoundInPlace(precision);
             gx[0] = gq;
             gx[1] = gk;
             gx[2] = gv;

@@ -10,7 +10,10 @@ public sealed partial class Tensor
 {
     public Tensor MatMul(Tensor other) => MatMul(this, other);
 
-    public static Tensor MatMul(Tensor a, Tensor b)
+    public static Tensor MatMul(Tensor a, Tensor b) => MatMul(a, b, Autocast.CurrentPrecision);
+
+    /// <summary>The product with operands and result rounded to <paramref name="precision"/> (autocast; Float32: exact float32).</summary>
+    internal static Tensor MatMul(Tensor a, Tensor b, DType precision)
     {
         SameDevice("MatMul", a, b);
         if (a.Rank == 0 || b.Rank == 0)
@@ -32,15 +35,19 @@ public sealed partial class Tensor
             throw new TensorShapeException($"MatMul: {Shapes.Format(a.shape)} @ {Shapes.Format(b.shape)}: batch dims cannot broadcast");
         }
         var c = Allocate([.. batch, m, n], DType.Float32, a.Device);
-        a.Backend.MatMul(left.ExpandTo([.. batch, m, k], "MatMul"), right.ExpandTo([.. batch, k, n], "MatMul"), c, accumulate: false);
+        // Autocast rounds each operand once, before broadcasting (a shared weight is not copied per batch).
+        var (leftOperand, rightOperand) = (left.RoundedTo(precision), right.RoundedTo(precision));
+        a.Backend.MatMul(leftOperand.ExpandTo([.. batch, m, k], "MatMul"), rightOperand.ExpandTo([.. batch, k, n], "MatMul"), c, accumulate: false);
+        c.RoundInPlace(precision);
         if (Autograd.DetectNonFinite) NonFinite.Check("MatMul", "forward", c, a, b);
-        if (Autograd.Needs(left, right)) c.SetGradFn(new MatMulBackward(left, right));
+        if (Autograd.Needs(left, right)) c.SetGradFn(new MatMulBackward(left, right, precision));
         if (a.Rank == 1) c = c.Squeeze(-2);
         if (b.Rank == 1) c = c.Squeeze(-1);
         return c;
     }
 
-    sealed class MatMulBackward(Tensor a, Tensor b) : Node("MatMulBackward", a, b)
+    /// <summary>Under autocast the two backward products run at the forward's precision, as PyTorch's do.</summary>
+    sealed class MatMulBackward(Tensor a, Tensor b, DType precision) : Node("MatMulBackward", a, b)
     {
         Tensor? a = a, b = b;
 
@@ -48,23 +55,23 @@ public sealed partial class Tensor
         {
             var left = Saved(a);
             var right = Saved(b);
-            if (NeedsGrad(0)) gx[0] = MatMul(gc, right.MT).SumTo(left.shape);
-            if (NeedsGrad(1)) gx[1] = WeightGradient(left, gc, right.shape);
+            if (NeedsGrad(0)) gx[0] = MatMul(gc, right.MT, precision).SumTo(left.shape);
+            if (NeedsGrad(1)) gx[1] = WeightGradient(left, gc, right.shape, precision);
         }
 
         /// <summary>
         /// a^T @ dc summed over broadcast batch dims. When b is one matrix shared by a batch of a's
         /// (x @ W), the batch is folded into the rows: one [k, B*m] @ [B*m, n] product, no batched sum.
         /// </summary>
-        static Tensor WeightGradient(Tensor left, Tensor gc, int[] rightShape)
+        static Tensor WeightGradient(Tensor left, Tensor gc, int[] rightShape, DType precision)
         {
             if (rightShape.Length == 2 && left.Rank > 2)
             {
                 var rows = left.Reshape(-1, left.shape[^1]);
                 var grads = gc.Reshape(-1, gc.shape[^1]);
-                return MatMul(rows.T, grads);
+                return MatMul(rows.T, grads, precision);
             }
-            return MatMul(left.MT, gc).SumTo(rightShape);
+            return MatMul(left.MT, gc, precision).SumTo(rightShape);
         }
 
         protected override void ReleaseSaved() => a = b = null;

@@ -95,6 +95,16 @@ public sealed class BarChart : Chart
         return new JsonObject { ["data"] = traces, ["layout"] = layout };
     }
 
+    /// <summary>One column trace per series over the categories, grouped as in the SVG.</summary>
+    public override Plotly.NET.GenericChart ToPlotly()
+    {
+        var columns = series.Select(s => Plotly.NET.CSharp.Chart.Column<double, string, string>(s.Values, Keys: Categories.ToArray(),
+            Name: s.Name, MarkerColor: Plotly.NET.Color.fromString(s.Color)));
+        // Several column traces are drawn side by side: plotly.js's default bar mode is "group".
+        return PlotlyConversion.Styled(Plotly.NET.CSharp.Chart.Combine(columns), this,
+            Plotly.NET.StyleParam.AxisType.Category, PlotlyConversion.AxisType(LogY), DrawnHeight);
+    }
+
     public override string ToString() =>
         $"BarChart '{Title}': " + string.Join("; ", series.Select(s =>
             $"{s.Name}: " + string.Join(", ", Categories.Select((c, i) => $"{c} {Svg.Number(s.Values[i], 4)}"))));

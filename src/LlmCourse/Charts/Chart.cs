@@ -42,6 +42,13 @@ public abstract class Chart : View
     /// <summary>A Plotly figure: <c>{"data": [traces], "layout": {...}}</c>.</summary>
     public abstract JsonObject ToPlotlyFigure();
 
+    /// <summary>
+    /// The same data as a Plotly.NET chart, to restyle with Plotly.NET's API (<c>WithXAxisStyle</c>,
+    /// <c>WithTraceInfo</c>, <c>WithSize</c>, ...) and to show as an interactive figure in a kernel
+    /// that has Plotly.NET.Interactive, or anywhere with <see cref="PlotlyConversion.ToChartHtml"/>.
+    /// </summary>
+    public abstract Plotly.NET.GenericChart ToPlotly();
+
     public string ToPlotlyJson() => ToPlotlyFigure().ToJsonString(new JsonSerializerOptions { WriteIndented = false });
 
     /// <summary>

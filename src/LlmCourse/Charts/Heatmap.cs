@@ -182,6 +182,19 @@ public sealed class Heatmap : Chart
         };
     }
 
+    /// <summary>One heatmap trace, row 0 at the top, on the SVG's colour range (viridis, <see cref="Min"/> to <see cref="Max"/>).</summary>
+    public override Plotly.NET.GenericChart ToPlotly()
+    {
+        var z = Enumerable.Range(0, Rows).Select(r => Enumerable.Range(0, Columns).Select(c => Values[r, c]).ToArray()).ToArray();
+        var (low, high) = Range();
+        var heatmap = Plotly.NET.CSharp.Chart.Heatmap<double, string, string, string>(z,
+            X: ColumnLabels.Select(Visible).ToArray(), Y: RowLabels.Select(Visible).ToArray(),
+            ColorScale: Plotly.NET.StyleParam.Colorscale.Viridis, ReverseYAxis: true);
+        heatmap = PlotlyConversion.WithTraceProperty(heatmap, "zmin", low);
+        heatmap = PlotlyConversion.WithTraceProperty(heatmap, "zmax", high);
+        return PlotlyConversion.Styled(heatmap, this, Plotly.NET.StyleParam.AxisType.Category, Plotly.NET.StyleParam.AxisType.Category, DrawnHeight);
+    }
+
     public override string ToString()
     {
         var (low, high) = Range();

@@ -169,6 +169,15 @@ public sealed class TrainingChart : View
         lock (gate) return (train.ToArray(), validation.ToArray());
     }
 
+    /// <summary>Loss and (when shown) perplexity side by side, as Plotly.NET charts (see <see cref="Chart.ToPlotly"/>).</summary>
+    public Plotly.NET.GenericChart ToPlotly()
+    {
+        var loss = LossChart();
+        if (!ShowPerplexity) return loss.ToPlotly();
+        var perplexity = PerplexityChart();
+        return PlotlyConversion.SideBySide([loss.ToPlotly(), perplexity.ToPlotly()], loss.Width + perplexity.Width, loss.Height);
+    }
+
     public override string ToHtml()
     {
         var percent = Math.Min(100, 100.0 * LastStep / TotalSteps);

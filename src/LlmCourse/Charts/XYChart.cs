@@ -130,6 +130,11 @@ public abstract class XYChart<TChart> : Chart where TChart : XYChart<TChart>
         return new JsonObject { ["data"] = traces, ["layout"] = PlotlyLayout(LogX, LogY) };
     }
 
+    /// <summary>One scatter trace per series as drawn (a smoothed line chart: raw and smoothed).</summary>
+    public override Plotly.NET.GenericChart ToPlotly() => PlotlyConversion.Styled(
+        Plotly.NET.CSharp.Chart.Combine(DrawnSeries.Select(PlotlyConversion.Trace)), this,
+        PlotlyConversion.AxisType(LogX), PlotlyConversion.AxisType(LogY), DrawnHeight);
+
     /// <summary>"LineChart 'Loss': train (200 points, last 1.23), validation (...)".</summary>
     public override string ToString()
     {

@@ -25,9 +25,40 @@ public static unsafe class NativeProbe
         foreach (var (name, files) in libraries)
         {
             var found = files.FirstOrDefault(TryLoad);
-            results.Add(new NativeLibraryStatus(name, found is not null, found ?? $"looked for {string.Join(", ", files)}"));
+            var detail = found is null ? $"looked for {string.Join(", ", files)}" : name == "NVRTC" ? NvrtcDetail(found) : found;
+            results.Add(new NativeLibraryStatus(name, found is not null, detail));
         }
         return results;
+    }
+
+    /// <summary>NVRTC's version and the newest architecture it compiles for (the engine compiles its kernels with it).</summary>
+    static string NvrtcDetail(string file)
+    {
+        if (!NativeLibrary.TryLoad(file, out var handle)) return file;
+        try
+        {
+            if (!NativeLibrary.TryGetExport(handle, "nvrtcVersion", out var version)) return file;
+            int major, minor;
+            if (((delegate* unmanaged<int*, int*, int>)version)(&major, &minor) != 0) return file;
+            var detail = $"{file}, NVRTC {major}.{minor}";
+            if (NativeLibrary.TryGetExport(handle, "nvrtcGetNumSupportedArchs", out var count)
+                && NativeLibrary.TryGetExport(handle, "nvrtcGetSupportedArchs", out var archs))
+            {
+                int n;
+                if (((delegate* unmanaged<int*, int>)count)(&n) == 0 && n > 0)
+                {
+                    var list = new int[n];
+                    fixed (int* p = list)
+                        if (((delegate* unmanaged<int*, int>)archs)(p) == 0)
+                            detail += $", compute_{list.Min()} to compute_{list.Max()}";
+                }
+            }
+            return detail;
+        }
+        finally
+        {
+            NativeLibrary.Free(handle);
+        }
     }
 
     static bool TryLoad(string name)
@@ -59,12 +90,24 @@ public static unsafe class NativeProbe
             ((delegate* unmanaged<int*, int>)count)(&devices);
             var names = new List<string>();
             var buffer = stackalloc byte[256];
+            NativeLibrary.TryGetExport(handle, "cuDeviceGetAttribute", out var attribute);
+            NativeLibrary.TryGetExport(handle, "cuDeviceTotalMem_v2", out var totalMemory);
             for (var i = 0; i < devices; i++)
             {
                 int device;
                 if (((delegate* unmanaged<int*, int, int>)get)(&device, i) != 0) continue;
-                if (((delegate* unmanaged<byte*, int, int, int>)getName)(buffer, 256, device) == 0)
-                    names.Add(Marshal.PtrToStringUTF8((nint)buffer) ?? "?");
+                if (((delegate* unmanaged<byte*, int, int, int>)getName)(buffer, 256, device) != 0) continue;
+                var description = Marshal.PtrToStringUTF8((nint)buffer) ?? "?";
+                int major = 0, minor = 0;
+                nuint bytes = 0;
+                // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76
+                if (attribute != 0 && ((delegate* unmanaged<int*, int, int, int>)attribute)(&major, 75, device) == 0
+                    && ((delegate* unmanaged<int*, int, int, int>)attribute)(&minor, 76, device) == 0)
+                    description += $" (compute capability {major}.{minor}";
+                else description += " (";
+                if (totalMemory != 0 && ((delegate* unmanaged<nuint*, int, int>)totalMemory)(&bytes, device) == 0)
+                    description += $"{(description.EndsWith('(') ? "" : ", ")}{bytes / (1024.0 * 1024 * 1024):0} GiB";
+                names.Add(description.EndsWith(" (", StringComparison.Ordinal) ? description[..^2] : description + ")");
             }
             var detail = $"{file}, driver API {driverVersion / 1000}.{driverVersion % 1000 / 10}, {devices} device{(devices == 1 ? "" : "s")}" +
                          (names.Count > 0 ? ": " + string.Join(", ", names) : "");

@@ -39,6 +39,9 @@ public sealed class SystemReport : View
     public required long MemoryBytes { get; init; }
     public required IReadOnlyList<(string Name, bool Supported)> CpuFeatures { get; init; }
     public required IReadOnlyList<NativeLibraryStatus> Cuda { get; init; }
+
+    /// <summary>Whether the engine's CUDA backend can run here, and if not, why (<see cref="Tensors.Cuda.Unavailability"/>).</summary>
+    public required string GpuBackend { get; init; }
     public required string? DataDirectory { get; init; }
     public required string CacheDirectory { get; init; }
     public required IReadOnlyList<DatasetStatus> Datasets { get; init; }
@@ -71,6 +74,7 @@ public sealed class SystemReport : View
             ("Arm AdvSIMD", System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported),
         ],
         Cuda = NativeProbe.Cuda(),
+        GpuBackend = GpuBackendStatus(),
         DataDirectory = store.DataDirectory,
         CacheDirectory = store.CacheDirectory,
         Datasets = DatasetCatalog.All.Select(d => Check(store, d)).ToArray(),
@@ -86,6 +90,20 @@ public sealed class SystemReport : View
         {
             problem = e.Message;
             return false;
+        }
+    }
+
+    static string GpuBackendStatus()
+    {
+        try
+        {
+            return Tensors.Cuda.IsAvailable
+                ? $"usable: Device.Cuda(0) is {Tensors.Cuda.Describe()}"
+                : $"not usable: {Tensors.Cuda.Unavailability}";
+        }
+        catch (Exception e) when (e is Tensors.CudaException or InvalidOperationException)
+        {
+            return $"not usable: {e.Message}";
         }
     }
 
@@ -143,6 +161,7 @@ public sealed class SystemReport : View
         };
         foreach (var library in Cuda)
             rows.Add(("CUDA", library.Name, (library.Found ? "found" : "not found") + (library.Detail is null ? "" : $" ({library.Detail})")));
+        rows.Add(("CUDA", "engine backend", GpuBackend));
         rows.Add(("data", "LLMCOURSE_DATA", DataDirectory ?? "not set"));
         rows.Add(("data", "cache", CacheDirectory));
         foreach (var d in Datasets)

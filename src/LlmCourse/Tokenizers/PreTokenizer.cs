@@ -83,8 +83,8 @@ public sealed partial class PreTokenizer
     public PieceEnumerator Pieces(ReadOnlySpan<char> text)
     {
         if (text.IndexOfAnyInRange('\uD800', '\uDFFF') < 0) return new PieceEnumerator(regex.EnumerateMatches(text), null);
-        var (standIn, map) = StandIn(text);
-        return new PieceEnumerator(regex.EnumerateMatches(standIn), map);
+        var (standIn, length, map) = StandIn(text);
+        return new PieceEnumerator(regex.EnumerateMatches(standIn.AsSpan(0, length)), map);
     }
 
     /// <summary>Matches of the pattern, mapped back from the stand-in text when there is one.</summary>
@@ -108,26 +108,35 @@ public sealed partial class PreTokenizer
     }
 
     /// <summary>
-    /// One BMP character per code point, of the same general category; <c>map[i]</c> is where stand-in
-    /// character i starts in the original, and <c>map[^1]</c> is the original's length.
+    /// One BMP character per code point, of the same general category, in the first <c>Length</c>
+    /// characters of <c>StandIn</c>; <c>map[i]</c> is where stand-in character i starts in the
+    /// original, and <c>map[Length]</c> is the original's length. Runs without surrogates (nearly all
+    /// of any text) are copied in bulk, so text with the odd emoji costs little more than text without.
     /// </summary>
-    static (string StandIn, int[] Map) StandIn(ReadOnlySpan<char> text)
+    static (char[] StandIn, int Length, int[] Map) StandIn(ReadOnlySpan<char> text)
     {
-        var standIn = new StringBuilder(text.Length);
-        var map = new List<int>(text.Length + 1);
-        for (var i = 0; i < text.Length;)
+        var standIn = new char[text.Length];
+        var map = new int[text.Length + 1];
+        int i = 0, j = 0;
+        while (i < text.Length)
         {
-            map.Add(i);
+            var next = text[i..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            var run = next < 0 ? text.Length - i : next;
+            text.Slice(i, run).CopyTo(standIn.AsSpan(j));
+            for (var k = 0; k < run; k++) map[j + k] = i + k;
+            (i, j) = (i + run, j + run);
+            if (next < 0) break;
             if (Rune.DecodeFromUtf16(text[i..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
             {
-                rune = Rune.ReplacementChar;
+                rune = Rune.ReplacementChar;   // a lone surrogate: tiktoken encodes U+FFFD
                 consumed = Math.Max(consumed, 1);
             }
-            standIn.Append(rune.IsBmp ? (char)rune.Value : Representative[(int)Rune.GetUnicodeCategory(rune)]);
+            map[j] = i;
+            standIn[j++] = rune.IsBmp ? (char)rune.Value : Representative[(int)Rune.GetUnicodeCategory(rune)];
             i += consumed;
         }
-        map.Add(text.Length);
-        return (standIn.ToString(), map.ToArray());
+        map[j] = text.Length;
+        return (standIn, j, map);
     }
 
     /// <summary>

@@ -26,6 +26,9 @@ public sealed class Cl100kParityTests
         }
     });
 
+    /// <summary>cl100k_base with js-tiktoken's ranks (shared with the Microsoft.ML.Tokenizers parity tests).</summary>
+    internal static RegexBpeTokenizer Cl100k() => cl100k.Value;
+
     static List<string> Texts() => [.. ParityCorpus.Texts, .. ParityCorpus.Random(300, seed: 100)];
 
     [Fact]

@@ -67,7 +67,7 @@ internal sealed partial class CpuBackend
     /// How a [rows, cols] matrix view is stored: row-major with <paramref name="ld"/> between rows, or
     /// transposed (column-major) with <paramref name="ld"/> between columns. False when it is neither.
     /// </summary>
-    static bool MatrixLayout(Tensor t, int rows, int cols, out bool transposed, out int ld)
+    internal static bool MatrixLayout(Tensor t, int rows, int cols, out bool transposed, out int ld)
     {
         var r = t.Rank;
         int rs = t.strides[r - 2], cs = t.strides[r - 1];
@@ -89,7 +89,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>True when batch i starts at i * stride (0 for a broadcast operand) over all batch dims.</summary>
-    static bool UniformBatchStride(Tensor t, int batchRank, out long stride)
+    internal static bool UniformBatchStride(Tensor t, int batchRank, out long stride)
     {
         stride = 0;
         var found = false;

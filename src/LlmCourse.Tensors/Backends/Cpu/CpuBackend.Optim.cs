@@ -12,7 +12,7 @@ namespace LlmCourse.Tensors.Backends;
 internal sealed partial class CpuBackend
 {
     /// <summary>The per-step scalars, computed in double and rounded where PyTorch hands them to a float kernel.</summary>
-    readonly record struct AdamScalars(float Beta1, float Beta2, float OneMinusBeta1, float OneMinusBeta2, float Bias2Sqrt,
+    internal readonly record struct AdamScalars(float Beta1, float Beta2, float OneMinusBeta1, float OneMinusBeta2, float Bias2Sqrt,
         float StepSize, float Decay, float L2, float Eps, bool Decoupled)
     {
         public static AdamScalars From(in AdamStepArgs a)

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The GPU check of the CUDA backend, in two halves (bench/gpu/README.md):
+#   bench/gpu/run.sh build   here, with the .NET SDK: a self-contained bundle (tests + benchmarks, no
+#                            .NET needed where it runs) in bench/gpu/bundle.tar.gz, checked under 64 MiB
+#   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
+#                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch, and a table
+# Output goes to stdout and, when $OUT is set (the device tool), to $OUT/gpu-run.log and $OUT/cuda-tests.xml.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bundle=bench/gpu/bundle
+archive=bench/gpu/bundle.tar.gz
+limit=$((64 * 1024 * 1024))
+
+build() {
+  set -e
+  rm -rf "$bundle" "$archive"
+  mkdir -p "$bundle"
+  # Untrimmed: xunit finds the tests by reflection. Both apps share one folder (the same runtime files).
+  local common=(-c Release -r linux-x64 --self-contained true -p:PublishTrimmed=false -p:PublishSingleFile=false
+                -p:InvariantGlobalization=true -p:GenerateDocumentationFile=false -nodeReuse:false)
+  dotnet publish tests/LlmCourse.Tensors.Tests "${common[@]}" -o "$bundle"
+  dotnet publish bench/LlmCourse.Bench "${common[@]}" -o "$bundle"
+  rm -f "$bundle"/*.pdb
+  tar -C bench/gpu -czf "$archive" bundle
+  local size unpacked
+  size=$(stat -c %s "$archive")
+  unpacked=$(du -sm "$bundle" | cut -f1)
+  echo "bundle: ${unpacked} MiB unpacked, $((size / 1024 / 1024)) MiB compressed ($size bytes; the device tool carries at most 64 MiB)"
+  if [ "$size" -ge "$limit" ]; then echo "error: $archive is over 64 MiB"; exit 1; fi
+}
+
+run() {
+  local log=/dev/null
+  [ -n "${OUT:-}" ] && log="$OUT/gpu-run.log"
+  {
+    [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
+    echo "python3: $(command -v python3), $(python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1)"
+    export LLMCOURSE_CACHE="${LLMCOURSE_CACHE:-/tmp/llmcourse-cache}" LLMCOURSE_PYTHON="${LLMCOURSE_PYTHON:-python3}"
+    export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
+
+    echo "== tests: Category=Cuda and CudaCompile"
+    local xml=()
+    [ -n "${OUT:-}" ] && xml=(-xml "$OUT/cuda-tests.xml")
+    timeout 300 "$bundle/LlmCourse.Tensors.Tests" -nocolor -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
+    echo "tests exit code: $?"
+
+    for name in gpu-step gpu-step-gpt2; do
+      echo "== benchmark $name"
+      timeout 240 "$bundle/LlmCourse.Bench" "$name" || echo "$name: failed or timed out (exit $?)"
+    done
+  } 2>&1 | tee "$log" | tee /tmp/gpu-run.log
+  table /tmp/gpu-run.log
+}
+
+# The summary: one row per benchmark, from the lines the benchmarks print.
+table() {
+  echo
+  echo "| benchmark | ours tok/s | ours ms/step | ours MFU | PyTorch eager tok/s | PyTorch compile tok/s | ratio vs eager | ratio vs compile |"
+  echo "|---|---|---|---|---|---|---|---|"
+  awk '
+    /^== benchmark / { name = $3 }
+    /^ours: [0-9]+ tokens\/s/ { ours[name] = $2; ms[name] = $4; mfu[name] = $7 }
+    /^pytorch eager: / { eager[name] = $3 }
+    /^pytorch compile: / { comp[name] = $3 }
+    END {
+      for (n in ours) {
+        re = eager[n] ? sprintf("%.3f", ours[n] / eager[n]) : "-"
+        rc = comp[n] ? sprintf("%.3f", ours[n] / comp[n]) : "-"
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", n, ours[n], ms[n], mfu[n], eager[n] ? eager[n] : "-", comp[n] ? comp[n] : "-", re, rc
+      }
+    }' "$1"
+  grep -E "Total: [0-9]+, Errors" "$1" | tail -1 || true
+}
+
+case "${1:-}" in
+  build) build ;;
+  run) run ;;
+  table) table "${2:-/tmp/gpu-run.log}" ;;
+  *) echo "usage: bench/gpu/run.sh build|run|table [log]"; exit 2 ;;
+esac

@@ -1,0 +1,155 @@
+using LlmCourse.Tensors.Backends.Cuda;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Fused scaled dot-product attention on the GPU (attention.cu): flash-attention style, the [T, S] scores
+/// never stored; backward recomputes them from the saved log-sum-exp, dq in one kernel, dk and dv in
+/// another. Every matrix may sit at any batch strides with its rows any distance apart (ld), each row
+/// contiguous, as on the CPU. Dropout draws its mask on the host with the CPU backend's generator
+/// (matrix b from <c>new Generator(seed + b)</c>, row-major over [T, S]), so both backends drop the
+/// same weights; that costs T*S draws per matrix on the host, so dropout in attention is slow here.
+/// Letters: T queries, S keys, D head size (Dv for values).
+/// </summary>
+internal sealed unsafe partial class CudaBackend
+{
+    const int AttentionRows = 8, AttentionTile = 32, MaxHeadSize = 128;
+
+    public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
+        Tensor output, Tensor logSumExp)
+    {
+        var (T, S, D, Dv, batch) = Sizes(q, k, v);
+        if (batch == 0 || T == 0) return;
+        var layout = AttentionLayout(q, k, v, output, null, null, null, null);
+        var mask = DropoutMask(batch, T, S, dropoutP, dropoutSeed);
+        var args = new KernelArgs();
+        args.Add(layout);
+        args.Add(Base(q));
+        args.Add(Base(k));
+        args.Add(Base(v));
+        args.Add(Base(output));
+        args.Add(P(logSumExp));
+        args.Add(T);
+        args.Add(S);
+        args.Add(D);
+        args.Add(Dv);
+        args.Add(causal ? 1 : 0);
+        args.Add(scale);
+        args.Add(dropoutP);
+        args.Add(Optional(mask));
+        var shared = (uint)((AttentionRows * D + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
+        Dev.Launch("attention.cu", "attention_forward", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
+            AttentionRows * 32, shared, ref args);
+    }
+
+    public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv)
+    {
+        var (T, S, D, Dv, batch) = Sizes(q, k, v);
+        if (batch == 0) return;
+        var layout = AttentionLayout(q, k, v, output, gradOutput, gq, gk, gv);
+        var mask = DropoutMask(batch, T, S, dropoutP, dropoutSeed);
+        var delta = Temp([batch, T], DType.Float32);
+        var d = new KernelArgs();
+        d.Add(layout);
+        d.Add(Base(output));
+        d.Add(Base(gradOutput));
+        d.Add(P(delta));
+        d.Add(T);
+        d.Add(Dv);
+        d.Add((long)batch);
+        Dev.Launch("attention.cu", "attention_delta", (uint)(((long)batch * T + AttentionRows - 1) / AttentionRows), 1,
+            AttentionRows * 32, 0, ref d);
+
+        var shared = (uint)((AttentionRows * (D + Dv) + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
+        var dq = new KernelArgs();
+        dq.Add(layout);
+        dq.Add(Base(q));
+        dq.Add(Base(k));
+        dq.Add(Base(v));
+        dq.Add(Base(gradOutput));
+        dq.Add(P(logSumExp));
+        dq.Add(P(delta));
+        dq.Add(Base(gq));
+        dq.Add(T);
+        dq.Add(S);
+        dq.Add(D);
+        dq.Add(Dv);
+        dq.Add(causal ? 1 : 0);
+        dq.Add(scale);
+        dq.Add(dropoutP);
+        dq.Add(Optional(mask));
+        Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
+            AttentionRows * 32, shared, ref dq);
+
+        var dkdv = new KernelArgs();
+        dkdv.Add(layout);
+        dkdv.Add(Base(q));
+        dkdv.Add(Base(k));
+        dkdv.Add(Base(v));
+        dkdv.Add(Base(gradOutput));
+        dkdv.Add(P(logSumExp));
+        dkdv.Add(P(delta));
+        dkdv.Add(Base(gk));
+        dkdv.Add(Base(gv));
+        dkdv.Add(T);
+        dkdv.Add(S);
+        dkdv.Add(D);
+        dkdv.Add(Dv);
+        dkdv.Add(causal ? 1 : 0);
+        dkdv.Add(scale);
+        dkdv.Add(dropoutP);
+        dkdv.Add(Optional(mask));
+        Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), (uint)batch,
+            AttentionRows * 32, shared, ref dkdv);
+    }
+
+    static (int T, int S, int D, int Dv, int Batch) Sizes(Tensor q, Tensor k, Tensor v)
+    {
+        int T = q.shape[^2], D = q.shape[^1], S = k.shape[^2], Dv = v.shape[^1];
+        var batch = (int)Shapes.Count(q.shape.AsSpan(0, q.Rank - 2));
+        if (D > MaxHeadSize || Dv > MaxHeadSize)
+            throw new NotSupportedException(
+                $"ScaledDotProductAttention (CUDA): head sizes up to {MaxHeadSize} are supported, got q {Shapes.Format(q.shape)}, v {Shapes.Format(v.shape)}; " +
+                "pass an explicit mask to use the composite attention instead.");
+        if (q.Rank - 2 > CudaAttentionLayout.MaxBatchDims)
+            throw new NotSupportedException($"ScaledDotProductAttention (CUDA): at most {CudaAttentionLayout.MaxBatchDims} batch dims, got {q.Rank - 2}.");
+        return (T, S, D, Dv, batch);
+    }
+
+    /// <summary>Batch strides, offsets and row distances of the eight operands (absent ones zero).</summary>
+    static CudaAttentionLayout AttentionLayout(Tensor q, Tensor k, Tensor v, Tensor output, Tensor? gradOutput, Tensor? gq, Tensor? gk, Tensor? gv)
+    {
+        var layout = new CudaAttentionLayout { Rank = q.Rank - 2 };
+        for (var d = 0; d < layout.Rank; d++) layout.Shape[d] = q.shape[d];
+        Tensor?[] operands = [q, k, v, output, gradOutput, gq, gk, gv];
+        for (var o = 0; o < operands.Length; o++)
+        {
+            if (operands[o] is not { } t) continue;
+            layout.Offsets[o] = t.offset;
+            layout.Ld[o] = t.strides[^2] == 0 || t.shape[^2] == 1 ? t.shape[^1] : t.strides[^2];
+            for (var d = 0; d < layout.Rank; d++) layout.Strides[o * CudaAttentionLayout.MaxBatchDims + d] = t.strides[d];
+        }
+        return layout;
+    }
+
+    /// <summary>Dropout's keep bits [batch, T, ceil(S/32)], drawn exactly as the CPU backend draws them; null without dropout.</summary>
+    Tensor? DropoutMask(int batch, int T, int S, float dropoutP, ulong seed)
+    {
+        if (dropoutP <= 0f) return null;
+        var words = (S + 31) / 32;
+        var bits = new int[(long)batch * T * words];
+        var keep = 1f - dropoutP;
+        for (var b = 0; b < batch; b++)
+        {
+            var g = new Generator(seed + (ulong)b);
+            for (var i = 0; i < T; i++)
+            {
+                var row = ((long)b * T + i) * words;
+                for (var j = 0; j < S; j++)
+                    if (g.NextFloat() < keep) bits[row + (j >> 5)] |= 1 << (j & 31);
+            }
+        }
+        return Tensor.FromArray(bits, [bits.Length], device);
+    }
+}

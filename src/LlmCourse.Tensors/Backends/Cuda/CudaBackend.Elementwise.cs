@@ -1,0 +1,101 @@
+using LlmCourse.Tensors.Backends.Cuda;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Element-wise launchers: every operand may be any strided or broadcast (stride-0) view; the host merges
+/// dims (<see cref="CudaLayout.Of"/>) and each thread walks its elements with the merged shape and strides.
+/// </summary>
+internal sealed partial class CudaBackend
+{
+    public override void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, x));
+        args.Add((int)op);
+        args.Add(Base(y));
+        args.Add(Base(x));
+        args.Add(alpha);
+        args.Add(beta);
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "unary_forward", y.Count, ref args);
+    }
+
+    public override void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(gx.shape, gx, x, gy, y));
+        args.Add((int)op);
+        args.Add(Base(gx));
+        args.Add(Base(x));
+        args.Add(Base(gy));
+        args.Add(Base(y));
+        args.Add(alpha);
+        args.Add(beta);
+        args.Add(gx.Count);
+        Dev.LaunchElementwise("elementwise.cu", "unary_backward", gx.Count, ref args);
+    }
+
+    public override void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, a, b));
+        args.Add((int)op);
+        args.Add(Base(y));
+        args.Add(Base(a));
+        args.Add(Base(b));
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "binary", y.Count, ref args);
+    }
+
+    public override void BinaryScalar(BinaryOp op, Tensor a, float b, bool scalarFirst, Tensor y)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, a));
+        args.Add((int)op);
+        args.Add(Base(y));
+        args.Add(Base(a));
+        args.Add(b);
+        args.Add(scalarFirst ? 1 : 0);
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "binary_scalar", y.Count, ref args);
+    }
+
+    public override void Compare(CompareOp op, Tensor a, Tensor b, Tensor y)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, a, b));
+        args.Add((int)op);
+        args.Add(Base(y));
+        args.Add(Base(a));
+        args.Add((int)a.DType);
+        args.Add(Base(b));
+        args.Add((int)b.DType);
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "compare", y.Count, ref args);
+    }
+
+    public override void Where(Tensor condition, Tensor a, Tensor b, Tensor y)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, condition, a, b));
+        args.Add(Base(y));
+        args.Add(Base(condition));
+        args.Add(Base(a));
+        args.Add(Base(b));
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "where_select", y.Count, ref args);
+    }
+
+    public override void ScaleAdd(Tensor y, float alpha, Tensor x, float beta)
+    {
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(y.shape, y, x));
+        args.Add(Base(y));
+        args.Add(alpha);
+        args.Add(Base(x));
+        args.Add(beta);
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "scale_add", y.Count, ref args);
+    }
+}

@@ -1,0 +1,105 @@
+using LlmCourse.Tensors.Backends.Cuda;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Matrix products through cuBLAS (<c>cublasGemmStridedBatchedEx</c>, float32 accumulation). Row-major
+/// C = A B is the column-major C^T = B^T A^T, so the operands are passed swapped. Views whose last two
+/// dims are swapped go in with the transpose flag and their leading dimension (no copy), like the CPU
+/// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>; operands autocast
+/// rounded to bf16/fp16 (<see cref="Storage.ValuesRoundedTo"/>) are converted to bf16/fp16 storage
+/// (exactly: they hold such values) and run on the tensor cores, with float32 accumulation and output.
+/// cuBLAS may pick different algorithms run to run only if its workspace or heuristics change; on one
+/// machine with one library version its results repeat.
+/// </summary>
+internal sealed partial class CudaBackend
+{
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    {
+        var rank = c.Rank;
+        int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];
+        if (m == 0 || n == 0) return;
+        var beta = accumulate ? 1f : 0f;
+        if (k == 0)
+        {
+            if (!accumulate) Fill(c, 0f);
+            return;
+        }
+        if (!CpuBackend.MatrixLayout(a, m, k, out var transA, out var lda)) { a = a.ContiguousData(); CpuBackend.MatrixLayout(a, m, k, out transA, out lda); }
+        if (!CpuBackend.MatrixLayout(b, k, n, out var transB, out var ldb)) { b = b.ContiguousData(); CpuBackend.MatrixLayout(b, k, n, out transB, out ldb); }
+        if (!c.contiguous) throw new InvalidOperationException("MatMul (CUDA): the output must be contiguous.");
+
+        var precision = a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo ? a.Storage.ValuesRoundedTo : DType.Float32;
+        var (pa, pb, type) = precision == DType.Float32
+            ? (Base(a), Base(b), Cublas.R32F)
+            : (Narrow(a, precision), Narrow(b, precision), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+        var elementSize = precision == DType.Float32 ? 4UL : 2UL;
+        var addressA = pa + (ulong)a.offset * elementSize;
+        var addressB = pb + (ulong)b.offset * elementSize;
+        var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
+
+        var batchRank = rank - 2;
+        long batch = 1;
+        for (var d = 0; d < batchRank; d++) batch *= c.shape[d];
+        var opA = transA ? Cublas.OpT : Cublas.OpN;
+        var opB = transB ? Cublas.OpT : Cublas.OpN;
+        Dev.MakeCurrent();
+        if (batch == 1)
+        {
+            Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(c), 0, 1, type, compute);
+            return;
+        }
+        var uniformA = CpuBackend.UniformBatchStride(a, batchRank, out var strideA);
+        var uniformB = CpuBackend.UniformBatchStride(b, batchRank, out var strideB);
+        // x @ W with W shared by every batch and x's batches stacked without gaps: one tall product.
+        if (uniformA && uniformB && strideB == 0 && !transA && strideA == (long)m * lda && !accumulate && batch * m <= int.MaxValue)
+        {
+            Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(c), 0, 1, type, compute);
+            return;
+        }
+        if (uniformA && uniformB && batch <= int.MaxValue)
+        {
+            Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(c), (long)m * n, (int)batch, type, compute);
+            return;
+        }
+        // Irregular batch strides: one product per matrix.
+        for (long i = 0; i < batch; i++)
+        {
+            long rest = i, oa = 0, ob = 0;
+            for (var d = batchRank - 1; d >= 0; d--)
+            {
+                var id = rest % c.shape[d];
+                rest /= c.shape[d];
+                oa += id * a.strides[d];
+                ob += id * b.strides[d];
+            }
+            Gemm(opA, opB, m, n, k, addressA + (ulong)oa * elementSize, lda, 0, addressB + (ulong)ob * elementSize, ldb, 0, beta,
+                P(c) + (ulong)(i * m * n * 4), 0, 1, type, compute);
+        }
+    }
+
+    /// <summary>Row-major c[m, n] = op(a)[m, k] op(b)[k, n] (+ c), as the column-major c^T = op(b)^T op(a)^T.</summary>
+    void Gemm(int opA, int opB, int m, int n, int k, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta,
+        ulong c, long strideC, int batch, int type, int compute) =>
+        Cublas.GemmStridedBatched(Dev.Blas, opB, opA, n, m, k, 1f, b, type, ldb, strideB, a, type, lda, strideA, beta,
+            c, n, strideC, batch, compute);
+
+    /// <summary>
+    /// The whole storage of an autocast operand converted to 16-bit floats, at the same element offsets,
+    /// so the view's strides and leading dimension apply unchanged. Exact: the values are already rounded.
+    /// </summary>
+    ulong Narrow(Tensor t, DType precision)
+    {
+        var count = t.Storage.Length;
+        var narrow = Temp([checked((int)count)], precision);
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of([checked((int)count)], narrow, new Tensor(t.Storage, [checked((int)count)])));
+        args.Add(Base(narrow));
+        args.Add((int)precision);
+        args.Add(Base(t));
+        args.Add((int)DType.Float32);
+        args.Add(count);
+        Dev.LaunchElementwise("elementwise.cu", "copy_strided", count, ref args);
+        return Base(narrow);
+    }
+}

@@ -1,0 +1,159 @@
+using LlmCourse.Tensors.Backends.Cuda;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// Fused row kernels (softmax, log-softmax, cross-entropy, layer and RMS norm, forward and backward),
+/// one block per row of a contiguous [rows, n] tensor. Letters: N rows, C classes / features.
+/// </summary>
+internal sealed partial class CudaBackend
+{
+    /// <summary>Threads per row: enough to cover short rows in one pass, 512 for long ones.</summary>
+    static uint RowThreads(int n) => (uint)Math.Clamp((n + 31) / 32 * 32, 32, 512);
+
+    static int Rows(Tensor t, int n) => n == 0 ? 0 : (int)(t.Count / n);
+
+    public override void Softmax(Tensor x, Tensor y, bool log)
+    {
+        var n = x.shape[^1];
+        var rows = Rows(x, n);
+        if (rows == 0) return;
+        var args = new KernelArgs();
+        args.Add(P(x));
+        args.Add(P(y));
+        args.Add(n);
+        args.Add(log ? 1 : 0);
+        Dev.Launch("rows.cu", "softmax_forward", (uint)rows, 1, RowThreads(n), 0, ref args);
+    }
+
+    public override void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx, bool log)
+    {
+        var n = y.shape[^1];
+        var rows = Rows(y, n);
+        if (rows == 0) return;
+        gy = ContiguousAs(gy, DType.Float32);
+        var args = new KernelArgs();
+        args.Add(P(y));
+        args.Add(P(gy));
+        args.Add(P(gx));
+        args.Add(n);
+        args.Add(log ? 1 : 0);
+        Dev.Launch("rows.cu", "softmax_backward", (uint)rows, 1, RowThreads(n), 0, ref args);
+    }
+
+    public override void CrossEntropy(Tensor logits, Tensor targets, int ignoreIndex, float labelSmoothing, Tensor losses, Tensor logSumExp)
+    {
+        var classes = logits.shape[^1];
+        var rows = (int)targets.Count;
+        if (rows == 0) return;
+        CheckTargets(targets, rows, classes, ignoreIndex);
+        var args = new KernelArgs();
+        args.Add(P(logits));
+        args.Add(P(targets));
+        args.Add(classes);
+        args.Add(ignoreIndex);
+        args.Add(labelSmoothing);
+        args.Add(P(losses));
+        args.Add(P(logSumExp));
+        Dev.Launch("rows.cu", "cross_entropy_forward", (uint)rows, 1, RowThreads(classes), 0, ref args);
+    }
+
+    /// <summary>The CPU backend's bounds check, on the GPU: one int comes back (the first bad row), then its target for the message.</summary>
+    void CheckTargets(Tensor targets, int rows, int classes, int ignoreIndex)
+    {
+        var firstBad = Tensor.FromArray([int.MaxValue], [1], device);
+        var args = new KernelArgs();
+        args.Add(P(targets));
+        args.Add(rows);
+        args.Add(classes);
+        args.Add(ignoreIndex);
+        args.Add(P(firstBad));
+        Dev.LaunchElementwise("rows.cu", "check_targets", rows, ref args);
+        var row = firstBad.ToInt32Array()[0];
+        if (row != int.MaxValue)
+            throw new TensorShapeException($"CrossEntropy: target {(int)ReadElement(targets.Storage, targets.offset + row)} at row {row} is out of bounds for {classes} classes (ignoreIndex is {ignoreIndex})");
+    }
+
+    public override void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits)
+    {
+        var classes = logits.shape[^1];
+        var rows = (int)targets.Count;
+        if (rows == 0) return;
+        gradLosses = ContiguousAs(gradLosses, DType.Float32);
+        var args = new KernelArgs();
+        args.Add(P(logits));
+        args.Add(P(targets));
+        args.Add(P(logSumExp));
+        args.Add(P(gradLosses));
+        args.Add(classes);
+        args.Add(ignoreIndex);
+        args.Add(labelSmoothing);
+        args.Add(P(gradLogits));
+        Dev.Launch("rows.cu", "cross_entropy_backward", (uint)rows, 1, RowThreads(classes), 0, ref args);
+    }
+
+    public override void LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps, bool rms, Tensor y, Tensor mean, Tensor rstd)
+    {
+        var n = x.shape[^1];
+        var rows = Rows(x, n);
+        if (rows == 0) return;
+        var args = new KernelArgs();
+        args.Add(P(x));
+        args.Add(Optional(weight));
+        args.Add(Optional(bias));
+        args.Add(eps);
+        args.Add(rms ? 1 : 0);
+        args.Add(n);
+        args.Add(P(y));
+        args.Add(P(mean));
+        args.Add(P(rstd));
+        Dev.Launch("rows.cu", "layer_norm_forward", (uint)rows, 1, RowThreads(n), 0, ref args);
+    }
+
+    /// <summary>Rows per partial sum of the weight/bias gradients (then summed in order): fixed, so the result repeats.</summary>
+    const int NormRowsPerChunk = 32;
+
+    public override void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gy, bool rms,
+        Tensor gx, Tensor? gWeight, Tensor? gBias)
+    {
+        var n = x.shape[^1];
+        var rows = Rows(x, n);
+        gy = ContiguousAs(gy, DType.Float32);
+        if (rows == 0)
+        {
+            if (gWeight is not null) Fill(gWeight, 0f);
+            if (gBias is not null) Fill(gBias, 0f);
+            return;
+        }
+        var args = new KernelArgs();
+        args.Add(P(x));
+        args.Add(Optional(weight));
+        args.Add(P(mean));
+        args.Add(P(rstd));
+        args.Add(P(gy));
+        args.Add(rms ? 1 : 0);
+        args.Add(n);
+        args.Add(P(gx));
+        Dev.Launch("rows.cu", "layer_norm_backward", (uint)rows, 1, RowThreads(n), 0, ref args);
+        if (gWeight is null && gBias is null) return;
+
+        var chunks = (rows + NormRowsPerChunk - 1) / NormRowsPerChunk;
+        var partialW = gWeight is null ? null : Temp([chunks, n], DType.Float32);
+        var partialB = gBias is null ? null : Temp([chunks, n], DType.Float32);
+        var sums = new KernelArgs();
+        sums.Add(P(x));
+        sums.Add(P(mean));
+        sums.Add(P(rstd));
+        sums.Add(P(gy));
+        sums.Add(rows);
+        sums.Add(n);
+        sums.Add(NormRowsPerChunk);
+        sums.Add(Optional(partialW));
+        sums.Add(Optional(partialB));
+        Dev.Launch("rows.cu", "layer_norm_param_grads", (uint)((n + CudaDevice.Threads - 1) / CudaDevice.Threads), (uint)chunks,
+            CudaDevice.Threads, 0, ref sums);
+        if (partialW is not null) Reduce(ReduceOp.Sum, partialW, 1, chunks, n, gWeight!, null);
+        if (partialB is not null) Reduce(ReduceOp.Sum, partialB, 1, chunks, n, gBias!, null);
+    }
+}

@@ -1,0 +1,252 @@
+using System.Runtime.InteropServices;
+using LlmCourse.Tensors.Backends.Cuda;
+
+namespace LlmCourse.Tensors.Backends;
+
+/// <summary>
+/// The CUDA kernels: device memory from a caching allocator, element-wise and row kernels compiled by
+/// NVRTC from <c>Cuda/Kernels/*.cu</c>, matrix products through cuBLAS, everything queued on one stream
+/// per device. Host reads (Item, ToArray) wait for the stream. The CPU backend is the reference every
+/// kernel is tested against (tests/LlmCourse.Tensors.Tests/Cuda). This file: memory and data movement;
+/// the kernels' launchers live in the partial files beside it, named as the CPU backend's.
+/// </summary>
+internal sealed unsafe partial class CudaBackend : Backend
+{
+    static readonly Lock gate = new();
+    static readonly Dictionary<int, CudaBackend> backends = [];
+
+    readonly Device device;
+
+    CudaBackend(Device device, CudaDevice gpu)
+    {
+        this.device = device;
+        Gpu = gpu;
+    }
+
+    /// <summary>The backend of GPU <paramref name="ordinal"/>, created (context, stream, allocator) on first use.</summary>
+    public static CudaBackend For(int ordinal)
+    {
+        lock (gate)
+        {
+            if (backends.TryGetValue(ordinal, out var backend)) return backend;
+            if (CudaDriver.DeviceCount() == 0)
+                throw new InvalidOperationException(
+                    $"Device cuda:{ordinal}: CUDA is not available on this machine: {CudaDriver.Unavailability()} Use Device.Cpu.");
+            return backends[ordinal] = new CudaBackend(Tensors.Device.Cuda(ordinal), new CudaDevice(ordinal));
+        }
+    }
+
+    public override Device Device => device;
+
+    /// <summary>The GPU (context, stream, allocator, kernels).</summary>
+    internal CudaDevice Gpu { get; }
+
+    CudaDevice Dev => Gpu;
+
+    public override Storage Allocate(DType dtype, long count, bool zeroed) => new CudaStorage(device, Gpu, dtype, count, zeroed);
+
+    static CudaStorage S(Tensor t) => (CudaStorage)t.Storage;
+
+    /// <summary>Device address of a tensor's first element (its offset applied).</summary>
+    static ulong P(Tensor t) => S(t).Pointer + (ulong)(t.offset * t.DType.SizeOf());
+
+    /// <summary>Device address of element 0 of a tensor's storage (kernels given a layout add the offsets).</summary>
+    static ulong Base(Tensor t) => S(t).Pointer;
+
+    /// <summary>Device address, or 0 (a null pointer in the kernel) for an absent optional tensor.</summary>
+    static ulong Optional(Tensor? t) => t is null ? 0 : P(t);
+
+    Tensor Temp(int[] shape, DType dtype, bool zeroed = false) => Tensor.Allocate(shape, dtype, device, zeroed);
+
+    public override float ReadElement(Storage storage, long offset)
+    {
+        var s = (CudaStorage)storage;
+        var size = s.DType.SizeOf();
+        uint bits = 0;
+        Dev.MakeCurrent();
+        CudaDriver.CopyDeviceToHost(&bits, s.Pointer + (ulong)(offset * size), size, Dev.Stream);
+        Dev.Synchronize();
+        return s.DType switch
+        {
+            DType.Float32 => BitConverter.UInt32BitsToSingle(bits),
+            DType.Int32 => (int)bits,
+            _ => HalfConversions.ToFloat((ushort)bits, s.DType),
+        };
+    }
+
+    public override void Upload(ReadOnlySpan<float> source, Tensor destination)
+    {
+        if (destination.DType == DType.Float32)
+        {
+            HostToDevice(MemoryMarshal.AsBytes(source), P(destination));
+            return;
+        }
+        var staged = Temp(destination.shape, DType.Float32);
+        HostToDevice(MemoryMarshal.AsBytes(source), P(staged));
+        Copy(staged, destination);
+    }
+
+    public override void Upload(ReadOnlySpan<int> source, Tensor destination)
+    {
+        if (destination.DType == DType.Int32)
+        {
+            HostToDevice(MemoryMarshal.AsBytes(source), P(destination));
+            return;
+        }
+        var staged = Temp(destination.shape, DType.Int32);
+        HostToDevice(MemoryMarshal.AsBytes(source), P(staged));
+        Copy(staged, destination);
+    }
+
+    void HostToDevice(ReadOnlySpan<byte> bytes, ulong destination)
+    {
+        if (bytes.IsEmpty) return;
+        Dev.MakeCurrent();
+        // From pageable memory the driver stages the bytes before returning, so the span may go away after.
+        fixed (byte* p = bytes) CudaDriver.CopyHostToDevice(destination, p, bytes.Length, Dev.Stream);
+    }
+
+    void DeviceToHost(ulong source, Span<byte> bytes)
+    {
+        if (bytes.IsEmpty) return;
+        Dev.MakeCurrent();
+        fixed (byte* p = bytes) CudaDriver.CopyDeviceToHost(p, source, bytes.Length, Dev.Stream);
+        Dev.Synchronize();
+    }
+
+    /// <summary>A contiguous copy of any view in <paramref name="dtype"/> (the view itself when it already is one).</summary>
+    Tensor ContiguousAs(Tensor t, DType dtype)
+    {
+        if (t.contiguous && t.DType == dtype) return t;
+        var c = Temp(t.shape, dtype);
+        Copy(t, c);
+        return c;
+    }
+
+    public override void Download(Tensor source, Span<float> destination)
+    {
+        var c = ContiguousAs(source, DType.Float32);
+        DeviceToHost(P(c), MemoryMarshal.AsBytes(destination[..(int)c.Count]));
+    }
+
+    public override void Download(Tensor source, Span<int> destination)
+    {
+        var c = ContiguousAs(source, DType.Int32);
+        DeviceToHost(P(c), MemoryMarshal.AsBytes(destination[..(int)c.Count]));
+    }
+
+    public override void Copy(Tensor source, Tensor destination)
+    {
+        var n = destination.Count;
+        if (n == 0) return;
+        if (source.DType == destination.DType && source.contiguous && destination.contiguous)
+        {
+            Dev.MakeCurrent();
+            CudaDriver.CopyDeviceToDevice(P(destination), P(source), n * source.DType.SizeOf(), Dev.Stream);
+            return;
+        }
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(destination.shape, destination, source));
+        args.Add(Base(destination));
+        args.Add((int)destination.DType);
+        args.Add(Base(source));
+        args.Add((int)source.DType);
+        args.Add(n);
+        Dev.LaunchElementwise("elementwise.cu", "copy_strided", n, ref args);
+    }
+
+    public override void Fill(Tensor destination, float value)
+    {
+        var n = destination.Count;
+        if (n == 0) return;
+        var dtype = destination.DType;
+        var bits = dtype switch
+        {
+            DType.Float32 => BitConverter.SingleToUInt32Bits(value),
+            DType.Int32 => (uint)(int)value,
+            _ => HalfConversions.FromFloat(value, dtype),
+        };
+        if (destination.contiguous)
+        {
+            Dev.MakeCurrent();
+            if (dtype.SizeOf() == 4) CudaDriver.Memset32(P(destination), bits, n, Dev.Stream);
+            else CudaDriver.Memset16(P(destination), (ushort)bits, n, Dev.Stream);
+            return;
+        }
+        var args = new KernelArgs();
+        args.Add(CudaLayout.Of(destination.shape, destination));
+        args.Add(Base(destination));
+        args.Add(dtype.SizeOf());
+        args.Add(bits);
+        args.Add(n);
+        Dev.LaunchElementwise("elementwise.cu", "fill_strided", n, ref args);
+    }
+
+    /// <summary>Drawn on the host, in row-major order, then uploaded: every device gets the same numbers for a seed.</summary>
+    public override void Generate(Tensor destination, Generator generator, Distribution distribution, float a, float b)
+    {
+        var values = new float[destination.Count];
+        switch (distribution)
+        {
+            case Distribution.Uniform: generator.FillUniform(values, a, b); break;
+            case Distribution.Normal: generator.FillGaussian(values, a, b); break;
+            default:
+                for (var i = 0; i < values.Length; i++) values[i] = generator.NextFloat() < a ? b : 0f;
+                break;
+        }
+        Upload(values, destination);
+    }
+
+    public override (bool NaN, bool Infinity) FindNonFinite(Tensor t)
+    {
+        var c = ContiguousAs(t, DType.Float32);
+        var flags = Temp([2], DType.Int32, zeroed: true);
+        var args = new KernelArgs();
+        args.Add(P(c));
+        args.Add(c.Count);
+        args.Add(P(flags));
+        Dev.LaunchElementwise("reduce.cu", "find_nonfinite", c.Count, ref args);
+        var host = new int[2];
+        Download(flags, host);
+        return (host[0] != 0, host[1] != 0);
+    }
+
+    public override double SumOfSquares(Tensor t)
+    {
+        var c = ContiguousAs(t, DType.Float32);
+        var n = c.Count;
+        if (n == 0) return 0;
+        // The grid depends on n only, so the partial sums, and their order, repeat run after run.
+        var blocks = (int)Math.Min((n + CudaDevice.Threads - 1) / CudaDevice.Threads, 1024);
+        var partial = Temp([2 * blocks], DType.Float32);   // doubles
+        var total = Temp([2], DType.Float32);              // one double
+        var args = new KernelArgs();
+        args.Add(P(c));
+        args.Add(n);
+        args.Add(P(partial));
+        Dev.Launch("reduce.cu", "sum_squares_partial", (uint)blocks, 1, CudaDevice.Threads, 0, ref args);
+        var sum = new KernelArgs();
+        sum.Add(P(partial));
+        sum.Add(blocks);
+        sum.Add(P(total));
+        Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
+        double result = 0;
+        DeviceToHost(P(total), new Span<byte>(&result, 8));
+        return result;
+    }
+
+    public override void RoundTo(DType precision, Tensor x, Tensor y)
+    {
+        if (precision == DType.Float32)
+        {
+            if (!ReferenceEquals(x, y)) Copy(x, y);
+            return;
+        }
+        var args = new KernelArgs();
+        args.Add((int)precision);
+        args.Add(P(y));
+        args.Add(P(x));
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "round_to", y.Count, ref args);
+    }
+}

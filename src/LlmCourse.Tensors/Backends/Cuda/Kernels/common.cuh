@@ -1,0 +1,132 @@
+// Shared by every kernel file (prepended before compiling). No toolkit headers: NVRTC 11.8 on a
+// machine without the CUDA toolkit has none, so bf16/fp16 are 16-bit integers with our own conversions.
+// Conventions: element counts and offsets are 64-bit (i64); tensors are described by a Layout whose
+// dims were merged on the host (StridedLayout), operand 0 being the output.
+
+typedef long long i64;
+typedef unsigned short u16;
+
+#define MAX_DIMS 8
+#define MAX_OPERANDS 4
+
+// Must match CudaLayout in CudaKernelArgs.cs byte for byte.
+struct Layout {
+    i64 offsets[MAX_OPERANDS];
+    int rank;
+    int shape[MAX_DIMS];
+    int strides[MAX_OPERANDS][MAX_DIMS];
+};
+
+// Element offset of operand o for the row-major linear index i of the layout's shape.
+__device__ __forceinline__ i64 layout_offset(const Layout& L, int o, i64 i) {
+    if (L.rank == 1) return L.offsets[o] + i * L.strides[o][0];
+    i64 off = L.offsets[o];
+    for (int d = L.rank - 1; d > 0; --d) {
+        int n = L.shape[d];
+        i64 q = i / n;
+        off += (i - q * n) * L.strides[o][d];
+        i = q;
+    }
+    return off + i * L.strides[o][0];
+}
+
+// Offsets of the first `count` operands in one pass over the dims.
+__device__ __forceinline__ void layout_offsets(const Layout& L, int count, i64 i, i64* out) {
+    for (int o = 0; o < count; ++o) out[o] = L.offsets[o];
+    if (L.rank == 1) {
+        for (int o = 0; o < count; ++o) out[o] += i * L.strides[o][0];
+        return;
+    }
+    for (int d = L.rank - 1; d >= 0; --d) {
+        int n = L.shape[d];
+        i64 q = d == 0 ? 0 : i / n;
+        i64 r = d == 0 ? i : i - q * n;
+        for (int o = 0; o < count; ++o) out[o] += r * L.strides[o][d];
+        i = q;
+    }
+}
+
+#define GRID_STRIDE(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+// ---- 16-bit floats ----------------------------------------------------------------------------
+__device__ __forceinline__ float bf16_to_f32(u16 h) { return __uint_as_float(((unsigned)h) << 16); }
+
+// Round to nearest even, NaN kept a quiet NaN: the same bits as HalfConversions.ToBFloat16 on the host.
+__device__ __forceinline__ u16 f32_to_bf16(float f) {
+    unsigned u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u16)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (u16)(u >> 16);
+}
+
+__device__ __forceinline__ float f16_to_f32(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+
+__device__ __forceinline__ u16 f32_to_f16(float f) { u16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+
+// dtype codes: the order of the DType enum (Float32, Int32, BFloat16, Float16).
+#define DT_F32 0
+#define DT_I32 1
+#define DT_BF16 2
+#define DT_F16 3
+
+__device__ __forceinline__ float load_as_float(const void* p, int dtype, i64 i) {
+    switch (dtype) {
+        case DT_F32: return ((const float*)p)[i];
+        case DT_I32: return (float)((const int*)p)[i];
+        case DT_BF16: return bf16_to_f32(((const u16*)p)[i]);
+        default: return f16_to_f32(((const u16*)p)[i]);
+    }
+}
+
+__device__ __forceinline__ void store_from_float(void* p, int dtype, i64 i, float v) {
+    switch (dtype) {
+        case DT_F32: ((float*)p)[i] = v; break;
+        case DT_I32: ((int*)p)[i] = (int)v; break;  // truncates toward zero; NaN gives 0, out of range saturates
+        case DT_BF16: ((u16*)p)[i] = f32_to_bf16(v); break;
+        default: ((u16*)p)[i] = f32_to_f16(v); break;
+    }
+}
+
+__device__ __forceinline__ float nan_f() { return __int_as_float(0x7fffffff); }
+__device__ __forceinline__ float inf_f() { return __int_as_float(0x7f800000); }
+
+// ---- block reductions (blockDim.x a multiple of 32, at most 1024) ------------------------------
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ double warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Every thread gets the block's sum; the order of additions is fixed by the block size (deterministic).
+__device__ float block_sum(float v, float* scratch /* 32 floats */) {
+    v = warp_sum(v);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.f;
+    return warp_sum(v);
+}
+
+// Max that propagates NaN (fmaxf would drop it), like the host's TensorPrimitives.Max.
+__device__ __forceinline__ float max_nan(float a, float b) { return (a != a || b != b) ? nan_f() : fmaxf(a, b); }
+
+__device__ float block_max(float v, float* scratch) {
+    for (int o = 16; o > 0; o >>= 1) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, o));
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : -inf_f();
+    for (int o = 16; o > 0; o >>= 1) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}

@@ -1,0 +1,244 @@
+// Element-wise kernels over (possibly strided, broadcast) views: copies and conversions, fill, the
+// unary functions and their gradients, binary ops, comparisons, where, scale-add, autocast rounding.
+// Op codes are the C# enums' values (UnaryOp, BinaryOp, CompareOp in Backend.cs).
+
+// UnaryOp
+#define U_NEG 0
+#define U_EXP 1
+#define U_LOG 2
+#define U_SQRT 3
+#define U_RSQRT 4
+#define U_TANH 5
+#define U_SIGMOID 6
+#define U_RELU 7
+#define U_GELU 8
+#define U_GELU_TANH 9
+#define U_ABS 10
+#define U_SQUARE 11
+#define U_POW 12
+#define U_CLAMP 13
+#define U_LOG_SIGMOID 14
+#define U_SIN 15
+#define U_COS 16
+#define U_RECIPROCAL 17
+#define U_SILU 18
+#define U_SOFTPLUS 19
+
+__device__ __forceinline__ float sigmoid_f(float x) { return 1.f / (1.f + expf(-x)); }
+
+// PyTorch's pow: x^0 is 1 even for x = 0 or NaN (powf agrees).
+__device__ __forceinline__ float pow_f(float x, float p) { return powf(x, p); }
+
+#define SQRT_2_OVER_PI 0.7978845608028654f
+#define INV_SQRT_2 0.7071067811865476f
+#define INV_SQRT_2PI 0.3989422804014327f
+
+__device__ float unary_f(int op, float x, float alpha, float beta) {
+    switch (op) {
+        case U_NEG: return -x;
+        case U_EXP: return expf(x);
+        case U_LOG: return logf(x);
+        case U_SQRT: return sqrtf(x);
+        case U_RSQRT: return 1.f / sqrtf(x);
+        case U_TANH: return tanhf(x);
+        case U_SIGMOID: return sigmoid_f(x);
+        case U_RELU: return x != x ? x : fmaxf(x, 0.f);
+        case U_GELU: return 0.5f * x * (1.f + erff(x * INV_SQRT_2));
+        case U_GELU_TANH: return 0.5f * x * (1.f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
+        case U_ABS: return fabsf(x);
+        case U_SQUARE: return x * x;
+        case U_POW: return pow_f(x, alpha);
+        case U_CLAMP: {
+            // NaN marks a missing bound; a NaN input stays NaN (torch.clamp)
+            if (x != x) return x;
+            float y = x;
+            if (alpha == alpha) y = fmaxf(y, alpha);
+            if (beta == beta) y = fminf(y, beta);
+            return y;
+        }
+        case U_LOG_SIGMOID: return fminf(x, 0.f) - log1pf(expf(-fabsf(x)));
+        case U_SIN: return sinf(x);
+        case U_COS: return cosf(x);
+        case U_RECIPROCAL: return 1.f / x;
+        case U_SILU: return x * sigmoid_f(x);
+        case U_SOFTPLUS: return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x)));
+        default: return nan_f();
+    }
+}
+
+// d f(x) / dx times g, with the forward output y at hand.
+__device__ float unary_grad(int op, float x, float y, float g, float alpha, float beta) {
+    switch (op) {
+        case U_NEG: return -g;
+        case U_EXP: return g * y;
+        case U_LOG: return g / x;
+        case U_SQRT: return g / y * 0.5f;
+        case U_RSQRT: return -0.5f * y * y * y * g;
+        case U_TANH: return (1.f - y * y) * g;
+        case U_SIGMOID: return (1.f - y) * y * g;
+        case U_RELU: return y > 0.f ? g : 0.f;
+        case U_GELU: {
+            float cdf = 0.5f * (1.f + erff(x * INV_SQRT_2));
+            float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+            return g * (cdf + x * pdf);
+        }
+        case U_GELU_TANH: {
+            float inner = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+            float t = tanhf(inner);
+            float dinner = SQRT_2_OVER_PI * (1.f + 3.f * 0.044715f * x * x);
+            return g * (0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * dinner);
+        }
+        case U_ABS: return x > 0.f ? g : x < 0.f ? -g : 0.f;
+        case U_SQUARE: return x * g * 2.f;
+        case U_POW: return alpha == 0.f ? 0.f : pow_f(x, alpha - 1.f) * alpha * g;
+        case U_CLAMP: {
+            bool inside = (alpha != alpha || x >= alpha) && (beta != beta || x <= beta);
+            return inside ? g : 0.f;
+        }
+        case U_LOG_SIGMOID: return sigmoid_f(-x) * g;
+        case U_SIN: return cosf(x) * g;
+        case U_COS: return -(sinf(x) * g);
+        case U_RECIPROCAL: return -(y * y * g);
+        case U_SILU: { float s = sigmoid_f(x); return (1.f + x * (1.f - s)) * s * g; }
+        case U_SOFTPLUS: return sigmoid_f(x) * g;
+        default: return nan_f();
+    }
+}
+
+// BinaryOp
+#define B_ADD 0
+#define B_SUB 1
+#define B_MUL 2
+#define B_DIV 3
+#define B_POW 4
+#define B_MAX 5
+#define B_MIN 6
+
+__device__ __forceinline__ float binary_f(int op, float a, float b) {
+    switch (op) {
+        case B_ADD: return a + b;
+        case B_SUB: return a - b;
+        case B_MUL: return a * b;
+        case B_DIV: return a / b;
+        case B_POW: return pow_f(a, b);
+        case B_MAX: return (a != a || b != b) ? nan_f() : fmaxf(a, b);   // IEEE maximum: NaN wins, like torch.maximum
+        case B_MIN: return (a != a || b != b) ? nan_f() : fminf(a, b);
+        default: return nan_f();
+    }
+}
+
+// Layout operands: 0 = destination, 1 = source. Same dtype: the bits move untouched (Int32, NaN payloads).
+extern "C" __global__ void copy_strided(Layout L, void* dst, int dstType, const void* src, int srcType, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[2];
+        layout_offsets(L, 2, i, o);
+        if (dstType == srcType) {
+            if (dstType == DT_F32 || dstType == DT_I32) ((unsigned*)dst)[o[0]] = ((const unsigned*)src)[o[1]];
+            else ((u16*)dst)[o[0]] = ((const u16*)src)[o[1]];
+        } else if (dstType == DT_I32 && srcType == DT_I32) {
+            ((int*)dst)[o[0]] = ((const int*)src)[o[1]];
+        } else {
+            store_from_float(dst, dstType, o[0], load_as_float(src, srcType, o[1]));
+        }
+    }
+}
+
+// Sets every element of a view to a bit pattern (4 or 2 bytes).
+extern "C" __global__ void fill_strided(Layout L, void* dst, int elementBytes, unsigned bits, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o = layout_offset(L, 0, i);
+        if (elementBytes == 4) ((unsigned*)dst)[o] = bits;
+        else ((u16*)dst)[o] = (u16)bits;
+    }
+}
+
+// Layout operands: 0 = y, 1 = x.
+extern "C" __global__ void unary_forward(Layout L, int op, float* y, const float* x, float alpha, float beta, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[2];
+        layout_offsets(L, 2, i, o);
+        y[o[0]] = unary_f(op, x[o[1]], alpha, beta);
+    }
+}
+
+// Layout operands: 0 = gx, 1 = x, 2 = gy, 3 = y (forward's output).
+extern "C" __global__ void unary_backward(Layout L, int op, float* gx, const float* x, const float* gy, const float* y,
+                                          float alpha, float beta, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[4];
+        layout_offsets(L, 4, i, o);
+        gx[o[0]] = unary_grad(op, x[o[1]], y[o[3]], gy[o[2]], alpha, beta);
+    }
+}
+
+// Layout operands: 0 = y, 1 = a, 2 = b.
+extern "C" __global__ void binary(Layout L, int op, float* y, const float* a, const float* b, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[3];
+        layout_offsets(L, 3, i, o);
+        y[o[0]] = binary_f(op, a[o[1]], b[o[2]]);
+    }
+}
+
+// Layout operands: 0 = y, 1 = a. y = a op s, or s op a when scalarFirst.
+extern "C" __global__ void binary_scalar(Layout L, int op, float* y, const float* a, float s, int scalarFirst, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[2];
+        layout_offsets(L, 2, i, o);
+        float v = a[o[1]];
+        y[o[0]] = scalarFirst ? binary_f(op, s, v) : binary_f(op, v, s);
+    }
+}
+
+// CompareOp: Eq, Ne, Gt, Ge, Lt, Le. Compared in double, so Int32 values compare exactly. Layout: 0 = y, 1 = a, 2 = b.
+extern "C" __global__ void compare(Layout L, int op, float* y, const void* a, int aType, const void* b, int bType, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[3];
+        layout_offsets(L, 3, i, o);
+        double u = aType == DT_I32 ? (double)((const int*)a)[o[1]] : (double)load_as_float(a, aType, o[1]);
+        double v = bType == DT_I32 ? (double)((const int*)b)[o[2]] : (double)load_as_float(b, bType, o[2]);
+        bool holds;
+        switch (op) {
+            case 0: holds = u == v; break;
+            case 1: holds = u != v; break;
+            case 2: holds = u > v; break;
+            case 3: holds = u >= v; break;
+            case 4: holds = u < v; break;
+            default: holds = u <= v; break;
+        }
+        y[o[0]] = holds ? 1.f : 0.f;
+    }
+}
+
+// Layout operands: 0 = y, 1 = condition, 2 = a, 3 = b.
+extern "C" __global__ void where_select(Layout L, float* y, const float* c, const float* a, const float* b, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[4];
+        layout_offsets(L, 4, i, o);
+        y[o[0]] = c[o[1]] != 0.f ? a[o[2]] : b[o[3]];
+    }
+}
+
+// In place: y = alpha y + beta x. Layout operands: 0 = y, 1 = x.
+extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const float* x, float beta, i64 n) {
+    GRID_STRIDE(i, n) {
+        i64 o[2];
+        layout_offsets(L, 2, i, o);
+        float v = y[o[0]];
+        if (alpha != 1.f) v = v * alpha;
+        y[o[0]] = beta == 1.f ? v + x[o[1]] : x[o[1]] * beta + v;
+    }
+}
+
+// Autocast: y = x rounded to bf16 (precision 2) or fp16 (3), kept as float. Contiguous.
+extern "C" __global__ void round_to(int precision, float* y, const float* x, i64 n) {
+    GRID_STRIDE(i, n) {
+        float v = x[i];
+        y[i] = precision == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : f16_to_f32(f32_to_f16(v));
+    }
+}
+
+// Converts float to bf16 storage for the tensor-core matrix products (values already bf16-exact under autocast).
+extern "C" __global__ void to_bf16(u16* y, const float* x, i64 n) {
+    GRID_STRIDE(i, n) { y[i] = f32_to_bf16(x[i]); }
+}

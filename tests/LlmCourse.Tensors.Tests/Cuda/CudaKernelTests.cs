@@ -1,0 +1,307 @@
+using LlmCourse.Tensors.Optim;
+using F = LlmCourse.Tensors.Functional;
+using static LlmCourse.Tensors.Tests.Cuda.Gpu;
+
+namespace LlmCourse.Tensors.Tests.Cuda;
+
+/// <summary>
+/// Every CUDA kernel against the CPU backend (the reference), through the public ops so the op layer
+/// runs on the GPU too: random inputs of odd sizes (37, 129, 1000003: never a multiple of a block),
+/// transposed and sliced (strided) views and broadcast (stride-0) operands, forward and gradients.
+/// Tolerances, |gpu - cpu| &lt;= atol + rtol |cpu| (gradients 10x, one more op deep):
+/// - element-wise, float32: atol 1e-6, rtol 2e-5. CUDA's expf/logf/tanhf/erff are within 2 ulp, the CPU's
+///   vectorised exp within a few; 2e-5 is ~150 ulp of headroom, far below a formula error (1e-3 and up).
+/// - sums, rows (softmax, norms, cross-entropy), matrix products, attention: atol 1e-5, rtol 1e-4: sums of
+///   up to ~1000 terms in another order (each term half an ulp, ~sqrt(n) of them in practice).
+/// - selections (copies, max/argmax, top-k, gather, index_select), conversions, AdamW, autocast rounding:
+///   exact, the same bits.
+/// - bf16 autocast products: 1e-2 relative (one bf16 ulp, 2^-8, when a float32 sum in another order lands
+///   on the other side of a bf16 rounding boundary).
+/// Without a GPU every test skips, naming CUDA's reason.
+/// </summary>
+[Trait("Category", "Cuda")]
+[Collection(Gpu.Collection)]
+public sealed class CudaKernelTests(ITestOutputHelper output)
+{
+    const double EwAtol = 1e-6, EwRtol = 2e-5, RedAtol = 1e-5, RedRtol = 1e-4;
+
+    public static TheoryData<string> UnaryOps() =>
+    [
+        "neg", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "abs", "square", "pow",
+        "clamp", "log_sigmoid", "sin", "cos", "reciprocal", "silu", "softplus",
+    ];
+
+    static Tensor Unary(string op, Tensor x) => op switch
+    {
+        "neg" => x.Neg(),
+        "exp" => x.Exp(),
+        "log" => (x.Abs() + 0.1f).Log(),
+        "sqrt" => (x.Abs() + 0.1f).Sqrt(),
+        "rsqrt" => (x.Abs() + 0.1f).Rsqrt(),
+        "tanh" => x.Tanh(),
+        "sigmoid" => x.Sigmoid(),
+        "relu" => x.Relu(),
+        "gelu" => F.Gelu(x),
+        "gelu_tanh" => F.Gelu(x, GeluApproximation.Tanh),
+        "abs" => x.Abs(),
+        "square" => x.Square(),
+        "pow" => (x.Abs() + 0.1f).Pow(2.5f),
+        "clamp" => x.Clamp(-0.5f, 0.7f),
+        "log_sigmoid" => F.LogSigmoid(x),
+        "sin" => x.Sin(),
+        "cos" => x.Cos(),
+        "reciprocal" => (x.Abs() + 0.5f).Reciprocal(),
+        "silu" => F.Silu(x),
+        "softplus" => F.Softplus(x),
+        _ => throw new ArgumentException(op),
+    };
+
+    [Theory]
+    [MemberData(nameof(UnaryOps))]
+    public void UnaryOnATransposedViewMatchesTheCpu(string op)
+    {
+        Require();
+        Twin(op, xs => Unary(op, xs[0].Transpose(0, 1)), EwAtol, EwRtol, output, inputs: Randn(1, 129, 37));
+    }
+
+    [Fact]
+    public void UnaryOnAMillionElementsCoversTheGridStrideLoop()
+    {
+        Require();
+        Twin("tanh 1000003", xs => xs[0].Tanh(), EwAtol, EwRtol, output, inputs: Randn(2, 1000003));
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("sub")]
+    [InlineData("mul")]
+    [InlineData("div")]
+    [InlineData("pow")]
+    [InlineData("maximum")]
+    [InlineData("minimum")]
+    public void BinaryWithBroadcastOperandsMatchesTheCpu(string op)
+    {
+        Require();
+        Tensor Apply(Tensor a, Tensor b) => op switch
+        {
+            "add" => a + b,
+            "sub" => a - b,
+            "mul" => a * b,
+            "div" => a / (b.Abs() + 0.5f),
+            "pow" => (a.Abs() + 0.1f).Pow(b),
+            "maximum" => Tensor.Maximum(a, b),
+            _ => Tensor.Minimum(a, b),
+        };
+        // [5, 37, 129] with [37, 1] (stride 0 across the last dim) and a step-2 slice of [129 * 2]
+        Twin(op + " broadcast column", xs => Apply(xs[0], xs[1]), EwAtol, EwRtol, output, inputs: [Randn(3, 5, 37, 129), Randn(4, 37, 1)]);
+        Twin(op + " strided row", xs => Apply(xs[0], xs[1].Reshape(129, 2).Select(1, 0)), EwAtol, EwRtol, output,
+            inputs: [Randn(5, 5, 37, 129), Randn(6, 258)]);
+    }
+
+    [Fact]
+    public void ScalarOpsComparisonsAndWhereMatchTheCpu()
+    {
+        Require();
+        Twin("scalar ops", xs => (xs[0] * 3f - 2f) / 7f + 1f, EwAtol, EwRtol, output, inputs: Randn(7, 37, 129));
+        Twin("where(gt)", xs => Tensor.Where(xs[0].Gt(xs[1]), xs[0], xs[1]), 0, 0, output, inputs: [Randn(8, 37, 129), Randn(9, 129)]);
+        foreach (var (name, compare) in new (string, Func<Tensor, Tensor, Tensor>)[]
+                 { ("eq", (a, b) => a.Eq(b)), ("ne", (a, b) => a.Ne(b)), ("ge", (a, b) => a.Ge(b)), ("le", (a, b) => a.Le(b)), ("lt", (a, b) => a.Lt(b)) })
+            Twin(name, xs => compare(xs[0].Clamp(-0.5f, 0.5f), xs[1].Clamp(-0.5f, 0.5f)), 0, 0, output, gradients: false,
+                inputs: [Randn(10, 37, 129), Randn(11, 37, 1)]);
+        Twin("masked fill", xs => xs[0].MaskedFill(xs[1].Gt(0f), -1e9f), 0, 0, output, inputs: [Randn(12, 37, 129), Randn(13, 129)]);
+    }
+
+    [Fact]
+    public void CopiesAndConversionsAreExact()
+    {
+        Require();
+        var x = Randn(14, 37, 129) * 1000f;
+        Twin("contiguous of a permuted view", xs => xs[0].Reshape(37, 3, 43).Permute(2, 0, 1).Contiguous(), 0, 0, output, inputs: x);
+        Twin("to bf16 and back", xs => xs[0].To(DType.BFloat16).To(DType.Float32), 0, 0, output, gradients: false, inputs: x);
+        Twin("to fp16 and back", xs => xs[0].To(DType.Float16).To(DType.Float32), 0, 0, output, gradients: false, inputs: x);
+        Twin("to int32 and back", xs => xs[0].To(DType.Int32).To(DType.Float32), 0, 0, output, gradients: false, inputs: x);
+        Twin("broadcast expand copy", xs => xs[0].Expand(5, 37, 129).Contiguous(), 0, 0, output, inputs: Randn(15, 37, 1));
+        Twin("cat", xs => Tensor.Cat([xs[0], xs[1].Transpose(0, 1)], 1), 0, 0, output, inputs: [Randn(16, 37, 5), Randn(17, 7, 37)]);
+        var gpu = Tensor.Full([3, 5], 2.5f, Gpu.Device);
+        Assert.Equal(Enumerable.Repeat(2.5f, 15), gpu.ToArray());
+        var zeros = Tensor.Zeros([7], DType.BFloat16, Gpu.Device);
+        Assert.Equal(new float[7], zeros.ToArray());
+        Assert.Equal(-3, Tensor.FromArray([1, -3, 8], [3], Gpu.Device).ToInt32Array()[1]);
+    }
+
+    [Fact]
+    public void ReductionsMatchTheCpu()
+    {
+        Require();
+        var x = Randn(20, 7, 129, 37);
+        Twin("sum all", xs => xs[0].Sum(), RedAtol, RedRtol, output, inputs: x);
+        for (var dim = 0; dim < 3; dim++)
+        {
+            var d = dim;
+            Twin($"sum dim {d}", xs => xs[0].Sum(d), RedAtol, RedRtol, output, inputs: x);
+            Twin($"max dim {d}", xs => xs[0].Max(d).Values, 0, 0, output, inputs: x);
+            Twin($"argmax dim {d}", xs => xs[0].ArgMax(d).To(DType.Float32), 0, 0, output, gradients: false, inputs: x);
+            Twin($"min dim {d}", xs => xs[0].Min(d).Values, 0, 0, output, inputs: x);
+            Twin($"cumsum dim {d}", xs => xs[0].CumSum(d), RedAtol, RedRtol, output, inputs: x);
+        }
+        Twin("mean, var", xs => xs[0].Var(1) + xs[0].Mean(), RedAtol, RedRtol, output, inputs: x);
+        Twin("logsumexp", xs => xs[0].LogSumExp(-1), RedAtol, RedRtol, output, inputs: x);
+        // A bias gradient's shape: a few long columns (the chunked two-pass sum).
+        Twin("long column sum", xs => xs[0].Sum(0), RedAtol, RedRtol, output, inputs: Randn(21, 5003, 3));
+        Twin("max all", xs => xs[0].Max(), 0, 0, output, inputs: x);
+    }
+
+    [Fact]
+    public void TopKMatchesTheCpuExactly()
+    {
+        Require();
+        var x = Randn(22, 7, 1000);
+        foreach (var (k, largest) in new[] { (1, true), (5, true), (50, false), (300, true) })
+        {
+            var (vc, ic) = x.TopK(k, largest: largest);
+            var (vg, ig) = x.To(Gpu.Device).TopK(k, largest: largest);
+            Close($"top-{k} values", vc.ToArray(), vg.ToArray(), 0, 0, output);
+            Assert.Equal(ic.ToInt32Array(), ig.ToInt32Array());
+        }
+    }
+
+    [Fact]
+    public void MatrixProductsMatchTheCpu()
+    {
+        Require();
+        Twin("matmul 37x129 @ 129x65", xs => xs[0].MatMul(xs[1]), RedAtol, RedRtol, output, inputs: [Randn(30, 37, 129), Randn(31, 129, 65)]);
+        Twin("matmul a^T @ b^T", xs => xs[0].T.MatMul(xs[1].T), RedAtol, RedRtol, output, inputs: [Randn(32, 129, 37), Randn(33, 65, 129)]);
+        Twin("batched, shared right", xs => xs[0].MatMul(xs[1]), RedAtol, RedRtol, output, inputs: [Randn(34, 3, 5, 37, 16), Randn(35, 16, 23)]);
+        Twin("batched both", xs => xs[0].MatMul(xs[1]), RedAtol, RedRtol, output, inputs: [Randn(36, 3, 17, 9), Randn(37, 3, 9, 11)]);
+        Twin("batched, broadcast left", xs => xs[0].MatMul(xs[1]), RedAtol, RedRtol, output, inputs: [Randn(38, 17, 9), Randn(39, 4, 9, 11)]);
+        Twin("matrix-vector", xs => xs[0].MatMul(xs[1]), RedAtol, RedRtol, output, inputs: [Randn(40, 37, 129), Randn(41, 129)]);
+        Twin("linear with bias", xs => F.Linear(xs[0], xs[1], xs[2]), RedAtol, RedRtol, output,
+            inputs: [Randn(42, 7, 13, 129), Randn(43, 65, 129), Randn(44, 65)]);
+    }
+
+    [Fact]
+    public void Bf16AutocastProductsMatchTheCpusAutocast()
+    {
+        Require();
+        // Same rounded operands on both; float32 sums in another order, then one bf16 rounding.
+        Tensor Run(Tensor[] xs)
+        {
+            using var autocast = Autocast.BFloat16();
+            return F.Linear(xs[0], xs[1], xs[2]).MatMul(xs[3]);
+        }
+        Twin("autocast linear + matmul", Run, 1e-3, 1e-2, output,
+            inputs: [Randn(45, 7, 13, 129), Randn(46, 65, 129), Randn(47, 65), Randn(48, 65, 31)]);
+        var x = Randn(49, 1000);
+        Close("autocast rounding", x.RoundedTo(DType.BFloat16).ToArray(), x.To(Gpu.Device).RoundedTo(DType.BFloat16).ToArray(), 0, 0, output);
+        Close("fp16 rounding", x.RoundedTo(DType.Float16).ToArray(), x.To(Gpu.Device).RoundedTo(DType.Float16).ToArray(), 0, 0, output);
+    }
+
+    [Fact]
+    public void RowKernelsMatchTheCpu()
+    {
+        Require();
+        foreach (var n in new[] { 65, 1000, 50304 })
+        {
+            var x = Randn(50, 37, n) * 3f;
+            Twin($"softmax n={n}", xs => xs[0].Softmax(-1), RedAtol, RedRtol, output, inputs: x);
+            Twin($"log-softmax n={n}", xs => xs[0].LogSoftmax(-1), RedAtol, RedRtol, output, inputs: x);
+        }
+        var targets = Tensor.FromArray(Enumerable.Range(0, 37).Select(i => i % 7 == 3 ? -100 : i * 13 % 65).ToArray(), [37]);
+        Twin("cross-entropy, ignore_index", xs => F.CrossEntropy(xs[0], xs[1]), RedAtol, RedRtol, output, inputs: [Randn(51, 37, 65) * 2f, targets]);
+        Twin("cross-entropy, label smoothing 0.1", xs => F.CrossEntropy(xs[0], xs[1], labelSmoothing: 0.1f), RedAtol, RedRtol, output,
+            inputs: [Randn(52, 37, 65) * 2f, targets]);
+        Twin("layer norm", xs => F.LayerNorm(xs[0], [96], xs[1], xs[2]), RedAtol, RedRtol, output,
+            inputs: [Randn(53, 7, 13, 96) * 2f + 1f, Randn(54, 96), Randn(55, 96)]);
+        Twin("layer norm, no affine", xs => F.LayerNorm(xs[0], [777]), RedAtol, RedRtol, output, inputs: Randn(56, 5, 777));
+        Twin("rms norm", xs => F.RmsNorm(xs[0], [96], xs[1]), RedAtol, RedRtol, output, inputs: [Randn(57, 7, 13, 96), Randn(58, 96)]);
+        var bad = Tensor.FromArray([0, 70, 1], [3], Gpu.Device);
+        var e = Assert.Throws<TensorShapeException>(() => F.CrossEntropy(Randn(59, 3, 65).To(Gpu.Device), bad));
+        Assert.Contains("target 70 at row 1", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false, 77, 77, 32, 0f)]
+    [InlineData(true, 77, 77, 32, 0f)]
+    [InlineData(true, 130, 130, 64, 0f)]
+    [InlineData(false, 9, 100, 128, 0f)]
+    [InlineData(true, 45, 45, 16, 0.2f)]
+    public void FusedAttentionMatchesTheCpu(bool causal, int t, int s, int d, float dropout)
+    {
+        Require();
+        Twin($"attention causal={causal} T={t} S={s} D={d} dropout={dropout}",
+            xs => F.ScaledDotProductAttention(xs[0], xs[1], xs[2], isCausal: causal, dropoutP: dropout, generator: new Generator(5)),
+            RedAtol, RedRtol, output, inputs: [Randn(60, 2, 3, t, d), Randn(61, 2, 3, s, d), Randn(62, 2, 3, s, d)]);
+    }
+
+    [Fact]
+    public void FusedAttentionOnTheModelsTimeMajorLayoutMatchesTheCpu()
+    {
+        Require();
+        // q, k, v as a GPT makes them: one [B, T, 3C] projection split and viewed as [B, H, T, D].
+        Twin("attention on qkv split views", xs =>
+        {
+            var parts = xs[0].Split(48, 2);
+            Tensor Heads(Tensor p) => p.Reshape(3, 37, 4, 12).Transpose(1, 2);
+            var y = F.ScaledDotProductAttention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]), isCausal: true);
+            return y.Transpose(1, 2).Reshape(3, 37, 48);
+        }, RedAtol, RedRtol, output, inputs: Randn(63, 3, 37, 144));
+    }
+
+    [Fact]
+    public void IndexOpsMatchTheCpu()
+    {
+        Require();
+        var ids = Tensor.FromArray(Enumerable.Range(0, 5 * 33).Select(i => i * 7 % 20).ToArray(), [5, 33]);   // duplicates
+        Twin("embedding", xs => F.Embedding(xs[1], xs[0]), 0, 0, output, inputs: [Randn(70, 65, 48), ids]);
+        Twin("index select dim 1", xs => xs[0].IndexSelect(1, xs[1]), 0, 0, output,
+            inputs: [Randn(71, 3, 20, 7), Tensor.FromArray([4, 4, 0, 19, 7], [5])]);
+        var index = Tensor.FromArray(Enumerable.Range(0, 7 * 5).Select(i => i * 3 % 20).ToArray(), [7, 5]);
+        Twin("gather dim 1 of a transposed view", xs => xs[0].T.Gather(1, xs[1]), 0, 0, output, inputs: [Randn(72, 20, 7), index]);
+    }
+
+    [Fact]
+    public void AdamWMatchesTheCpuBitForBit()
+    {
+        Require();
+        var (pc, pg) = (Randn(80, 1003).WithGrad(), Randn(80, 1003).To(Gpu.Device).Detach().WithGrad());
+        var oc = new AdamW([pc], lr: 1e-2f, weightDecay: 0.1f);
+        var og = new AdamW([pg], lr: 1e-2f, weightDecay: 0.1f);
+        for (var step = 0; step < 3; step++)
+        {
+            var g = Randn(81 + (ulong)step, 1003);
+            pc.Grad = g;
+            pg.Grad = g.To(Gpu.Device);
+            oc.Step();
+            og.Step();
+        }
+        Close("AdamW parameters after 3 steps", pc.ToArray(), pg.ToArray(), 0, 0, output);
+        Assert.Equal(Gpu.Device, pg.Device);
+    }
+
+    [Fact]
+    public void GradientNormClippingAndNonFiniteChecksMatchTheCpu()
+    {
+        Require();
+        var pc = Randn(90, 129, 37).WithGrad();
+        var pg = pc.Detach().To(Gpu.Device).WithGrad();
+        pc.Grad = Randn(91, 129, 37) * 3f;
+        pg.Grad = pc.Grad!.To(Gpu.Device);
+        var nc = GradClip.ClipGradNorm([pc], 1f);
+        var ng = GradClip.ClipGradNorm([pg], 1f);
+        Assert.InRange(Math.Abs(nc - ng) / nc, 0, 1e-6);
+        Close("clipped gradient", pc.Grad!.ToArray(), pg.Grad!.ToArray(), 1e-7, 1e-6, output);
+        var withNaN = Tensor.FromArray([1f, float.NaN, 3f], [3], Gpu.Device);
+        Assert.Equal((true, false), withNaN.Backend.FindNonFinite(withNaN));
+        var withInf = Tensor.FromArray([1f, float.NegativeInfinity], [2], Gpu.Device);
+        Assert.Equal((false, true), withInf.Backend.FindNonFinite(withInf));
+    }
+
+    [Fact]
+    public void AnOpOnTwoDevicesNamesBoth()
+    {
+        Require();
+        var e = Assert.Throws<TensorShapeException>(() => Randn(1, 3).MatMul(Randn(2, 3).To(Gpu.Device)));
+        Assert.Contains("cpu", e.Message);
+        Assert.Contains("cuda:0", e.Message);
+    }
+}
