@@ -38,12 +38,15 @@ public static class Check
     {
         if (expected.Count != actual.Count)
             return Report(false, what, $"{expected.Count} values", $"{actual.Count} values", hint);
+        // A NaN (or an infinity against a finite value) is the worst difference there is: once found it
+        // stays the worst, so one anywhere in the list fails the check, not only in the last position.
         var worst = 0.0;
         var at = 0;
         for (var i = 0; i < expected.Count; i++)
         {
-            var difference = Math.Abs((double)expected[i] - actual[i]);
-            if (!(difference <= worst)) (worst, at) = (difference, i);
+            var difference = expected[i].Equals(actual[i]) ? 0 : Math.Abs((double)expected[i] - actual[i]);
+            if (double.IsNaN(difference)) difference = double.PositiveInfinity;
+            if (difference > worst) (worst, at) = (difference, i);
         }
         var ok = worst <= tolerance;
         return Report(ok, what, Show(expected), Show(actual), hint,

@@ -7,7 +7,8 @@ namespace LlmCourse.Cli.Commands;
 /// <summary>
 /// <c>llmcourse doctor</c>: what this machine offers the course (the same report lesson 00 shows):
 /// .NET, CPU and vector instructions, CUDA libraries, and where each dataset will be read from.
-/// Exits with 1 when a dataset copy on disk has the wrong hash, since it would silently be skipped.
+/// Exits with 1 when a dataset copy on disk has the wrong hash, since it would silently be skipped,
+/// or when LLMCOURSE_QUICK holds a value it cannot read.
 /// </summary>
 static class DoctorCommand
 {
@@ -40,6 +41,6 @@ static class DoctorCommand
             : report.CudaDriverFound
                 ? $"GPU: the CUDA driver is here but the engine cannot use it: {report.GpuBackend}"
                 : "GPU: no CUDA driver found; everything runs on the CPU (as the course is designed to)."));
-        return report.Datasets.Any(d => d.State == DatasetState.Mismatch) ? CourseCli.Failure : CourseCli.Success;
+        return report.Datasets.Any(d => d.State == DatasetState.Mismatch) || report.QuickModeProblem is not null ? CourseCli.Failure : CourseCli.Success;
     }
 }

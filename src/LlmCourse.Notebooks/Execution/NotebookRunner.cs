@@ -21,6 +21,7 @@ public static class NotebookRunner
 
     public static async Task<NotebookRun> RunAsync(Notebook notebook, string path, RunOptions? options = null, CancellationToken cancel = default)
     {
+        EnsureCSharp(notebook, path);
         options ??= new RunOptions();
         // Resolved now: the run changes the current directory, and messages keep the path as given.
         var fullPath = Path.GetFullPath(path);
@@ -40,6 +41,24 @@ public static class NotebookRunner
             Environment.SetEnvironmentVariable(QuickVariable, previousQuick);
             oneAtATime.Release();
         }
+    }
+
+    /// <summary>
+    /// Refuses a notebook whose kernelspec names another kernel (a Python notebook, an F# one): its
+    /// cells would otherwise be compiled as C# and fail with errors that hide the real cause. A notebook
+    /// without a kernelspec is taken as C#, as the kernel's own cells default to it.
+    /// </summary>
+    public static void EnsureCSharp(Notebook notebook, string path)
+    {
+        if (notebook.Metadata["kernelspec"] is not System.Text.Json.Nodes.JsonObject spec) return;
+        string? Field(string name) => spec[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out string? text) ? text : null;
+        var name = Field("name");
+        var language = Field("language");
+        if (name == DotNetKernel.KernelSpecName || (name is null && language is "C#" or "csharp" or "c#")) return;
+        throw new NotebookFormatException(path, null,
+            $"its kernel is '{Field("display_name") ?? name ?? "?"}' (kernelspec name '{name ?? "?"}', language '{language ?? "?"}'); " +
+            $"llmcourse runs .NET C# notebooks only (kernelspec '{DotNetKernel.KernelSpecName}'). Run it in Jupyter with its own " +
+            "kernel, or, if it really is C#, set its kernel to .NET (C#) in VS Code or Jupyter and save it.");
     }
 
     static async Task<NotebookRun> RunCellsAsync(Notebook notebook, string path, string fullPath, RunOptions options, CancellationToken cancel)
@@ -65,24 +84,26 @@ public static class NotebookRunner
             var clock = Stopwatch.StartNew();
             var execution = new CellExecution(cell, index,
                 observer is null ? null : (c, bundle) => observer.DisplayChanged(c.CellIndex, bundle[MimeBundle.PlainText] ?? ""));
-            var failure = await RunCellAsync(session, cell, index, executionCount, execution, path, cancel).ConfigureAwait(false);
+            var failure = await RunCellAsync(session, cell, index, executionCount, execution, path, options.CellTimeout, cancel)
+                .ConfigureAwait(false);
             var run = new CellRun(index, executionCount, clock.Elapsed, failure);
             runs.Add(run);
             observer?.CellFinished(run);
-            if (failure is not null && !options.ContinueOnError) break;
+            // A cell given up on may still be running: the cells below would race it, so the run stops.
+            if (failure is not null && (!options.ContinueOnError || failure.ErrorName == typeof(CellTimeoutException).FullName)) break;
         }
 
-        notebook.Metadata["llmcourse"] = new JsonObject
-        {
-            ["mode"] = options.Quick ? "quick" : "full",
-            ["succeeded"] = runs.All(r => r.Succeeded),
-            ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
-        };
+        // Added beside what the lesson declares there (its "checks" count), not over it.
+        var record = notebook.Metadata["llmcourse"] as JsonObject ?? [];
+        record["mode"] = options.Quick ? "quick" : "full";
+        record["succeeded"] = runs.All(r => r.Succeeded);
+        record["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
+        notebook.Metadata["llmcourse"] = record;
         return new NotebookRun(path, notebook, runs, total.Elapsed, options.Quick);
     }
 
     static async Task<CellFailure?> RunCellAsync(ScriptSession session, Cell cell, int index, int executionCount,
-        CellExecution execution, string path, CancellationToken cancel)
+        CellExecution execution, string path, TimeSpan? timeout, CancellationToken cancel)
     {
         if (cell.KernelName is not ("csharp" or "C#" or "c#"))
         {
@@ -103,7 +124,7 @@ public static class NotebookRunner
         CellExecution.Current = execution;
         try
         {
-            var outcome = await session.SubmitAsync(code, index, cancel).ConfigureAwait(false);
+            var outcome = await session.SubmitAsync(code, index, cancel, timeout).ConfigureAwait(false);
             if (outcome.Errors.Count > 0)
             {
                 var (failure, output) = FailureReport.Compile(path, index, code, outcome.Errors);

@@ -81,7 +81,7 @@ sealed class ScriptSession : IDisposable
     /// <summary>The cell a stack frame's file belongs to, or null for library code.</summary>
     public int? CellOf(string? file) => file is not null && cellByFile.TryGetValue(file, out var index) ? index : null;
 
-    public async Task<Outcome> SubmitAsync(string code, int cellIndex, CancellationToken cancel)
+    public async Task<Outcome> SubmitAsync(string code, int cellIndex, CancellationToken cancel, TimeSpan? timeout = null)
     {
         // A file per cell: stack frames name it, which maps a runtime error back to its cell, and #r
         // and #load resolve relative to its folder, the notebook's.
@@ -121,8 +121,19 @@ sealed class ScriptSession : IDisposable
         var hasValue = EndsWithValue(compilation);
         try
         {
-            var value = await ((Task<object>)factory.Invoke(null, [submissionStates])!).ConfigureAwait(false);
+            var states = submissionStates;
+            var running = StartOnOwnThread(() => (Task<object>)factory.Invoke(null, [states])!, $"{notebookStem} cell {cellIndex + 1}");
+            if (timeout is { } limit && await Task.WhenAny(running, Task.Delay(limit, cancel)).ConfigureAwait(false) != running)
+            {
+                cancel.ThrowIfCancellationRequested();
+                return new Outcome([], new CellTimeoutException(cellIndex, limit), false, null);
+            }
+            var value = await running.ConfigureAwait(false);
             return new Outcome([], null, hasValue, value);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            throw;
         }
         catch (Exception e)
         {
@@ -143,6 +154,24 @@ sealed class ScriptSession : IDisposable
             return false;
         var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
         return type is null || type.SpecialType != SpecialType.System_Void;
+    }
+
+    /// <summary>
+    /// Starts a cell on a thread of its own, so a cell that never returns (a loop that does not end, a
+    /// wait on something that never comes) can be given up on after the timeout even before it reaches
+    /// its first await. .NET cannot abort that thread: it is a background thread, left behind, and the
+    /// process (the CLI) ends it on exit.
+    /// </summary>
+    static Task<object> StartOnOwnThread(Func<Task<object>> start, string name)
+    {
+        var started = new TaskCompletionSource<Task<object>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try { started.SetResult(start()); }
+            catch (Exception e) { started.SetException(e); }
+        }, maxStackSize: 16 << 20) { IsBackground = true, Name = name };
+        thread.Start();
+        return started.Task.Unwrap();
     }
 
     static Exception Unwrap(Exception e) => e switch

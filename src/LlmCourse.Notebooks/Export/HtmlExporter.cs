@@ -14,7 +14,7 @@ namespace LlmCourse.Notebooks.Export;
 public static class HtmlExporter
 {
     public static void Save(Notebook notebook, string notebookPath, string htmlPath) =>
-        File.WriteAllText(htmlPath, Export(notebook, notebookPath), new UTF8Encoding(false));
+        AtomicText.Write(htmlPath, Export(notebook, notebookPath));
 
     public static string Export(Notebook notebook, string? notebookPath = null)
     {

@@ -13,8 +13,25 @@ public static class NotebookReader
     public static Notebook Load(string path)
     {
         string json;
-        try { json = File.ReadAllText(path); }
+        try
+        {
+            // Strict UTF-8 (nbformat's encoding): a notebook saved in another encoding is named as
+            // such, instead of being read with its accented letters silently replaced by U+FFFD.
+            using var reader = new StreamReader(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true),
+                detectEncodingFromByteOrderMarks: true);
+            json = reader.ReadToEnd();
+        }
         catch (IOException e) { throw new NotebookFormatException(path, null, $"cannot be read: {e.Message}", e); }
+        catch (UnauthorizedAccessException e) { throw new NotebookFormatException(path, null, $"cannot be read: {e.Message}", e); }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new NotebookFormatException(path, null,
+                $"is not UTF-8 (invalid byte{(e.BytesUnknown is { Length: > 0 } b ? $" 0x{b[0]:X2}" : "")}); " +
+                "notebooks are UTF-8 files: re-save it as UTF-8 in your editor (or `iconv -f latin1 -t utf-8`)", e);
+        }
+        if (json.Trim().Length == 0)
+            throw new NotebookFormatException(path, null,
+                "is empty (no JSON at all): was it saved? Restore it from git (`git checkout -- <file>`) or save it again from the editor");
         return Parse(json, path);
     }
 

@@ -12,12 +12,8 @@ public static class NotebookWriter
 {
     public static void Save(Notebook notebook, string path)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
         // Write beside the target, then rename: an interrupted save never leaves half a notebook.
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        File.WriteAllText(temp, Serialize(notebook), new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
+        AtomicText.Write(path, Serialize(notebook));
     }
 
     public static string Serialize(Notebook notebook)

@@ -30,10 +30,32 @@ internal static class KernelThreads
     /// </summary>
     public static int MaxThreads { get; } = ReadMaxThreads();
 
+    public const string ThreadsVariable = "LLMCOURSE_THREADS";
+
     static int ReadMaxThreads()
     {
         var cores = Math.Max(1, Environment.ProcessorCount);
-        return int.TryParse(Environment.GetEnvironmentVariable("LLMCOURSE_THREADS"), out var n) && n > 0 ? Math.Min(n, cores) : cores;
+        var threads = ParseThreads(Environment.GetEnvironmentVariable(ThreadsVariable), cores, out var problem);
+        // A warning, not an exception: this runs in a type initializer, where a throw would surface as an
+        // unreadable TypeInitializationException on the first tensor op; a wrong thread count costs speed only.
+        if (problem is not null) Console.Error.WriteLine($"warning: {problem}");
+        return threads;
+    }
+
+    /// <summary>
+    /// LLMCOURSE_THREADS as a thread count: unset or empty is every core; a whole number ≥ 1 is used, up
+    /// to the core count. Anything else (<c>two</c>, <c>0</c>, <c>-1</c>, <c>2.5</c>) is every core, and
+    /// <paramref name="problem"/> says what was wrong and what to write instead.
+    /// </summary>
+    internal static int ParseThreads(string? value, int cores, out string? problem)
+    {
+        problem = null;
+        if (string.IsNullOrWhiteSpace(value)) return cores;
+        if (int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
+            return Math.Min(n, cores);
+        problem = $"{ThreadsVariable}='{value}' is not a whole number of threads ≥ 1, so all {cores} cores are used. " +
+                  $"Set it to a number such as {Math.Max(1, cores / 2)} (this machine has {cores} cores), or unset it to use them all.";
+        return cores;
     }
 
     static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs of spinning before sleeping

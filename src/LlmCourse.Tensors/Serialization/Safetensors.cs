@@ -84,7 +84,7 @@ public static class Safetensors
         stream.ReadExactly(lengthBytes);
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > (ulong)MaxHeaderBytes || (long)headerLength > stream.Length - 8)
-            throw Bad(path, $"header length {headerLength} does not fit in a {stream.Length}-byte file");
+            throw Bad(path, $"header length {headerLength} does not fit in a {stream.Length}-byte file (a truncated copy, or not a safetensors file)");
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
         var dataStart = 8 + (long)headerLength;
@@ -97,7 +97,7 @@ public static class Safetensors
         }
         catch (JsonException e)
         {
-            throw Bad(path, $"the header is not valid JSON ({e.Message})");
+            throw Bad(path, $"the header is not valid JSON ({e.Message}); is it a safetensors file?");
         }
         var tensors = new Dictionary<string, Tensor>();
         var metadata = new Dictionary<string, string>();
@@ -107,15 +107,30 @@ public static class Safetensors
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw Bad(path, "the header is not a JSON object");
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                if (property.Name == "__metadata__")
+                string code;
+                int[] shape;
+                long[] offsets;
+                // A field missing or of the wrong JSON kind: JsonElement throws KeyNotFound/InvalidOperation/
+                // Format exceptions that name neither the file nor the tensor.
+                try
                 {
-                    foreach (var m in property.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
-                    continue;
+                    if (property.Name == "__metadata__")
+                    {
+                        foreach (var m in property.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
+                        continue;
+                    }
+                    var info = property.Value;
+                    code = info.GetProperty("dtype").GetString() ?? "";
+                    shape = info.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                    offsets = info.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 }
-                var info = property.Value;
-                var code = info.GetProperty("dtype").GetString() ?? "";
-                var shape = info.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-                var offsets = info.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    throw Bad(path, property.Name == "__metadata__"
+                        ? "'__metadata__' must be an object of strings"
+                        : $"tensor '{property.Name}' is not {{\"dtype\": string, \"shape\": [ints], \"data_offsets\": [begin, end]}} ({e.Message})");
+                }
+                if (shape.Any(d => d < 0)) throw Bad(path, $"tensor '{property.Name}' has a negative size in shape [{string.Join(", ", shape)}]");
                 if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
                     throw Bad(path, $"tensor '{property.Name}' has data offsets [{string.Join(", ", offsets)}] outside the {dataLength}-byte data section");
                 var (stored, size) = ParseCode(code, path, property.Name);
@@ -124,7 +139,14 @@ public static class Safetensors
                 entries.Add((property.Name, stored, shape, offsets[0], offsets[1]));
             }
         }
-        foreach (var (name, stored, shape, begin, end) in entries.OrderBy(e => e.Begin))
+        // Two tensors sharing bytes would load as aliases of one another's data: the file is corrupt
+        // (or written by a buggy writer), so it is refused rather than read.
+        var ordered = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+            if (ordered[i].Begin < ordered[i - 1].End && ordered[i].End > ordered[i].Begin)
+                throw Bad(path, $"tensors '{ordered[i - 1].Name}' [{ordered[i - 1].Begin}, {ordered[i - 1].End}) and '{ordered[i].Name}' " +
+                                $"[{ordered[i].Begin}, {ordered[i].End}) overlap in the data section; the file is corrupt: write it again");
+        foreach (var (name, stored, shape, begin, end) in ordered)
         {
             var bytes = new byte[end - begin];
             stream.Position = dataStart + begin;

@@ -211,6 +211,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
     /// Heads other than the language-model head read these (a reward model's score, PPO's value).</summary>
     public Tensor Hidden(Tensor tokens, KvCache[]? caches = null)
     {
+        TokenIds.Check(tokens, Config.VocabSize, Name);
         var (B, T) = (tokens.Size(0), tokens.Size(1));
         var past = caches?[0].Length ?? 0;
         if (past + T > Config.BlockSize)
@@ -244,6 +245,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
     /// <summary>Mean cross-entropy of the next-token predictions: inputs and targets (B, T) Int32.</summary>
     public Tensor Loss(Tensor inputs, Tensor targets)
     {
+        TokenIds.Check(targets, Config.VocabSize, Name, "targets");
         var logits = Forward(inputs);                                      // (B, T, V)
         var (B, T, V) = (logits.Size(0), logits.Size(1), logits.Size(2));
         return F.CrossEntropy(logits.View(B * T, V), targets.View(B * T));  // (B·T, V) against (B·T)

@@ -46,6 +46,7 @@ public sealed class MlpLanguageModel : Module, INeuralLanguageModel
     /// <summary>Logits (B, T, V): position t sees tokens t−N+1 … t of its row (padding before the row starts).</summary>
     public Tensor Logits(Tensor tokens)
     {
+        TokenIds.Check(tokens, Config.VocabSize, Name);   // VocabSize itself is the padding id: not for callers
         var (B, T, N) = (tokens.Size(0), tokens.Size(1), Config.Context);
         // Prepend N − 1 padding tokens to every row, so every position has N tokens of context.
         var ids = tokens.ToInt32Array();
@@ -63,6 +64,7 @@ public sealed class MlpLanguageModel : Module, INeuralLanguageModel
 
     public Tensor Loss(Tensor inputs, Tensor targets)
     {
+        TokenIds.Check(targets, Config.VocabSize, Name, "targets");
         var logits = Logits(inputs);                                        // (B, T, V)
         var (B, T, V) = (logits.Size(0), logits.Size(1), logits.Size(2));
         return F.CrossEntropy(logits.View(B * T, V), targets.View(B * T));  // (B·T, V) against (B·T)

@@ -63,6 +63,7 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
     /// layer-top hidden state h_t (one [B, H] per step), so its gradient is ∂loss/∂h_t.</summary>
     public (Tensor Logits, Tensor[] State) Forward(Tensor tokens, Tensor[]? state = null, Tensor[]? probes = null)
     {
+        TokenIds.Check(tokens, Config.VocabSize, Name);
         var (B, T) = (tokens.Size(0), tokens.Size(1));
         var H = Config.Hidden;
         state = state is { Length: > 0 } ? state
@@ -106,7 +107,11 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
     public Tensor Logits(Tensor inputs) => Forward(inputs).Logits;
 
     /// <summary>Mean cross-entropy of a window, from a zero state.</summary>
-    public Tensor Loss(Tensor inputs, Tensor targets) => CrossEntropy(Forward(inputs).Logits, targets);
+    public Tensor Loss(Tensor inputs, Tensor targets)
+    {
+        TokenIds.Check(targets, Config.VocabSize, Name, "targets");
+        return CrossEntropy(Forward(inputs).Logits, targets);
+    }
 
     /// <summary>Mean cross-entropy of a window that continues the previous call's streams; the final
     /// state is kept, detached so the next window's gradients stop here (the truncation).</summary>

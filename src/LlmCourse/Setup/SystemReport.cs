@@ -47,6 +47,9 @@ public sealed class SystemReport : View
     public required IReadOnlyList<DatasetStatus> Datasets { get; init; }
     public required bool QuickMode { get; init; }
 
+    /// <summary>Why LLMCOURSE_QUICK could not be read (the doctor shows it instead of failing), or null.</summary>
+    public string? QuickModeProblem { get; init; }
+
     public bool CudaDriverFound => Cuda.Count > 0 && Cuda[0].Found;
 
     /// <summary>The widest vector instructions the kernels can use here.</summary>
@@ -75,8 +78,20 @@ public sealed class SystemReport : View
         DataDirectory = store.DataDirectory,
         CacheDirectory = store.CacheDirectory,
         Datasets = DatasetCatalog.All.Select(d => Check(store, d)).ToArray(),
-        QuickMode = Course.IsQuick,
+        QuickMode = QuickOrProblem(out var quickProblem),
+        QuickModeProblem = quickProblem,
     };
+
+    static bool QuickOrProblem(out string? problem)
+    {
+        problem = null;
+        try { return Course.IsQuick; }
+        catch (InvalidOperationException e)
+        {
+            problem = e.Message;
+            return false;
+        }
+    }
 
     static string GpuBackendStatus()
     {
@@ -161,7 +176,8 @@ public sealed class SystemReport : View
                 DatasetState.Mismatch => $"WRONG COPY at {d.Path}: {d.Detail}",
                 _ => d.Detail,
             }));
-        rows.Add(("course", "mode", QuickMode ? "quick (LLMCOURSE_QUICK=1: tiny budgets)" : "full"));
+        rows.Add(("course", "mode", QuickModeProblem is { } problem ? $"not understood: {problem}"
+            : QuickMode ? "quick (LLMCOURSE_QUICK=1: tiny budgets)" : "full"));
         return rows;
     }
 

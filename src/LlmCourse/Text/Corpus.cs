@@ -42,7 +42,8 @@ public sealed class Corpus
     /// A catalog dataset by name (downloaded on first use, see <see cref="DatasetStore"/>), or the
     /// built-in corpus by its name <c>"tinyplays"</c>. When the dataset cannot be had (offline and
     /// not cached), the built-in corpus is returned instead and a note saying so is written to
-    /// <paramref name="log"/> (standard output by default, so a notebook shows it).
+    /// <paramref name="log"/> (standard output by default, so a notebook shows it); with
+    /// <c>LLMCOURSE_REQUIRE_DATA=1</c> (CI) the <see cref="DatasetUnavailableException"/> is thrown instead.
     /// </summary>
     public static Corpus Load(string name, TextWriter? log = null) => Load(name, DatasetStore.Default, log);
 
@@ -56,13 +57,17 @@ public sealed class Corpus
             var sha = store.ExpectedSha256(dataset) ?? "";
             return new Corpus(dataset.Name, text, $"{dataset.Url} (SHA-256 {sha[..Math.Min(12, sha.Length)]}…{(dataset.IsHashPinned ? "" : ", recorded at the first download")}; {dataset.Licence})");
         }
-        catch (DatasetUnavailableException e)
+        catch (DatasetUnavailableException e) when (!DatasetStore.DataRequired)
         {
             var fallback = BuiltIn();
             (log ?? Console.Out).WriteLine(
                 $"Note: '{dataset.Name}' is not available here, so this notebook uses the built-in corpus '{fallback.Name}' instead; " +
                 $"its figures will differ from the ones quoted. {e.Message.Split('\n')[0]}");
             return fallback;
+        }
+        catch (DatasetUnavailableException e)
+        {
+            throw DatasetStore.FallbackRefused(e, $"using the built-in corpus '{TinyPlays.Name}'");
         }
     }
 

@@ -20,6 +20,17 @@ public sealed class DatasetStore
     public const string DataVariable = "LLMCOURSE_DATA";
     public const string CacheVariable = "LLMCOURSE_CACHE";
 
+    /// <summary>
+    /// <c>LLMCOURSE_REQUIRE_DATA=1</c>: where the datasets are known to be present (CI, the lesson tests),
+    /// a lesson must not quietly fall back to the built-in corpus or skip its GPT-2 part; the
+    /// <see cref="DatasetUnavailableException"/> is thrown instead of being turned into a note.
+    /// </summary>
+    public const string RequireDataVariable = "LLMCOURSE_REQUIRE_DATA";
+
+    /// <summary>True when <see cref="RequireDataVariable"/> is 1 (or true/yes/on).</summary>
+    public static bool DataRequired =>
+        Environment.GetEnvironmentVariable(RequireDataVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
+
     readonly HttpMessageHandler? handler;
 
     public DatasetStore(string? dataDirectory, string cacheDirectory, HttpMessageHandler? handler = null,
@@ -51,6 +62,11 @@ public sealed class DatasetStore
         return Path.Combine(root, "llmcourse");
     }
 
+    /// <summary>The error of a lesson that may not fall back: <paramref name="e"/>, saying why the fallback was refused.</summary>
+    public static DatasetUnavailableException FallbackRefused(DatasetUnavailableException e, string fallback) =>
+        new($"{e.Message}{Environment.NewLine}  {RequireDataVariable}=1 is set (as in CI, where the data is present), so the " +
+            $"lesson stops here instead of {fallback}. Fix the data folder, or unset {RequireDataVariable}.", e);
+
     public string? DataDirectory { get; }
     public string CacheDirectory { get; }
     public IProgress<DownloadProgress>? Progress { get; }
@@ -80,18 +96,33 @@ public sealed class DatasetStore
     public async Task<string> GetPathAsync(DatasetInfo dataset, CancellationToken cancel = default)
     {
         var rejected = new List<string>();
+        void Reject(string why)
+        {
+            rejected.Add(why);
+            Log.WriteLine($"warning: {why}.");
+        }
+        if (DataDirectory is not null && !Directory.Exists(DataDirectory))
+            Reject(File.Exists(DataDirectory)
+                ? $"{DataVariable}={DataDirectory} is a file, not a folder: set it to the folder that holds {dataset.File}"
+                : $"{DataVariable}={DataDirectory} does not exist");
         foreach (var candidate in Candidates(dataset))
         {
-            if (IsVerified(candidate, dataset, out var actual)) return candidate;
-            if (actual is not null)
+            if (Directory.Exists(candidate))
             {
-                var why = $"{candidate} has SHA-256 {actual}, expected {ExpectedSha256(dataset)}{(dataset.IsHashPinned ? "" : " (recorded at its first download)")}: not used";
-                rejected.Add(why);
-                Log.WriteLine($"warning: {why}.");
+                Reject($"{candidate} is a folder, not the file {dataset.File}: not used");
+                continue;
             }
+            if (IsVerified(candidate, dataset, out var actual)) return candidate;
+            if (actual is null) continue;
+            Reject(new FileInfo(candidate).Length == 0
+                ? $"{candidate} is empty (0 bytes; an interrupted copy?): not used; delete it, or copy the file there again"
+                : $"{candidate} has SHA-256 {actual}, expected {ExpectedSha256(dataset)}{(dataset.IsHashPinned ? "" : " (recorded at its first download)")}: not used");
         }
 
         var target = Path.Combine(CacheDirectory, dataset.File);
+        if (Directory.Exists(target))
+            throw new DatasetUnavailableException(Describe(dataset, rejected,
+                new IOException($"{target} is a folder where the downloaded file should go; remove it (or set {CacheVariable} to another folder)")));
         try
         {
             await DownloadAsync(dataset, target, cancel).ConfigureAwait(false);
@@ -101,6 +132,21 @@ public sealed class DatasetStore
                                       or UnauthorizedAccessException or InvalidDataException)
         {
             throw new DatasetUnavailableException(Describe(dataset, rejected, e), e);
+        }
+    }
+
+    /// <summary>A download that arrived but could not be stored: the cache folder is read-only or full.</summary>
+    sealed class CacheWriteException(string message, Exception inner) : IOException(message, inner);
+
+    /// <summary>Runs a file-system step of storing a download, naming the cache folder and what to do if it fails.</summary>
+    T Storing<T>(string path, DatasetInfo dataset, Func<T> step)
+    {
+        try { return step(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CacheWriteException)
+        {
+            throw new CacheWriteException(
+                $"the download could not be saved as {path} ({e.Message.TrimEnd('.')}). The cache folder {CacheDirectory} must be " +
+                $"writable with {dataset.Size / 1024 + 1:N0} KiB free: free some space, or set {CacheVariable} to another folder", e);
         }
     }
 
@@ -148,7 +194,7 @@ public sealed class DatasetStore
 
     async Task DownloadAsync(DatasetInfo dataset, string target, CancellationToken cancel)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        Storing(target, dataset, () => Directory.CreateDirectory(Path.GetDirectoryName(target)!));
         var temp = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.part";
         try
         {
@@ -164,7 +210,7 @@ public sealed class DatasetStore
             var total = response.Content.Headers.ContentLength ?? dataset.Size;
 
             await using (var source = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false))
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            await using (var file = Storing(temp, dataset, () => new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1)))
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
                 var buffer = new byte[1 << 16];
@@ -172,12 +218,16 @@ public sealed class DatasetStore
                 int read;
                 while ((read = await source.ReadAsync(buffer, cancel).ConfigureAwait(false)) > 0)
                 {
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancel).ConfigureAwait(false);
+                    if (total is { } expected && received + read > expected + (1 << 20))
+                        throw new InvalidDataException($"the download from {dataset.Url} is larger than the {expected:N0} bytes announced; it was discarded");
+                    Storing(temp, dataset, () => { file.Write(buffer, 0, read); return 0; });
                     hash.AppendData(buffer, 0, read);
                     received += read;
                     Progress?.Report(new DownloadProgress(dataset.File, received, total));
                 }
-                await file.FlushAsync(cancel).ConfigureAwait(false);
+                if (response.Content.Headers.ContentLength is { } announced && received < announced)
+                    throw new IOException($"the download from {dataset.Url} stopped after {received:N0} of {announced:N0} bytes; it was discarded (try again)");
+                Storing(temp, dataset, () => { file.Flush(flushToDisk: true); return 0; });
                 var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
                 if (expected is null)
                 {
@@ -192,11 +242,13 @@ public sealed class DatasetStore
                     throw new InvalidDataException(
                         $"the download from {dataset.Url} has SHA-256 {actual}, expected {expected}{(dataset.IsHashPinned ? "" : " (recorded at its first download)")}; it was discarded");
             }
-            File.Move(temp, target, overwrite: true);
+            Storing(target, dataset, () => { File.Move(temp, target, overwrite: true); return 0; });
         }
         finally
         {
-            if (File.Exists(temp)) File.Delete(temp);
+            try { if (File.Exists(temp)) File.Delete(temp); }
+            catch (IOException) { }   // on a read-only folder there is nothing to delete; keep the first error
+            catch (UnauthorizedAccessException) { }
         }
     }
 
@@ -209,7 +261,7 @@ public sealed class DatasetStore
             $"  Looked in: {(DataDirectory is null ? "" : Path.Combine(DataDirectory, dataset.File) + ", ")}{Path.Combine(CacheDirectory, dataset.File)} ({data}).",
         };
         lines.AddRange(rejected.Select(r => "  Rejected: " + r + "."));
-        lines.Add($"  Download from {dataset.Url} failed: {e.Message}");
+        lines.Add(e is CacheWriteException ? $"  Downloaded from {dataset.Url}, but {e.Message}." : $"  Download from {dataset.Url} failed: {e.Message}");
         lines.Add($"  On a machine without internet, copy {dataset.File} ({(ExpectedSha256(dataset) is { } sha ? $"SHA-256 {sha}" : $"{dataset.Size:N0} bytes")}) into a folder " +
                   $"and set {DataVariable} to that folder.");
         return string.Join(Environment.NewLine, lines);

@@ -39,10 +39,14 @@ public static class Gpt2Tokenizer
         {
             return load();
         }
-        catch (DatasetUnavailableException e)
+        catch (DatasetUnavailableException e) when (!DatasetStore.DataRequired)
         {
             (log ?? Console.Out).WriteLine($"Note: GPT-2's tokenizer is not available here, so the comparisons with it are skipped.\n{e.Message}");
             return null;
+        }
+        catch (DatasetUnavailableException e)
+        {
+            throw DatasetStore.FallbackRefused(e, "skipping the comparisons with GPT-2's tokenizer");
         }
     }
 

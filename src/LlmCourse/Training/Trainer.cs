@@ -218,19 +218,71 @@ public sealed class Trainer
             ["last_finite"] = FormattableString.Invariant($"{lastFiniteStep},{lastFiniteLoss:R}"),
             ["history"] = JsonSerializer.Serialize(History),
         };
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null) Directory.CreateDirectory(directory);
-        Safetensors.Save(path, tensors, metadata);
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null) Directory.CreateDirectory(directory);
+            Safetensors.Save(path, tensors, metadata);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Safetensors.Save writes a temporary file and renames it: a checkpoint already at the path is untouched.
+            throw new IOException(
+                $"Trainer: the checkpoint of step {Step} could not be written to {path} ({e.Message.TrimEnd('.')}). " +
+                $"{(File.Exists(path) ? "The checkpoint already there is unchanged. " : "")}The training state in memory is intact: " +
+                "free some space or choose a writable CheckpointPath, then call SaveCheckpoint again.", e);
+        }
     }
 
     /// <summary>Continues from a checkpoint written by <see cref="SaveCheckpoint"/> for the same model and options.</summary>
+    /// <remarks>
+    /// Everything is checked before anything is loaded, so a checkpoint that does not fit (another model's,
+    /// a file that is not a checkpoint, a truncated copy) throws <see cref="InvalidDataException"/> naming
+    /// the file and the cause, and leaves the trainer as it was.
+    /// </remarks>
     public void Resume(string path)
     {
-        var (tensors, metadata) = Safetensors.LoadWithMetadata(path);
+        Dictionary<string, Tensor> tensors;
+        Dictionary<string, string> metadata;
+        try
+        {
+            (tensors, metadata) = Safetensors.LoadWithMetadata(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException(
+                $"Trainer.Resume: {path} cannot be read as a checkpoint: it is truncated, damaged or not a safetensors file " +
+                $"({e.Message}). Resume from an earlier checkpoint, or start the run again.", e);
+        }
         if (metadata.GetValueOrDefault("format") != Format)
-            throw new InvalidDataException($"Trainer.Resume: {path} is not a trainer checkpoint (format '{metadata.GetValueOrDefault("format")}', expected '{Format}').");
+            throw new InvalidDataException($"Trainer.Resume: {path} is not a trainer checkpoint (format '{metadata.GetValueOrDefault("format")}', expected '{Format}'): " +
+                                           "a file of model weights alone loads with model.Load(path), not Resume.");
+        var problems = new List<string>();
+        if (metadata.GetValueOrDefault("model") is { } saved && saved != model.Name)
+            problems.Add($"it was written for the model '{saved}', this trainer trains '{model.Name}'");
+        problems.AddRange(Mismatches(module.StateDict(), Strip(tensors, "model."), "model"));
+        foreach (var key in new[] { "step", "last_finite", "history" })
+            if (!metadata.ContainsKey(key)) problems.Add($"its metadata has no '{key}'");
+        var moduleBefore = module.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        var optimizerBefore = optimizer.StateDict();
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Trainer.Resume: {path} does not fit this trainer: {string.Join("; ", problems.Take(6))}" +
+                                           $"{(problems.Count > 6 ? $" (and {problems.Count - 6} more)" : "")}. Resume with the model configuration and " +
+                                           "options the checkpoint was written with, or start a new run.");
         module.LoadStateDict(Strip(tensors, "model."));
-        optimizer.LoadStateDict(Strip(tensors, "optimizer."));
+        try
+        {
+            optimizer.LoadStateDict(Strip(tensors, "optimizer."));
+        }
+        catch (ArgumentException e)   // TensorShapeException included
+        {
+            // The optimizer's state is created lazily, so it is checked by loading it: on failure put back
+            // the optimizer and model state this trainer had, so nothing is half-resumed.
+            optimizer.LoadStateDict(optimizerBefore);
+            module.LoadStateDict(moduleBefore);
+            throw new InvalidDataException($"Trainer.Resume: {path} does not fit this trainer's optimizer ({e.Message}). Resume with the " +
+                                           "options the checkpoint was written with, or start a new run.", e);
+        }
         if (model is IStatefulLanguageModel stateful)
             stateful.CarriedState = Strip(tensors, "carried.").OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => kv.Value).ToArray();
         Step = int.Parse(metadata["step"], CultureInfo.InvariantCulture);
@@ -238,6 +290,18 @@ public sealed class Trainer
         lastFiniteStep = int.Parse(last[0], CultureInfo.InvariantCulture);
         lastFiniteLoss = double.Parse(last[1], CultureInfo.InvariantCulture);
         History = JsonSerializer.Deserialize<TrainingHistory>(metadata["history"]) ?? new TrainingHistory();
+    }
+
+    /// <summary>Keys missing on either side and shapes that differ, as "model: h.0.attn.c_attn.weight is [384,128] in the file, [192,64] here".</summary>
+    static IEnumerable<string> Mismatches(IReadOnlyDictionary<string, Tensor> own, Dictionary<string, Tensor> saved, string part)
+    {
+        foreach (var (key, t) in own)
+        {
+            if (!saved.TryGetValue(key, out var s)) yield return $"{part}: '{key}' is missing from the file";
+            else if (!s.Shape.SequenceEqual(t.Shape))
+                yield return $"{part}: '{key}' is [{string.Join(",", s.Shape)}] in the file, [{string.Join(",", t.Shape)}] here";
+        }
+        foreach (var key in saved.Keys.Where(k => !own.ContainsKey(k))) yield return $"{part}: the file has '{key}', which this {part} does not";
     }
 
     static Dictionary<string, Tensor> Strip(Dictionary<string, Tensor> tensors, string prefix) =>

@@ -1,6 +1,7 @@
 using LlmCourse.Cli;
 using LlmCourse.Notebooks.Model;
 using LlmCourse.Notebooks.Tests.Support;
+using LlmCourse.TestSupport;
 using Spectre.Console;
 
 namespace LlmCourse.Notebooks.Tests.Cli;
@@ -74,6 +75,89 @@ public sealed class CliTests : IDisposable
         Assert.Contains("cannot divide by zero", text);
         var executed = NotebookReader.Load(Path.Combine(output, "runtime-error.ipynb"));
         Assert.Contains(executed.Cells[1].Outputs, o => o.Kind == OutputKind.Error);
+    }
+
+    /// <summary>A lesson whose cells all run but whose check prints ✗ is not "ok": the summary and the exit code say so.</summary>
+    [Fact]
+    public async Task Run_AFailedCheck_FailsTheRun_AndIsListedWithItsCell()
+    {
+        var notebook = folder.Copy("failed-check.ipynb");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", Path.Combine(folder.Path, "out"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"failed-check\.ipynb\s*│\s*3/3\s*│\s*[\d.]+ s\s*│\s*✗ 1 check failed\s*│\s*2 ✓, 1 ✗", text);
+        Assert.Contains("cell 3: ✗ the second check: expected 2, got 3", text);
+        Assert.DoesNotContain("✓ ok", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_ACellThatNeverReturns_StopsAtTheTimeout_NamingCellAndOption()
+    {
+        var notebook = folder.Copy("never-returns.ipynb");
+
+        var (exitCode, text) = await Run("run", notebook, "--out", Path.Combine(folder.Path, "out"), "--cell-timeout", "1s");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("✗ failed at cell 3", text);
+        Assert.Contains("cell 3 did not finish within 1 s", text);
+        Assert.Contains("--cell-timeout", text);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-5")]
+    [InlineData("10d")]
+    public async Task Fault_Run_ABadCellTimeout_IsAUsageError(string value)
+    {
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", Path.Combine(folder.Path, "out"), "--cell-timeout", value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"--cell-timeout {value}: expected a duration such as 90s, 20m or 6h", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_APythonNotebook_IsRefusedByName()
+    {
+        var path = Path.Combine(folder.Path, "python.ipynb");
+        File.WriteAllText(path, """{"nbformat":4,"nbformat_minor":5,"metadata":{"kernelspec":{"name":"python3","language":"python","display_name":"Python 3"}},"cells":[{"cell_type":"code","source":"print(1)","metadata":{},"outputs":[],"execution_count":null}]}""");
+
+        var (exitCode, text) = await Run("run", path, "--out", Path.Combine(folder.Path, "out"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("its kernel is 'Python 3'", text);
+        Assert.Contains("✗ unreadable", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_AnUnwritableOutFolder_IsNamed()
+    {
+        using var disk = FaultyDisk.ReadOnly();
+        var output = Path.Combine(disk.Path, "out");
+
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", output);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"--out {output} cannot be created", text);
+        Assert.Contains("choose a writable folder", text);
+    }
+
+    [Fact]
+    public async Task Fault_Run_AFullOutFolder_KeepsThePreviousCopiesWhole_AndSaysSo()
+    {
+        using var disk = FaultyDisk.Full(kilobytes: 16);
+        var previous = Path.Combine(disk.Path, "success.ipynb");
+        File.WriteAllText(previous, "{ \"the previous executed copy\": true }");
+        File.WriteAllBytes(Path.Combine(disk.Path, "ballast"), new byte[12 * 1024]);   // what is left is too small for the pages
+
+        var (exitCode, text) = await Run("run", folder.Copy("success.ipynb"), "--out", disk.Path);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("ran, but its executed copy could not be written to", text);
+        Assert.Contains("No space left on device", text);
+        Assert.Contains("✗ not saved", text);
+        Assert.Equal("{ \"the previous executed copy\": true }", File.ReadAllText(previous));
+        Assert.DoesNotContain(Directory.GetFiles(disk.Path), f => Path.GetFileName(f).StartsWith('.'));
     }
 
     [Fact]
@@ -150,13 +234,16 @@ public sealed class CliTests : IDisposable
         Assert.Contains(Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture), text);
         Assert.Contains("CUDA", text);
         Assert.Contains("driver", text);
-        Assert.Contains("AVX2", text.Contains("Arm AdvSIMD", StringComparison.Ordinal) ? "AVX2" : text);
+        // The widest instruction set this machine has, named as the doctor names it.
+        var isa = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64
+            ? "Arm AdvSIMD"
+            : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "AVX2" : "SSE4.2";
+        Assert.Contains(isa, text);
         foreach (var dataset in LlmCourse.Text.DatasetCatalog.All) Assert.Contains(dataset.Name, text);
+        // A missing dataset is not an error (it downloads on first use); only a copy with the wrong hash is.
+        Assert.Equal(0, exitCode);
         var data = Environment.GetEnvironmentVariable("LLMCOURSE_DATA");
-        if (!string.IsNullOrEmpty(data))
-        {
-            Assert.Equal(0, exitCode);
-            Assert.Contains($"verified at {Path.Combine(data, "tinyshakespeare.txt")}", text);
-        }
+        if (string.IsNullOrEmpty(data)) Assert.Matches(@"tinyshakespeare\s*│\s*not found; downloaded from", text);
+        else Assert.Contains($"verified at {Path.Combine(data, "tinyshakespeare.txt")}", text);
     }
 }

@@ -107,6 +107,45 @@ public sealed class NotebookFormatTests
     }
 
     [Fact]
+    public void Fault_AnEmptyFile_IsNamedAsEmpty_NotAsBadJson()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmcourse-empty-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "empty.ipynb");
+            File.WriteAllBytes(path, []);
+            var e = Assert.Throws<NotebookFormatException>(() => NotebookReader.Load(path));
+            Assert.StartsWith($"{path}: is empty", e.Message);
+            Assert.Contains("git checkout", e.Message);
+
+            File.WriteAllText(path, "  \n");
+            Assert.Contains("is empty", Assert.Throws<NotebookFormatException>(() => NotebookReader.Load(path)).Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Fault_ANotebookThatIsNotUtf8_IsNamed_NotReadWithReplacementCharacters()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmcourse-latin1-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "latin1.ipynb");
+            var json = """{"nbformat":4,"nbformat_minor":5,"metadata":{},"cells":[{"cell_type":"markdown","source":"café"}]}""";
+            File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(json));   // é is the lone byte 0xE9
+
+            var e = Assert.Throws<NotebookFormatException>(() => NotebookReader.Load(path));
+
+            Assert.StartsWith($"{path}: is not UTF-8 (invalid byte 0xE9)", e.Message);
+            Assert.Contains("re-save it as UTF-8", e.Message);
+            // The same text in UTF-8, with or without a byte-order mark, reads.
+            File.WriteAllText(path, json, new System.Text.UTF8Encoding(true));
+            Assert.Equal("café", NotebookReader.Load(path).Cells[0].Source);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Save_WritesAtomically_AndReadsBack()
     {
         var dir = Directory.CreateTempSubdirectory("llmcourse-save-").FullName;

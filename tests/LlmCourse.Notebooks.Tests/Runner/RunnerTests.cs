@@ -274,6 +274,51 @@ public sealed class RunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Fault_ACellThatNeverReturns_IsGivenUpOnAfterTheTimeout_NamedWithTheOption()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = await NotebookRunner.RunAsync(folder.Copy("never-returns.ipynb"),
+            new RunOptions { CellTimeout = TimeSpan.FromSeconds(1), ContinueOnError = true }, Cancel);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the run took {clock.Elapsed}");
+        var failure = Assert.Single(run.Failures);
+        Assert.Equal(3, failure.CellNumber);
+        Assert.Equal(typeof(CellTimeoutException).FullName, failure.ErrorName);
+        Assert.Contains("cell 3 did not finish within 1 s", failure.Message);
+        Assert.Contains("--cell-timeout", failure.Message);
+        // Even with ContinueOnError the run stops: the cell may still be running, the next would race it.
+        Assert.Equal(2, run.Cells.Count);
+        Assert.Null(run.Executed.Cells[3].ExecutionCount);
+        Assert.Equal("before\n", Only(run.Executed.Cells[1], OutputKind.Stream).Text);
+    }
+
+    [Fact]
+    public async Task CellTimeout_DoesNotStopCellsThatFinishInTime()
+    {
+        var run = await NotebookRunner.RunAsync(folder.Copy("success.ipynb"), new RunOptions { CellTimeout = TimeSpan.FromMinutes(5) }, Cancel);
+
+        Assert.True(run.Succeeded, string.Join("\n", run.Failures));
+        Assert.Equal(run.CodeCellCount, run.Cells.Count);
+    }
+
+    [Theory]
+    [InlineData("python3", "python", "Python 3 (ipykernel)")]
+    [InlineData(".net-fsharp", "F#", ".NET (F#)")]
+    public async Task Fault_ANotebookOfAnotherKernel_IsRefused_NamingTheKernel(string name, string language, string display)
+    {
+        var path = Path.Combine(folder.Path, "other.ipynb");
+        var notebook = Notebook.Create(Cell.Code("print('hello')"));
+        notebook.Metadata["kernelspec"] = new System.Text.Json.Nodes.JsonObject { ["name"] = name, ["language"] = language, ["display_name"] = display };
+        NotebookWriter.Save(notebook, path);
+
+        var e = await Assert.ThrowsAsync<NotebookFormatException>(() => NotebookRunner.RunAsync(path, cancel: Cancel));
+
+        Assert.StartsWith($"{path}: its kernel is '{display}'", e.Message);
+        Assert.Contains($"kernelspec name '{name}'", e.Message);
+        Assert.Contains(".NET C# notebooks only", e.Message);
+    }
+
+    [Fact]
     public async Task CellOfAnotherKernel_IsReportedNotRun()
     {
         var cell = Cell.Code("printfn \"hi\"");

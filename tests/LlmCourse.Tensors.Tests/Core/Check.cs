@@ -14,15 +14,17 @@ public static class Check
     public static void Close(float[] expected, float[] actual, float tolerance = 1e-6f, string what = "values")
     {
         Assert.Equal(expected.Length, actual.Length);
+        // NaN against a number (or an infinity against a finite value) counts as an infinite difference,
+        // so it stays the worst wherever it is; NaN against NaN and equal infinities count as equal.
         double worst = 0;
         var at = -1;
         for (var i = 0; i < expected.Length; i++)
         {
-            var diff = float.IsNaN(expected[i]) && float.IsNaN(actual[i]) ? 0 : Math.Abs((double)expected[i] - actual[i]);
-            if (expected[i] == actual[i]) diff = 0; // equal infinities
-            if (!(diff <= worst)) { worst = diff; at = i; }
+            var diff = expected[i].Equals(actual[i]) ? 0 : Math.Abs((double)expected[i] - actual[i]);
+            if (double.IsNaN(diff)) diff = double.PositiveInfinity;
+            if (diff > worst) { worst = diff; at = i; }
         }
-        Assert.True(worst <= tolerance || (at < 0 && worst == 0),
+        Assert.True(worst <= tolerance,
             string.Create(CultureInfo.InvariantCulture,
                 $"{what}: largest difference {worst:G4} at [{at}] (expected {(at >= 0 ? expected[at] : 0)}, got {(at >= 0 ? actual[at] : 0)}), tolerance {tolerance:G4}"));
     }

@@ -36,4 +36,31 @@ public sealed class GradCheckSelfTests
         Assert.ThrowsAny<Xunit.Sdk.XunitException>(() =>
             TensorAssert.Close("inf", [double.PositiveInfinity], [double.NegativeInfinity], [1], new Tolerance(1e9, 1e9)));
     }
+
+    /// <summary>A NaN in any position fails Check.Close, not only in the last one (it must stay the worst difference).</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void CheckCloseRejectsNaNInAnyPosition(int position)
+    {
+        float[] expected = [1f, 2f, 3f];
+        var actual = (float[])expected.Clone();
+        actual[position] = float.NaN;
+        var e = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Core.Check.Close(expected, actual, 1e3f));
+        Assert.Contains($"at [{position}]", e.Message);
+        // and NaN expected where a number came out
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Core.Check.Close(actual, expected, 1e3f));
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void CheckCloseRejectsAnInfinityAgainstANumber_AcceptsTheSameInfinity(float infinity)
+    {
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Core.Check.Close([infinity, 2f, 3f], [1f, 2f, 3f], 1e30f));
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Core.Check.Close([1f, 2f, 3f], [1f, infinity, 3f], 1e30f));
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Core.Check.Close([1f, 2f, -infinity], [1f, 2f, infinity], 1e30f));
+        Core.Check.Close([1f, infinity, float.NaN], [1f, infinity, float.NaN], 0f);
+    }
 }

@@ -52,4 +52,30 @@ public class KernelThreadsTests
         KernelThreads.Run(outer, 8, 2);
         Assert.All(inner, w => Assert.All(w.Runs, r => Assert.Equal(1, r)));
     }
+
+    [Theory]
+    [InlineData(null, 8, 8)]
+    [InlineData("", 8, 8)]
+    [InlineData("3", 8, 3)]
+    [InlineData(" 2 ", 8, 2)]
+    [InlineData("64", 8, 8)]
+    public void Threads_TheVariableIsACountUpToTheCores(string? value, int cores, int expected)
+    {
+        Assert.Equal(expected, KernelThreads.ParseThreads(value, cores, out var problem));
+        Assert.Null(problem);
+    }
+
+    [Theory]
+    [InlineData("two")]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("2.5")]
+    public void Fault_AnInvalidThreadsValue_UsesEveryCore_AndSaysWhatToWrite(string value)
+    {
+        Assert.Equal(8, KernelThreads.ParseThreads(value, 8, out var problem));
+
+        Assert.NotNull(problem);
+        Assert.StartsWith($"LLMCOURSE_THREADS='{value}' is not a whole number of threads ≥ 1, so all 8 cores are used", problem);
+        Assert.Contains("Set it to a number such as 4", problem);
+    }
 }

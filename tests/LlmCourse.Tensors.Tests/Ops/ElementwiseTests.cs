@@ -60,7 +60,8 @@ public sealed class ElementwiseTests
     [MemberData(nameof(Names))]
     public void BackwardMatchesFiniteDifferences(string name)
     {
-        if (name == "relu" || name == "abs") return; // kinks: covered by the exact tests below
+        // Every op, relu and abs included: the points stay 0.15 or more from their kink at 0, so the
+        // central differences (eps 1e-3) see a straight line there; the kinks themselves are tested exactly below.
         var (op, _) = Case(name);
         var x = new float[] { -2.2f, -0.7f, 0.15f, 0.9f, 1.7f };
         Check.Gradient(t => op(t).Sum(), x, [x.Length], tolerance: 1e-2f, eps: 1e-3f);

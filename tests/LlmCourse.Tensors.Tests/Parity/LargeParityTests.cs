@@ -7,10 +7,9 @@ namespace LlmCourse.Tensors.Tests.Parity;
 /// multi-threaded kernels, their chunking and remainders are held to PyTorch as well
 /// (engine_large.safetensors; see large_cases in make_engine_fixtures.py). Inputs and projections are
 /// recomputed here from the same integer hash; each output and gradient is compared on every 53rd
-/// element and, over all elements, through its dot product with a formula weight w. If every element
-/// were within the element-wise tolerance, the dot product would be within Σ|w_i|·(atol + rtol·|ours_i|):
-/// that bound is the dot product's tolerance, and a chunk left out or computed wrongly breaks it by
-/// orders of magnitude.
+/// element and, over all elements, through its dot product with a formula weight w, within a fraction
+/// of Σ|w_i·ours_i| (see <see cref="DotProduct"/>), so a chunk left out or computed wrongly breaks it;
+/// <see cref="AZeroedChunkBetweenTheSamples_FailsTheDotProduct"/> shows that it does.
 /// </summary>
 [Trait("Category", "Parity")]
 public sealed class LargeParityTests(ITestOutputHelper output)
@@ -66,6 +65,32 @@ public sealed class LargeParityTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The whole-tensor check binds where the sampling cannot: 52 outputs zeroed between two sampled
+    /// elements (a kernel that skipped a remainder would do that) break the dot product's bound.
+    /// </summary>
+    [Theory]
+    [InlineData("large_softmax")]
+    [InlineData("large_gelu")]
+    [InlineData("large_layer_norm")]
+    public void AZeroedChunkBetweenTheSamples_FailsTheDotProduct(string name)
+    {
+        var output0 = Cases[name].Run(Inputs(name))[0];
+        var values = TensorAssert.Values(output0);
+        var w = Hashed(output0.Shape, 500, -1, 2).ToArray();
+        var reference = Fixtures.Get("large", $"{name}/out/0/dot").ToArray()[0];
+        var (dot, bound) = DotProduct(values, w, reference);
+        Assert.True(Math.Abs(dot - reference) <= bound, $"{name}: the intact output fails: |{dot} - {reference}| > {bound}");
+
+        var stride = Fixtures.Get("large", $"{name}/stride").ToInt32Array()[0];
+        var start = stride * (values.Length / stride / 2) + 1;   // just after a sampled element, in the middle
+        for (var i = start; i < start + Math.Min(52, stride - 1); i++) values[i] = 0;
+        var (zeroed, _) = DotProduct(values, w, reference);
+
+        Assert.True(Math.Abs(zeroed - reference) > bound,
+            $"{name}: zeroing {Math.Min(52, stride - 1)} elements moved the dot product by {Math.Abs(zeroed - reference):G3}, within the bound {bound:G3}");
+    }
+
     [Fact]
     public void EveryFixtureCaseIsTested()
     {
@@ -84,17 +109,32 @@ public sealed class LargeParityTests(ITestOutputHelper output)
         TensorAssert.Close($"{what} [every {stride}th of {values.Length}]", picks.Select(i => values[i]).ToArray(),
             TensorAssert.Values(expected), expected.Shape, tolerance, output);
 
-        var w = weight.ToArray();
-        double dot = 0, bound = 0;
+        var reference = Fixtures.Get("large", key + "/dot").ToArray()[0];
+        var (dot, bound) = DotProduct(values, weight.ToArray(), reference);
+        output.WriteLine($"{what}: |dot - reference| = {Math.Abs(dot - reference):G3}, bound {bound:G3}, ratio {Math.Abs(dot - reference) / bound:G3}");
+        TensorAssert.Close($"{what} dot product with w over all {values.Length} elements", [dot], [reference], [1],
+            new Tolerance(bound, 0), output);
+    }
+
+    /// <summary>The bound on |Σ w_i·ours_i − reference| as a fraction of Σ|w_i·ours_i|.</summary>
+    public const double DotFraction = 1e-5;
+
+    /// <summary>
+    /// Σ w_i·ours_i and its tolerance: <see cref="DotFraction"/> of Σ|w_i·ours_i|, the size of what is
+    /// summed (which, unlike the dot product itself, does not cancel), plus the float32 rounding of the
+    /// stored reference. A bound built from the element-wise tolerances instead (Σ|w_i|·(atol + rtol·|ours_i|))
+    /// grows with n while the signed sum grows with √n: for softmax it exceeded |dot| itself, so an
+    /// all-zero output passed. This one is broken by a zeroed chunk of a few dozen elements.
+    /// </summary>
+    public static (double Dot, double Bound) DotProduct(double[] values, float[] w, double reference)
+    {
+        double dot = 0, size = 0;
         for (var i = 0; i < values.Length; i++)
         {
             dot += values[i] * w[i];
-            bound += Math.Abs(w[i]) * (tolerance.Atol + tolerance.Rtol * Math.Abs(values[i]));
+            size += Math.Abs(values[i] * w[i]);
         }
-        var reference = Fixtures.Get("large", key + "/dot").ToArray()[0];
-        bound += 1e-7 * Math.Abs(reference);   // the reference dot product is stored in float32
-        TensorAssert.Close($"{what} dot product with w over all {values.Length} elements", [dot], [reference], [1],
-            new Tolerance(bound, 0), output);
+        return (dot, DotFraction * size + 1e-7 * Math.Abs(reference));
     }
 
     /// <summary>Input i of a case, rebuilt from its spec [kind, seed, a, b] and shape.</summary>

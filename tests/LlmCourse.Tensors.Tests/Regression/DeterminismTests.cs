@@ -1,4 +1,5 @@
 using LlmCourse.Tensors.Backends;
+using LlmCourse.Tensors.Tests.Core;
 using LlmCourse.Tensors.Tests.Parity;
 
 namespace LlmCourse.Tensors.Tests.Regression;
@@ -6,8 +7,10 @@ namespace LlmCourse.Tensors.Tests.Regression;
 /// <summary>
 /// "Multi-threaded kernels must give the same bits every run" (ENGINE_API.md, Generator): every large
 /// (multi-threaded) parity case, forward and backward, gives bit-identical outputs and gradients run
-/// after run and with 1, 3 or the default number of threads.
+/// after run and with 1, 3 or the default number of threads. The thread count is process-wide, so these
+/// run in the collection that runs alone (a test running beside them would change threads under them).
 /// </summary>
+[Collection(GlobalStateCollection.Name)]
 public sealed class DeterminismTests
 {
     public static TheoryData<string> Names => LargeParityTests.Names;

@@ -58,7 +58,8 @@ public sealed class SafetensorsTests : IDisposable
         var path = Path.Combine(folder, "m.safetensors");
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["x"] = Tensor.Ones(3) });
         // A failing save (a reserved name) must leave the old file intact and no temporary file behind.
-        Assert.ThrowsAny<Exception>(() => Safetensors.Save(path, new Dictionary<string, Tensor> { ["__metadata__"] = Tensor.Ones(1) }));
+        var reserved = Assert.Throws<ArgumentException>(() => Safetensors.Save(path, new Dictionary<string, Tensor> { ["__metadata__"] = Tensor.Ones(1) }));
+        Assert.Contains("'__metadata__' is reserved and cannot name a tensor", reserved.Message);
         Assert.Equal(new float[] { 1, 1, 1 }, Safetensors.Load(path)["x"].ToArray());
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(2) });
         Assert.Equal(new float[] { 0, 0 }, Safetensors.Load(path)["x"].ToArray());
@@ -79,6 +80,59 @@ public sealed class SafetensorsTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
         Assert.Contains("'x'", e.Message);
         Assert.Contains(path, e.Message);
+    }
+
+    /// <summary>A file of an 8-byte header length, that header (as given) and <paramref name="data"/> bytes.</summary>
+    string Raw(string header, int data, ulong? declaredLength = null)
+    {
+        var path = Path.Combine(folder, "fault.safetensors");
+        var h = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + h.Length + data];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, declaredLength ?? (ulong)h.Length);
+        h.CopyTo(bytes, 8);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    void Refused(string path, params string[] parts)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        Assert.StartsWith($"Safetensors: {path}: ", e.Message);
+        foreach (var part in parts) Assert.Contains(part, e.Message);
+    }
+
+    [Fact]
+    public void Fault_ABadJsonHeader_IsNamed() =>
+        Refused(Raw("{\"x\": {\"dtype\": \"F32\", ", 0), "the header is not valid JSON", "is it a safetensors file?");
+
+    [Fact]
+    public void Fault_AnUnknownDtype_IsNamedWithTheSupportedOnes() =>
+        Refused(Raw("{\"x\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2),
+            "tensor 'x' has dtype F8_E4M3", "supported: F32, F16, BF16, I32, I64, F64");
+
+    [Fact]
+    public void Fault_OverlappingOffsets_AreRefused_NamingBothTensors() =>
+        Refused(Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12),
+            "tensors 'a' [0, 8) and 'b' [4, 12) overlap", "the file is corrupt");
+
+    [Fact]
+    public void Fault_AHeaderLengthPastTheEndOfTheFile_IsNamed() =>
+        Refused(Raw("{}", 0, declaredLength: 1_000), "header length 1000 does not fit in a 10-byte file", "truncated");
+
+    [Theory]
+    [InlineData("{\"x\":{\"shape\":[2],\"data_offsets\":[0,8]}}", "tensor 'x' is not")]
+    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":\"2\",\"data_offsets\":[0,8]}}", "tensor 'x' is not")]
+    [InlineData("{\"__metadata__\":{\"k\":3}}", "'__metadata__' must be an object of strings")]
+    public void Fault_AMalformedEntry_NamesTheTensor(string header, string named) => Refused(Raw(header, 8), named);
+
+    [Fact]
+    public void Fault_ATruncatedFile_IsNamed()
+    {
+        var path = Path.Combine(folder, "t.safetensors");
+        Safetensors.Save(path, new Dictionary<string, Tensor> { ["w"] = Tensor.Ones(64) });
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^100]);
+        Refused(path, "tensor 'w' has data offsets [0, 256] outside the");
     }
 
     [Fact]

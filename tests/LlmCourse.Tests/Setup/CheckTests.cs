@@ -44,6 +44,38 @@ public sealed class CheckTests : IDisposable
         Assert.StartsWith("✗ nan", lines[3]);
     }
 
+    /// <summary>A NaN anywhere fails the check: [NaN, 2, 3] against [1, 2, 3] once passed, the NaN overwritten by the next element.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Vectors_NaNInAnyPosition_Fails_AndIsNamed(int position)
+    {
+        float[] expected = [1f, 2f, 3f];
+        var actual = (float[])expected.Clone();
+        actual[position] = float.NaN;
+
+        Assert.False(Check.Close(expected, actual, 1e3, "logits"));
+        Assert.False(Check.Close(actual, expected, 1e3, "logits"));
+
+        var lines = Lines();
+        Assert.All(lines, line => Assert.StartsWith("✗ logits", line));
+        Assert.All(lines, line => Assert.Contains($"at index {position}", line));
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void Vectors_AnInfinityAgainstANumber_Fails_TheSameInfinityPasses(float infinity)
+    {
+        Assert.False(Check.Close([infinity, 2f, 3f], [1f, 2f, 3f], 1e30, "a"));
+        Assert.False(Check.Close([1f, 2f, 3f], [1f, infinity, 3f], 1e30, "b"));
+        Assert.False(Check.Close([1f, 2f, -infinity], [1f, 2f, infinity], 1e30, "c"));
+        Assert.True(Check.Close([1f, infinity, 3f], [1f, infinity, 3f], 0, "d"));
+        Assert.False(Check.Close(1.0, double.NaN, 1e30, "scalar"));
+        Assert.False(Check.Close(1.0, infinity, 1e30, "scalar"));
+    }
+
     [Fact]
     public void Summary_CountsWhatRan()
     {

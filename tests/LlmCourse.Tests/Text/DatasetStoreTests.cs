@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using LlmCourse.Text;
+using LlmCourse.TestSupport;
 
 namespace LlmCourse.Tests.Text;
 
@@ -182,6 +183,106 @@ public sealed class DatasetStoreTests : IDisposable
         Assert.True(DatasetCatalog.Get("tinystories-train").Size > 2_000_000_000);
     }
 
+    [Theory]
+    [InlineData(404, "404 (Not Found)")]
+    [InlineData(500, "500 (Internal Server Error)")]
+    public void Fault_DownloadAnsweredWithAnHttpError_NamesTheStatusAndTheUrl_AndLeavesNothing(int status, string named)
+    {
+        using var server = new LocalServer(Encoding.UTF8.GetBytes("error page"), status);
+        var cache = Path.Combine(root, "cache");
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => new DatasetStore(null, cache).GetPath(Dataset(server.Url, Content)));
+
+        Assert.Contains($"Download from {server.Url} failed", e.Message);
+        Assert.Contains(named, e.Message);
+        Assert.Contains("set LLMCOURSE_DATA", e.Message);
+        Assert.Empty(Directory.Exists(cache) ? Directory.GetFiles(cache) : []);
+    }
+
+    [Fact]
+    public void Fault_DownloadCutOffPartWay_IsDiscarded_AndAGoodCopyIsKeptIntact()
+    {
+        var big = Enumerable.Range(0, 200_000).Select(i => (byte)('a' + i % 26)).ToArray();
+        using var server = new LocalServer(big, cutAfter: 70_000);
+        var cache = Directory.CreateDirectory(Path.Combine(root, "cache")).FullName;
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => new DatasetStore(null, cache).GetPath(Dataset(server.Url, big)));
+
+        Assert.Contains($"Download from {server.Url} failed", e.Message);
+        Assert.Empty(Directory.GetFiles(cache));   // no .part, no half file under the dataset's name
+    }
+
+    [Fact]
+    public void Fault_AZeroByteCopy_IsNamedAsEmpty_AndNotUsed()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(root, "data")).FullName;
+        File.WriteAllBytes(Path.Combine(data, "toy.txt"), []);
+        var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => store.GetPath(Dataset("http://127.0.0.1:9/toy.txt", Content)));
+
+        Assert.Contains($"{Path.Combine(data, "toy.txt")} is empty (0 bytes", e.Message);
+        Assert.Contains("copy the file there again", e.Message);
+    }
+
+    [Fact]
+    public void Fault_ADatasetPathThatIsAFolder_IsNamed_BothInTheDataFolderAndAsTheDownloadTarget()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(root, "data")).FullName;
+        Directory.CreateDirectory(Path.Combine(data, "toy.txt"));
+        var cache = Directory.CreateDirectory(Path.Combine(root, "cache")).FullName;
+        Directory.CreateDirectory(Path.Combine(cache, "toy.txt"));
+        using var server = new LocalServer(Content);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => new DatasetStore(data, cache).GetPath(Dataset(server.Url, Content)));
+
+        Assert.Contains($"{Path.Combine(data, "toy.txt")} is a folder, not the file toy.txt", e.Message);
+        Assert.Contains($"{Path.Combine(cache, "toy.txt")} is a folder where the downloaded file should go; remove it", e.Message);
+        Assert.Equal(0, server.Requests);   // nothing downloaded that could not be stored
+    }
+
+    [Fact]
+    public void Fault_ADataVariableThatIsAFile_IsNamed()
+    {
+        var file = Path.Combine(root, "notafolder.txt");
+        File.WriteAllText(file, "x");
+
+        var e = Assert.Throws<DatasetUnavailableException>(() =>
+            new DatasetStore(file, Path.Combine(root, "cache"), new RefusingHandler()).GetPath(Dataset("http://127.0.0.1:9/toy.txt", Content)));
+
+        Assert.Contains($"LLMCOURSE_DATA={file} is a file, not a folder", e.Message);
+    }
+
+    [Fact]
+    public void Fault_AFullCacheFolder_NamesTheFolderAndTheSpaceNeeded_AndLeavesNoHalfFile()
+    {
+        using var disk = FaultyDisk.Full(kilobytes: 16);
+        var big = Enumerable.Range(0, 100_000).Select(i => (byte)('a' + i % 26)).ToArray();
+        using var server = new LocalServer(big);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() => new DatasetStore(null, disk.Path).GetPath(Dataset(server.Url, big)));
+
+        Assert.Contains($"Downloaded from {server.Url}, but the download could not be saved", e.Message);
+        Assert.Contains("No space left on device", e.Message);
+        Assert.Contains($"The cache folder {disk.Path} must be writable with 98 KiB free", e.Message);
+        Assert.Contains("LLMCOURSE_CACHE", e.Message);
+        Assert.Empty(Directory.GetFiles(disk.Path));
+    }
+
+    [Fact]
+    public void Fault_AReadOnlyCacheFolder_NamesTheFolderAndWhatToDo()
+    {
+        using var disk = FaultyDisk.ReadOnly();
+        using var server = new LocalServer(Content);
+
+        var e = Assert.Throws<DatasetUnavailableException>(() =>
+            new DatasetStore(null, Path.Combine(disk.Path, "cache")).GetPath(Dataset(server.Url, Content)));
+
+        Assert.Contains("but the download could not be saved", e.Message);
+        Assert.Contains($"The cache folder {Path.Combine(disk.Path, "cache")} must be writable", e.Message);
+        Assert.Contains("LLMCOURSE_CACHE", e.Message);
+    }
+
     internal sealed class RefusingHandler : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel) =>
@@ -198,11 +299,16 @@ public sealed class DatasetStoreTests : IDisposable
     {
         readonly HttpListener listener = new();
         byte[] body;
+        readonly int status;
+        readonly int? cutAfter;
         int requests;
 
-        public LocalServer(byte[] body)
+        /// <summary>Answers with <paramref name="status"/>; with <paramref name="cutAfter"/>, announces the whole body but drops the connection after that many bytes.</summary>
+        public LocalServer(byte[] body, int status = 200, int? cutAfter = null)
         {
             this.body = body;
+            this.status = status;
+            this.cutAfter = cutAfter;
             for (var attempt = 0; ; attempt++)
             {
                 var port = Random.Shared.Next(20000, 60000);
@@ -230,7 +336,15 @@ public sealed class DatasetStoreTests : IDisposable
                 catch (Exception) { return; }
                 Interlocked.Increment(ref requests);
                 var sent = Body;
+                context.Response.StatusCode = status;
                 context.Response.ContentLength64 = sent.Length;
+                if (cutAfter is { } cut)
+                {
+                    await context.Response.OutputStream.WriteAsync(sent.AsMemory(0, cut));
+                    await context.Response.OutputStream.FlushAsync();
+                    context.Response.Abort();
+                    continue;
+                }
                 await context.Response.OutputStream.WriteAsync(sent);
                 context.Response.Close();
             }

@@ -18,13 +18,18 @@ public sealed class TinyPlaysTests
     {
         var path = Path.Combine(DatasetsFolder(), TinyPlays.FileName);
         var generated = TinyPlays.Generate();
-        if (Environment.GetEnvironmentVariable("LLMCOURSE_REGENERATE") == "1")
-            File.WriteAllText(path, generated);
-
         var committed = File.ReadAllText(path);
-        Assert.True(committed == generated,
-            $"{path} ({committed.Length} chars) differs from TinyPlays.Generate() ({generated.Length} chars); " +
-            "regenerate it with LLMCOURSE_REGENERATE=1 dotnet test tests/LlmCourse.Tests -c Release --filter TinyPlays");
+        if (committed == generated) return;
+
+        // Compared before writing, so regenerating never turns a difference into a pass: the run that
+        // rewrites the file still fails, and the next one (after a rebuild embeds it) passes.
+        var regenerate = Environment.GetEnvironmentVariable("LLMCOURSE_REGENERATE") == "1";
+        if (regenerate) File.WriteAllText(path, generated);
+        Assert.Fail(regenerate
+            ? $"{path} differed from TinyPlays.Generate() and was rewritten ({committed.Length} → {generated.Length} chars): " +
+              "review `git diff datasets/`, rebuild (the library embeds it) and run the tests again"
+            : $"{path} ({committed.Length} chars) differs from TinyPlays.Generate() ({generated.Length} chars); " +
+              "regenerate it with LLMCOURSE_REGENERATE=1 dotnet test tests/LlmCourse.Tests -c Release --filter TinyPlays");
     }
 
     [Fact]

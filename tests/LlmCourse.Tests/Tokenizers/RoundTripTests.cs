@@ -8,7 +8,15 @@ namespace LlmCourse.Tests.Tokenizers;
 /// <summary>Decode(Encode(s)) == s, as properties over random text and random bytes (FsCheck).</summary>
 public sealed class RoundTripTests
 {
-    static readonly Config Config = Config.QuickThrowOnFailure.WithMaxTest(300);
+    /// <summary>
+    /// A fixed seed: every run tries the same 300 inputs, so a failure in CI is the failure you get at
+    /// home (FsCheck's message also prints the seed and size to replay a shrunk case). Change the seed
+    /// to explore other inputs; keep it fixed in what is committed.
+    /// </summary>
+    public const ulong Seed = 20_261_204;
+
+    static readonly Config Config = Config.QuickThrowOnFailure.WithMaxTest(300)
+        .WithReplay(new Replay(new Rnd(Seed, 0x9E3779B97F4A7C15UL), null));   // the gamma must be odd: SplitMix64's golden ratio
 
     /// <summary>Code points from everywhere that matters: ASCII, white space, accents, CJK, RTL, astral letters, emoji, joiners.</summary>
     static readonly Gen<int> CodePoint = Gen.Frequency(

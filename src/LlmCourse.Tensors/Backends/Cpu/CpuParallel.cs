@@ -20,10 +20,8 @@ internal static class CpuParallel
     /// <summary>Threads used (the caller included); <c>LLMCOURSE_THREADS</c> overrides the core count.</summary>
     public static int Threads { get; set; } = ReadThreads();
 
-    static int ReadThreads() =>
-        int.TryParse(Environment.GetEnvironmentVariable("LLMCOURSE_THREADS"), out var n) && n > 0
-            ? Math.Min(n, KernelThreads.MaxThreads)
-            : KernelThreads.MaxThreads;
+    // The pool already read (and, if it was wrong, warned about) LLMCOURSE_THREADS and sized itself by it.
+    static int ReadThreads() => KernelThreads.MaxThreads;
 
     /// <summary>Number of chunks of <paramref name="chunk"/> items over <paramref name="count"/> items.</summary>
     public static long ChunkCount(long count, long chunk) => (count + chunk - 1) / chunk;
