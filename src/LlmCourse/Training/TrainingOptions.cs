@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Training;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace LlmCourse.Training;
 /// steps and cosine decay to 1e-4, β₂ = 0.99, weight decay 0.1 on matrices only, gradients clipped
 /// to norm 1, evaluation on 20 batches.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TrainingOptions
 {
     public int Steps { get; init; } = 2000;
