@@ -2,6 +2,13 @@ using LlmCourse.Kernel.Tests.Support;
 
 namespace LlmCourse.Kernel.Tests;
 
+/// <summary>
+/// The real .NET Interactive kernel is the runner's oracle: every notebook under notebooks/ (found
+/// by itself, so a lesson is covered the moment it is added) runs in quick mode through the C#
+/// kernel hosted in this process, must end without an error output or a ✗ check, and each cell's
+/// outputs must match what `llmcourse run --quick` writes for it (<see cref="OutputComparison"/>
+/// names the only differences allowed). Each notebook's time in both is written to the test output.
+/// </summary>
 [Trait("Category", "Kernel")]
 [Collection(KernelRunsCollection.Name)]
 public sealed class NotebookKernelTests(ITestOutputHelper output)
@@ -21,7 +28,9 @@ public sealed class NotebookKernelTests(ITestOutputHelper output)
         var path = Path.Combine(Repository.Notebooks, notebook);
         var cancel = TestContext.Current.CancellationToken;
 
+        var shared = SharedResults.Take();
         var kernel = await KernelNotebookRun.ExecuteAsync(path, cancel);
+        shared.Restore();
         output.WriteLine($"{notebook}: real kernel, quick mode, {kernel.Runs.Count}/{kernel.Cells.Count} code cells in {kernel.Elapsed.TotalSeconds:0.0} s");
         var problems = new List<string>();
         var outFolder = Directory.CreateTempSubdirectory("llmcourse-kernel-").FullName;
