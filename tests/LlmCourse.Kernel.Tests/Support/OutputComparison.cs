@@ -100,9 +100,12 @@ public static partial class OutputComparison
         problems.Add($"{where}: text differs at line {first + 1}:\n  kernel: {kernelLines.ElementAtOrDefault(first)}\n  runner: {runnerLines.ElementAtOrDefault(first)}");
     }
 
+    // The script dotnet-interactive sends before a notebook's first output in Jupyter, to find its HTTP API
+    // (a hidden div "dotnet-interactive-this-cell-…" and a <script>); the in-process kernel sends none.
     static bool IsBootstrap(CellOutput output) =>
         output.Type == OutputType.Display && output.MimeTypes.SequenceEqual(["text/html"]) &&
-        output["text/html"]!.TrimStart().StartsWith("<script", StringComparison.OrdinalIgnoreCase);
+        output["text/html"]!.Contains("dotnet-interactive-this-cell", StringComparison.Ordinal) &&
+        output["text/html"]!.Contains("<script", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Wall-clock figures, replaced by # so two runs of the same cell read the same.</summary>
     public static string MaskTimings(string text) => TimingPattern().Replace(text, m => new string('#', 1));
