@@ -15,7 +15,7 @@ public sealed class KernelNotebookRun
     public required IReadOnlyList<KernelCellRun> Runs { get; init; }
     public required TimeSpan Elapsed { get; init; }
 
-    public static async Task<KernelNotebookRun> ExecuteAsync(string path, CancellationToken cancel, IDictionary<string, string?>? environment = null)
+    public static async Task<KernelNotebookRun> ExecuteAsync(string path, CancellationToken cancel, IReadOnlyDictionary<string, string?>? environment = null)
     {
         path = System.IO.Path.GetFullPath(path);
         var cells = NotebookCells.CodeCells(NotebookCells.Read(path));

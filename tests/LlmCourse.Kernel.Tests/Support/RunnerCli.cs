@@ -10,7 +10,8 @@ public static class RunnerCli
 {
     public sealed record Result(int ExitCode, string Console, string ExecutedPath, TimeSpan Elapsed);
 
-    public static async Task<Result> RunQuickAsync(string notebook, string outputFolder, CancellationToken cancel)
+    public static async Task<Result> RunQuickAsync(string notebook, string outputFolder, CancellationToken cancel,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -21,6 +22,7 @@ public static class RunnerCli
         foreach (var argument in new[] { Repository.Cli, "run", notebook, "--quick", "--out", outputFolder })
             start.ArgumentList.Add(argument);
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancel);
