@@ -28,14 +28,14 @@ public sealed class NotebookKernelTests(ITestOutputHelper output)
         var path = Path.Combine(Repository.Notebooks, notebook);
         var cancel = TestContext.Current.CancellationToken;
 
-        KernelNotebookRun kernel;
-        using (var cache = new IsolatedCache()) kernel = await KernelNotebookRun.ExecuteAsync(path, cancel, cache.Environment);
+        using var cache = new IsolatedCache();
+        var kernel = await KernelNotebookRun.ExecuteAsync(path, cancel, cache.Environment);
         output.WriteLine($"{notebook}: real kernel, quick mode, {kernel.Runs.Count}/{kernel.Cells.Count} code cells in {kernel.Elapsed.TotalSeconds:0.0} s");
         var problems = new List<string>();
         var outFolder = Directory.CreateTempSubdirectory("llmcourse-kernel-").FullName;
         try
         {
-            using var cache = new IsolatedCache();
+            cache.Reset();
             var runner = await RunnerCli.RunQuickAsync(path, outFolder, cancel, cache.Environment);
             output.WriteLine($"{notebook}: llmcourse run --quick in {runner.Elapsed.TotalSeconds:0.0} s (exit {runner.ExitCode})");
             Assert.True(runner.ExitCode == 0, $"llmcourse run failed on {notebook}:\n{runner.Console}");

@@ -1,7 +1,8 @@
 namespace LlmCourse.Kernel.Tests.Support;
 
 /// <summary>
-/// A fresh, empty LLMCOURSE_CACHE for one run of one notebook. Lessons hand results to later ones
+/// A fresh, empty LLMCOURSE_CACHE for the runs of one notebook, emptied again between them (one
+/// folder, because lesson 00 prints where the cache is). Lessons hand results to later ones
 /// through files there (the shared leaderboard, {cache}/results/*-quick.json): the kernel run and the
 /// runner run of a notebook must start from the same files, which the other run, the lesson tests
 /// running in parallel in another test process, or an earlier test would otherwise have changed.
@@ -34,6 +35,13 @@ public sealed class IsolatedCache : IDisposable
         var xdg = System.Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         return System.IO.Path.Combine(!string.IsNullOrWhiteSpace(xdg) ? xdg
             : System.IO.Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".cache"), "llmcourse");
+    }
+
+    /// <summary>Empties the folder, for the next run.</summary>
+    public void Reset()
+    {
+        Directory.Delete(Path, recursive: true);
+        Directory.CreateDirectory(Path);
     }
 
     public void Dispose()
