@@ -51,11 +51,13 @@ sealed class NotebookLoadContext(string name) : AssemblyLoadContext(name, isColl
         lock (gate)
         {
             if (submissions.TryGetValue(simpleName, out var submission)) return submission;
-            // The framework and the kernel helpers: the host's, the only copies there are.
-            if (IsFramework(simpleName) || simpleName == hostHelpers) return null;
             if (!referencePaths.TryGetValue(simpleName, out path))
+            {
+                // The framework and the kernel helpers: the host's, the only copies there are.
+                if (IsFramework(simpleName) || simpleName == hostHelpers) return null;
                 // A dependency of a referenced DLL, beside it.
                 path = referenceFolders.Select(f => Path.Combine(f, simpleName + ".dll")).FirstOrDefault(File.Exists);
+            }
             folders = [.. referenceFolders];
         }
         return path is null ? throw new MissingNotebookDependencyException(assemblyName, folders) : LoadFromAssemblyPath(path);
