@@ -1,4 +1,5 @@
 using LlmCourse.Tensors.Backends;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tensors;
 
@@ -13,6 +14,7 @@ public enum DeviceType
 /// device: every op asks its inputs' device for its <see cref="Backend"/>, so a CUDA backend plugs in
 /// here without touching the ops.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class Device : IEquatable<Device>
 {
     static readonly Lock gate = new();

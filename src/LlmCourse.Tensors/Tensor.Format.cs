@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tensors;
 
 /// <summary>PyTorch-style printing: <c>tensor([[1.0000, 2.5000], ...], requires_grad=True)</c>, summarised past 1000 elements.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed partial class Tensor
 {
     const int SummariseAbove = 1000;

@@ -41,7 +41,10 @@ static class FailureReport
         // the first one in any cell is where the notebook's own code was when it happened.
         var here = frames.FirstOrDefault(f => f.Cell == cellIndex && f.Line > 0);
         var deepest = frames.FirstOrDefault(f => f.Cell is not null && f.Line > 0);
-        var message = exception.Message;
+        // The runtime wraps what the load context threw in its own "Could not load file or assembly";
+        // the message that says why and what to do is the inner one.
+        var missing = Chain(exception).OfType<MissingNotebookDependencyException>().FirstOrDefault();
+        var message = missing?.Message ?? exception.Message;
         if (deepest.Cell is { } otherCell && otherCell != cellIndex)
             message += $" (thrown in code from cell {otherCell + 1}, line {deepest.Line})";
         var lines = code.Split('\n');
@@ -54,7 +57,12 @@ static class FailureReport
         traceback.AddRange(frames.Where(f => !IsPlumbing(f.Frame)).Select(f => "   at " + Describe(f.Frame, f.Cell, f.Line)));
         for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
             traceback.Add($" ---> {inner.GetType().FullName}: {inner.Message}");
-        return (failure, Output.Failure(name, exception.Message, traceback));
+        return (failure, Output.Failure(name, missing?.Message ?? exception.Message, traceback));
+    }
+
+    static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException) yield return e;
     }
 
     static string Describe(StackFrame frame, int? cell, int line)

@@ -7,13 +7,19 @@ namespace LlmCourse.Notebooks.Execution;
 /// One run's assemblies: its compiled cells and the DLLs its <c>#r</c> lines name. A notebook's
 /// references win over copies the host process happens to carry (the CLI and the test host both have
 /// their own LlmCourse.dll): this context is asked first, unlike Roslyn's scripting loader, which lets
-/// the host's copies shadow the notebook's. A DLL's dependencies resolve from its own folder. The
-/// runner's own assembly (the kernel helpers) and the shared framework come from the host, so the
-/// helpers' types are the runner's. Collectible: statics of one run are gone when it is unloaded.
+/// the host's copies shadow the notebook's. A DLL's dependencies resolve from the folders of the DLLs
+/// the notebook referenced, as the .NET Interactive kernel resolves them (Roslyn's
+/// InteractiveAssemblyLoader probes the referencing DLL's folder), and from nowhere else: a dependency
+/// missing there fails the cell with <see cref="MissingNotebookDependencyException"/>, as it fails in
+/// the kernel, instead of quietly borrowing the host's copy (which hid a library build that did not
+/// copy System.Numerics.Tensors beside its DLL). The runner's own assembly (the kernel helpers) and
+/// the shared framework come from the host, so the helpers' types are the runner's. Collectible:
+/// statics of one run are gone when it is unloaded.
 /// </summary>
 sealed class NotebookLoadContext(string name) : AssemblyLoadContext(name, isCollectible: true)
 {
     static readonly string runtimeDirectory = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
+    static readonly string hostHelpers = typeof(NotebookLoadContext).Assembly.GetName().Name!;
     readonly Dictionary<string, Assembly> submissions = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<string, string> referencePaths = new(StringComparer.OrdinalIgnoreCase);
     readonly List<string> referenceFolders = [];
@@ -41,15 +47,20 @@ sealed class NotebookLoadContext(string name) : AssemblyLoadContext(name, isColl
     {
         var simpleName = assemblyName.Name!;
         string? path;
+        string[] folders;
         lock (gate)
         {
             if (submissions.TryGetValue(simpleName, out var submission)) return submission;
             if (!referencePaths.TryGetValue(simpleName, out path))
-                // A dependency of a referenced DLL, beside it; never a second copy of the framework.
-                path = IsFramework(simpleName) ? null
-                    : referenceFolders.Select(f => Path.Combine(f, simpleName + ".dll")).FirstOrDefault(File.Exists);
+            {
+                // The framework and the kernel helpers: the host's, the only copies there are.
+                if (IsFramework(simpleName) || simpleName == hostHelpers) return null;
+                // A dependency of a referenced DLL, beside it.
+                path = referenceFolders.Select(f => Path.Combine(f, simpleName + ".dll")).FirstOrDefault(File.Exists);
+            }
+            folders = [.. referenceFolders];
         }
-        return path is null ? null : LoadFromAssemblyPath(path);
+        return path is null ? throw new MissingNotebookDependencyException(assemblyName, folders) : LoadFromAssemblyPath(path);
     }
 
     protected override nint LoadUnmanagedDll(string unmanagedDllName)

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
 using System.Reflection;
+using LlmCourse.Notebooks.Model;
 
 namespace LlmCourse.Notebooks.Formatting;
 
@@ -18,8 +19,8 @@ public sealed record ConventionFormatter(string MimeType, Type Type, object Sour
 /// <item>that class's public <c>CreateTypeFormatters()</c> returns an <c>IEnumerable</c> of formatters, each
 /// with a public string <c>MimeType</c>, an optional <c>Type</c> (default: the attributed value's type) and
 /// one public method <c>bool Format(object instance, TextWriter writer)</c>;</item>
-/// <item>an optional <c>string[] PreferredMimeTypes</c> on the attribute orders the MIME types;
-/// otherwise text/html is preferred, the kernel's default.</item>
+/// <item>an optional <c>string[] PreferredMimeTypes</c> on the attribute names the MIME types sent for the
+/// value; without it the kernel sends text/html, its default.</item>
 /// </list>
 /// Where several formatters write the same MIME type, the one for the most specific type is tried first,
 /// then the later one (the kernel pushes them on a stack); the first that returns true wins.
@@ -36,9 +37,12 @@ public static class FormatterConvention
     {
         public static readonly Lookup None = new([], []);
 
-        /// <summary>The MIME types on offer, preferred ones first.</summary>
-        public IEnumerable<string> MimeTypes =>
-            PreferredMimeTypes.Concat(Formatters.Select(f => f.MimeType)).Distinct();
+        /// <summary>
+        /// The MIME types the kernel sends for such a value: the preferred ones where the attribute
+        /// names them (a text-only value is sent as text/plain alone, though its source also offers
+        /// text/html), otherwise the kernel's default, text/html (Formatter.GetPreferredMimeTypesFor).
+        /// </summary>
+        public IEnumerable<string> MimeTypes => PreferredMimeTypes.Count > 0 ? PreferredMimeTypes.Distinct() : [MimeBundle.Html];
     }
 
     public static Lookup For(Type type) => cache.GetValue(type, Discover);
@@ -90,7 +94,6 @@ public static class FormatterConvention
             if (Property(attribute, "PreferredMimeTypes") is string[] mimeTypes) preferred.AddRange(mimeTypes);
         }
         if (formatters.Count == 0) return Lookup.None;
-        if (preferred.Count == 0 && formatters.Any(f => f.MimeType == "text/html")) preferred.Add("text/html");
         return new Lookup(formatters, preferred);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tensors.NN;
 
@@ -8,6 +9,7 @@ namespace LlmCourse.Tensors.NN;
 /// and saves/loads its state dict (safetensors). Subclasses register in their constructor:
 /// <code>Weight = RegisterParameter("weight", Tensor.Empty(outFeatures, inFeatures));</code>
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public abstract class Module
 {
     readonly List<KeyValuePair<string, Tensor>> parameters = [];

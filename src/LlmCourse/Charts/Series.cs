@@ -11,6 +11,7 @@ public enum SeriesStyle
 }
 
 /// <summary>One named list of (x, y) points with its colour; labels, when given, show on hover.</summary>
+[LlmCourse.Tensors.Formatting.TypeFormatterSource(typeof(LlmCourse.Tensors.Formatting.TextFormatterSource))]
 public sealed record Series(string Name, double[] X, double[] Y, string Color, SeriesStyle Style, bool Dashed = false,
     IReadOnlyList<string>? Labels = null)
 {

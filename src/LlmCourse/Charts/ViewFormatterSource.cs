@@ -4,6 +4,7 @@ namespace LlmCourse.Charts;
 /// The formatters the kernel (and the course runner) create for every <see cref="View"/>: text/html
 /// with the view's self-contained markup (inline SVG for charts), and text/plain with its summary.
 /// The kernel calls each formatter's single public <c>Format(object, TextWriter)</c> by reflection.
+/// The first call in a kernel installs <see cref="KernelDisplayBridge"/>, which makes live views update there.
 /// </summary>
 public sealed class ViewFormatterSource
 {
@@ -18,6 +19,7 @@ public sealed class ViewFormatterSource
         public bool Format(object instance, TextWriter writer)
         {
             if (instance is not View view) return false;
+            KernelDisplayBridge.EnsureInstalled();
             writer.Write(view.ToHtml());
             return true;
         }
@@ -32,6 +34,7 @@ public sealed class ViewFormatterSource
         public bool Format(object instance, TextWriter writer)
         {
             if (instance is not View view) return false;
+            KernelDisplayBridge.EnsureInstalled();
             writer.Write(view.ToString());
             return true;
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Evaluation;
 
@@ -12,6 +13,7 @@ namespace LlmCourse.Evaluation;
 /// so a character model and a word model can be compared on it.</item>
 /// </list>
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record EvaluationResult(string Model, int Tokens, int Characters, double Nats)
 {
     public double Loss => Nats / Tokens;

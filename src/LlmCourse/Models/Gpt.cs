@@ -2,6 +2,7 @@ using LlmCourse.Tensors;
 using LlmCourse.Tensors.NN;
 using LlmCourse.Tokenizers;
 using F = LlmCourse.Tensors.Functional;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Models;
 
@@ -16,6 +17,7 @@ namespace LlmCourse.Models;
 //   V  vocabulary size               P  positions already in the KV cache
 
 /// <summary>The shape of a GPT; the defaults are nanoGPT's CPU run of shakespeare_char.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record GptConfig(
     int VocabSize,
     int BlockSize = 64,

@@ -2,12 +2,14 @@ using LlmCourse.Tensors;
 using LlmCourse.Tensors.NN;
 using LlmCourse.Tokenizers;
 using F = LlmCourse.Tensors.Functional;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Models;
 
 // Letters: B batch, T positions, N context length (tokens the model sees), E embedding size,
 // H hidden size, V vocabulary size.
 
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record MlpConfig(int VocabSize, int Context = 8, int Embedding = 24, int Hidden = 256, int BlockSize = 64);
 
 /// <summary>

@@ -1,5 +1,6 @@
 using LlmCourse.Text;
 using LlmCourse.Tokenizers;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Models;
 
@@ -15,6 +16,7 @@ namespace LlmCourse.Models;
 /// and their counts. Near the start of a text, and for contexts never seen in training, a model
 /// uses the longest context it has counts for ("backoff"), so every context gets a distribution.
 /// </remarks>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class NGramLanguageModel : ILanguageModel
 {
     /// <summary>The m-grams of one order, sorted, with their counts and their contexts' totals.</summary>

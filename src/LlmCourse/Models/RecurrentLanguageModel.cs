@@ -2,6 +2,7 @@ using LlmCourse.Tensors;
 using LlmCourse.Tensors.NN;
 using LlmCourse.Tokenizers;
 using F = LlmCourse.Tensors.Functional;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Models;
 
@@ -10,6 +11,7 @@ namespace LlmCourse.Models;
 
 public enum RecurrentKind { Rnn, Lstm, Gru }
 
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RecurrentConfig(int VocabSize, RecurrentKind Kind = RecurrentKind.Lstm, int Embedding = 64, int Hidden = 256, int Layers = 1, int BlockSize = 64);
 
 /// <summary>

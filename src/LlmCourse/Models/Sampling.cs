@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Models;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace LlmCourse.Models;
 /// most likely tokens (0: all); <c>TopP</c> keeps the smallest set of most likely tokens whose
 /// probabilities add up to at least p (1: all), as in Holtzman et al. 2019's nucleus sampling.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record Sampling(float Temperature = 1f, int TopK = 0, float TopP = 1f)
 {
     public static Sampling Default { get; } = new();

@@ -1,9 +1,12 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Models;
 
 /// <summary>
 /// How an n-gram model turns counts into probabilities. Every one of them gives a distribution
 /// that sums to one over the vocabulary for every context, seen or not.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public abstract record Smoothing
 {
     /// <summary>Relative frequencies, c(context, w) / c(context): zero for anything unseen.</summary>

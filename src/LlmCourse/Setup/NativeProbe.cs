@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Setup;
 
 /// <summary>Whether a native library loads here, and what it said when asked.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record NativeLibraryStatus(string Name, bool Found, string? Detail = null);
 
 /// <summary>

@@ -6,10 +6,12 @@ using System.Runtime.Intrinsics.X86;
 using System.Text;
 using LlmCourse.Charts;
 using LlmCourse.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Setup;
 
 /// <summary>Where a catalog dataset was found, and whether its SHA-256 matched.</summary>
+[LlmCourse.Tensors.Formatting.TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record DatasetStatus(string Name, string File, DatasetState State, string? Path, string Detail);
 
 public enum DatasetState

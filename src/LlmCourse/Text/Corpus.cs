@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Text;
 
@@ -9,6 +10,7 @@ namespace LlmCourse.Text;
 /// validate (as nanoGPT's <c>prepare.py</c> does), so a number in one lesson can be compared with a
 /// number in another.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class Corpus
 {
     /// <summary>The share of the text, from its start, that models train on.</summary>

@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Text;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace LlmCourse.Text;
 /// written: its first download is checked against <see cref="Size"/>, its SHA-256 is then recorded
 /// in the cache, and every later use is verified against that record (see <see cref="DatasetStore"/>).
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record DatasetInfo(
     string Name,
     string File,

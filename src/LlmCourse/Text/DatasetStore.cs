@@ -1,9 +1,11 @@
 using System.Net.Http;
 using System.Security.Cryptography;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Text;
 
 /// <summary>How far a download has got, for progress bars.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public readonly record struct DownloadProgress(string File, long Received, long? Total);
 
 /// <summary>

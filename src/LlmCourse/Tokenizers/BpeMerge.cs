@@ -1,6 +1,9 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Tokenizers;
 
 /// <summary>One merge rule: the adjacent tokens <see cref="Left"/> and <see cref="Right"/> become <see cref="Id"/>.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public readonly record struct BpeMerge(int Left, int Right, int Id)
 {
     /// <summary>The pair as one 64-bit key: left in the high half, so keys sort like (left, right).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
@@ -20,6 +21,7 @@ public static class BpeModelFile
     public const string Header = "llmcourse-bpe v1";
 
     /// <summary>What the file holds: the pattern (null: no pre-tokenization), special tokens, merges.</summary>
+    [TypeFormatterSource(typeof(TextFormatterSource))]
     public sealed record Contents(string? Pattern, IReadOnlyDictionary<string, int> SpecialTokens, IReadOnlyList<BpeMerge> Merges);
 
     public static void Write(string path, string? pattern, IReadOnlyDictionary<string, int> specialTokens, BpeVocabulary vocabulary)

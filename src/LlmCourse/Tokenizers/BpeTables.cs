@@ -1,14 +1,18 @@
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
 /// <summary>One row of a merge list: merge number <see cref="Rank"/> made token <see cref="Id"/> from two tokens.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record MergeEntry(int Rank, int Id, string Left, string Right, string Token, long? Count);
 
 /// <summary>One row of a vocabulary summary: how many tokens are this many bytes long.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TokenLengthCount(int Bytes, int Tokens);
 
 /// <summary>A vocabulary in numbers, for the notebook's tables.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record VocabularyStats(
     int VocabSize, int ByteTokens, int MergedTokens, int SpecialTokens, double MeanBytesPerToken,
     IReadOnlyList<string> LongestTokens, IReadOnlyList<TokenLengthCount> Lengths);

@@ -1,4 +1,5 @@
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
@@ -7,6 +8,7 @@ namespace LlmCourse.Tokenizers;
 /// whole text, with no pre-tokenization, so a merge may join the end of one word to the start of the
 /// next ("e t", "d, "). <see cref="RegexBpeTokenizer"/> is the step after this one.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class BpeTokenizer : ITokenizer
 {
     public BpeTokenizer(BpeVocabulary vocabulary, IReadOnlyList<BpeTrainingStep>? trainingLog = null)
@@ -32,6 +34,8 @@ public sealed class BpeTokenizer : ITokenizer
     public IReadOnlyList<BpeTrainingStep>? TrainingLog { get; }
 
     public int VocabSize => Vocabulary.Count;
+
+    public override string ToString() => $"BpeTokenizer: {Merges.Count:N0} merges, vocabulary size {VocabSize:N0}";
 
     public int[] Encode(string text)
     {

@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
 /// <summary>One step of training: the merge made and how often its pair occurred when it was chosen.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public readonly record struct BpeTrainingStep(BpeMerge Merge, long Count);
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
@@ -7,9 +8,12 @@ namespace LlmCourse.Tokenizers;
 /// text is ever out of vocabulary, at the price of long sequences (an "é" is two tokens, an emoji
 /// four). BPE starts here and merges frequent pairs of these into longer tokens.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class ByteTokenizer : ITokenizer
 {
     public int VocabSize => 256;
+
+    public override string ToString() => "ByteTokenizer: 256 byte tokens (UTF-8)";
 
     /// <summary>UTF-8 bytes; a lone surrogate becomes U+FFFD's three bytes, as in tiktoken.</summary>
     public int[] Encode(string text)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
@@ -7,6 +8,7 @@ namespace LlmCourse.Tokenizers;
 /// being the text's distinct characters sorted by code, so id order is stable and readable
 /// (<c>'\n'</c>, <c>' '</c>, <c>'!'</c>, …, <c>'A'</c>, …, <c>'a'</c>, …).
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class CharTokenizer : ITokenizer
 {
     readonly char[] chars;
@@ -35,6 +37,18 @@ public sealed class CharTokenizer : ITokenizer
 
     /// <summary>The characters, indexed by token id.</summary>
     public IReadOnlyList<char> Vocabulary => chars;
+
+    /// <summary>The vocabulary as a cell's result shows it: its size and the characters, control characters made visible.</summary>
+    public override string ToString() => $"CharTokenizer: {VocabSize} characters: {string.Concat(chars.Select(Visible))}";
+
+    static string Visible(char c) => c switch
+    {
+        '\n' => "\\n",
+        '\t' => "\\t",
+        ' ' => "␠",
+        _ when char.IsControl(c) => $"\\u{(int)c:x4}",
+        _ => c.ToString(),
+    };
 
     public int IdOf(char c) => ids.TryGetValue(c, out var id) ? id
         : throw new ArgumentException($"CharTokenizer: the character {Describe(c)} is not in the vocabulary of {chars.Length} characters.");

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tokenizers;
 
@@ -15,6 +16,7 @@ namespace LlmCourse.Tokenizers;
 /// Encoding remembers the ids of each pre-token it has seen (words repeat), so the merge loop runs
 /// once per distinct word. Instances are safe to use from several threads.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class RegexBpeTokenizer : ITokenizer
 {
     /// <summary>The cache is emptied when it holds this many pre-tokens, so memory stays bounded.</summary>

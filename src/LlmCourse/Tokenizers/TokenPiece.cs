@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Tokenizers;
 
 /// <summary>
@@ -5,4 +7,5 @@ namespace LlmCourse.Tokenizers;
 /// text's UTF-8 (a token may end in the middle of a character: an emoji is often two tokens), and its
 /// text: as it is when its bytes are whole UTF-8, else the bytes escaped (<c>\xF0\x9F</c>).
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public readonly record struct TokenPiece(int Id, int ByteStart, int ByteLength, string Text, bool IsSpecial = false);

@@ -1,4 +1,5 @@
 using LlmCourse.Tensors;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Training;
 
@@ -8,6 +9,7 @@ namespace LlmCourse.Training;
 /// steps and cosine decay to 1e-4, β₂ = 0.99, weight decay 0.1 on matrices only, gradients clipped
 /// to norm 1, evaluation on 20 batches.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TrainingOptions
 {
     public int Steps { get; init; } = 2000;

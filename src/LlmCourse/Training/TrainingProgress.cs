@@ -1,6 +1,9 @@
+using LlmCourse.Tensors.Formatting;
+
 namespace LlmCourse.Training;
 
 /// <summary>Where training is after a step; <see cref="ValidationLoss"/> is set on the steps that evaluated.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TrainingProgress(
     int Step,
     int TotalSteps,
@@ -25,6 +28,7 @@ public sealed record TrainingProgress(
 }
 
 /// <summary>One optimisation step; <see cref="Mfu"/> when the options gave FLOPs per token and a peak.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond,
     double? Mfu = null, StepTimes? Times = null);
 
@@ -33,18 +37,21 @@ public sealed record StepRecord(int Step, double Loss, double LearningRate, doub
 /// the forward passes (until the loss is read), the backward passes, and clipping plus the optimizer update.
 /// On the CPU every op runs when it is called, so the clock measures the phase itself.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record StepTimes(double Data, double Forward, double Backward, double Optimizer)
 {
     public double Total => Data + Forward + Backward + Optimizer;
 }
 
 /// <summary>One evaluation on the fixed train and validation batches.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record EvalRecord(int Step, double TrainLoss, double ValidationLoss)
 {
     public double ValidationPerplexity => Math.Exp(ValidationLoss);
 }
 
 /// <summary>Everything a run measured, step by step; it survives a checkpoint and resume.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class TrainingHistory
 {
     public List<StepRecord> Steps { get; init; } = [];
@@ -53,4 +60,15 @@ public sealed class TrainingHistory
 
     public double[] Losses => Steps.Select(s => s.Loss).ToArray();
     public EvalRecord? LastEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
+
+    /// <summary>The run in one line, what a notebook cell ending with a history shows.</summary>
+    public override string ToString()
+    {
+        if (Steps.Count == 0) return "TrainingHistory: no steps";
+        var text = FormattableString.Invariant(
+            $"TrainingHistory: {Steps.Count:N0} steps ({Steps[0].Step}-{Steps[^1].Step}), loss {Steps[0].Loss:F4} → {Steps[^1].Loss:F4}, {Elapsed.TotalSeconds:F1} s");
+        return LastEvaluation is { } last
+            ? text + FormattableString.Invariant($"; {Evaluations.Count} evaluations, last at step {last.Step}: train {last.TrainLoss:F4}, val {last.ValidationLoss:F4} (perplexity {last.ValidationPerplexity:F2})")
+            : text;
+    }
 }

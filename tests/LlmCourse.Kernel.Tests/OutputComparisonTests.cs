@@ -1,0 +1,59 @@
+using LlmCourse.Kernel.Tests.Support;
+
+namespace LlmCourse.Kernel.Tests;
+
+/// <summary>The comparison itself: it allows the named kernel differences and nothing more.</summary>
+[Trait("Category", "Kernel")]
+public sealed class OutputComparisonTests
+{
+    static CellOutput Value(OutputType type, params (string Mime, string Text)[] data) =>
+        new(type, data.Select(d => KeyValuePair.Create(d.Mime, d.Text)).ToList());
+
+    static readonly CellOutput bootstrap = Value(OutputType.Display,
+        ("text/html", "\n<div>\n    <div id='dotnet-interactive-this-cell-1' style='display: none'>…</div>\n    <script type='text/javascript'>probeAddresses()</script></div>"));
+
+    [Fact]
+    public void TheBootstrapScript_IsAllowedBeforeTheFirstCellsOutputs_AndNowhereElse()
+    {
+        var runner = new List<CellOutput> { CellOutput.Stream("stdout", "quick mode\n") };
+        var allowed = new HashSet<string>();
+
+        Assert.Empty(OutputComparison.Compare(0, [bootstrap, CellOutput.Stream("stdout", "quick mode\n")], runner, allowed));
+        Assert.Contains(OutputComparison.BootstrapScript, allowed);
+        Assert.NotEmpty(OutputComparison.Compare(1, [bootstrap, CellOutput.Stream("stdout", "quick mode\n")], runner, new HashSet<string>()));
+    }
+
+    [Fact]
+    public void APlainValue_InTheKernelsHtml_ComparesByItsText()
+    {
+        var kernel = Value(OutputType.Result, ("text/html", "<div class=\"dni-plaintext\"><pre>3 &lt; 4</pre></div><style>…</style>"));
+        var allowed = new HashSet<string>();
+
+        Assert.Empty(OutputComparison.Compare(0, [kernel], [Value(OutputType.Result, ("text/plain", "3 < 4"))], allowed));
+        Assert.Equal([OutputComparison.KernelHtmlForPlainValues], allowed);
+        Assert.NotEmpty(OutputComparison.Compare(0, [kernel], [Value(OutputType.Result, ("text/plain", "3 < 5"))], allowed));
+    }
+
+    [Fact]
+    public void Timings_AreMasked_OtherNumbersAreNot()
+    {
+        Assert.Equal("step 60/60 (100%) · loss 0.012 · # tok/s · # elapsed · ETA #, # s, # ms, #× faster",
+                     OutputComparison.MaskTimings("step 60/60 (100%) · loss 0.012 · 41.2k tok/s · 0:35 elapsed · ETA 1:51, 12.5 s, 3 ms, 13.8× faster"));
+        var allowed = new HashSet<string>();
+        Assert.NotEmpty(OutputComparison.Compare(0, [CellOutput.Stream("stdout", "loss 0.0120 in 2.1 s\n")], [CellOutput.Stream("stdout", "loss 0.0121 in 1.9 s\n")], allowed));
+        Assert.Empty(OutputComparison.Compare(0, [CellOutput.Stream("stdout", "loss 0.0120 in 2.1 s\n")], [CellOutput.Stream("stdout", "loss 0.0120 in 1.9 s\n")], allowed));
+        Assert.Equal([OutputComparison.Timings], allowed);
+    }
+
+    [Fact]
+    public void DifferentCountsKindsOrMimeTypes_AreReported()
+    {
+        var text = Value(OutputType.Result, ("text/plain", "tensor(1.)"));
+        var html = Value(OutputType.Result, ("text/html", "<pre>tensor(1.)</pre>"), ("text/plain", "tensor(1.)"));
+
+        Assert.NotEmpty(OutputComparison.Compare(0, [text, text], [text], new HashSet<string>()));
+        Assert.NotEmpty(OutputComparison.Compare(0, [text], [Value(OutputType.Display, ("text/plain", "tensor(1.)"))], new HashSet<string>()));
+        Assert.NotEmpty(OutputComparison.Compare(0, [html], [text], new HashSet<string>()));
+        Assert.NotEmpty(OutputComparison.Compare(0, [CellOutput.Error("boom")], [CellOutput.Error("boom")], new HashSet<string>()));
+    }
+}
