@@ -220,15 +220,15 @@ public sealed class DatasetStore
                 int read;
                 while ((read = await source.ReadAsync(buffer, cancel).ConfigureAwait(false)) > 0)
                 {
-                    if (total is { } expected && received + read > expected + (1 << 20))
-                        throw new InvalidDataException($"the download from {dataset.Url} is larger than the {expected:N0} bytes announced; it was discarded");
+                    if (received + read > total + (1 << 20))
+                        throw new InvalidDataException($"the download from {dataset.Url} is larger than the {total:N0} bytes announced; it was discarded");
                     Storing(temp, dataset, () => { file.Write(buffer, 0, read); return 0; });
                     hash.AppendData(buffer, 0, read);
                     received += read;
                     Progress?.Report(new DownloadProgress(dataset.File, received, total));
                 }
-                if (response.Content.Headers.ContentLength is { } announced && received < announced)
-                    throw new IOException($"the download from {dataset.Url} stopped after {received:N0} of {announced:N0} bytes; it was discarded (try again)");
+                if (response.Content.Headers.ContentLength is { } length && received < length)
+                    throw new IOException($"the download from {dataset.Url} stopped after {received:N0} of {length:N0} bytes; it was discarded (try again)");
                 Storing(temp, dataset, () => { file.Flush(flushToDisk: true); return 0; });
                 var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
                 if (expected is null)
@@ -236,7 +236,7 @@ public sealed class DatasetStore
                     if (received != dataset.Size)
                         throw new InvalidDataException(
                             $"the download from {dataset.Url} has {received:N0} bytes, expected {dataset.Size:N0}; with no SHA-256 to check, it was discarded");
-                    File.Move(temp, target, overwrite: true);
+                    Storing(target, dataset, () => { File.Move(temp, target, overwrite: true); return 0; });
                     Record(dataset, actual, $"the download from {dataset.Url}");
                     return;
                 }
