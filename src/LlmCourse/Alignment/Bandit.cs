@@ -1,8 +1,10 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tensors;
 using LlmCourse.Tensors.Optim;
 
 namespace LlmCourse.Alignment;
 
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record BanditPpoOptions
 {
     public int Iterations { get; init; } = 300;

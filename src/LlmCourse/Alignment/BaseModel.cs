@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using System.Text.Json;
 using LlmCourse.Models;
@@ -10,6 +11,7 @@ namespace LlmCourse.Alignment;
 
 /// <summary>A pretrained GPT and where it came from.</summary>
 /// <param name="Source">"loaded from PATH (trained in … earlier)" or "trained here in …, saved to PATH".</param>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PretrainedModel(Gpt Model, CharTokenizer Tokenizer, Corpus Corpus, string Path, bool Loaded, TimeSpan Elapsed, string Source)
 {
     public override string ToString() => $"{Model.Name} ({Model.ParameterCount():N0} parameters, block {Model.Config.BlockSize}) on {Corpus.Name}: {Source}";

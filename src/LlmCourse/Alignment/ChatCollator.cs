@@ -1,8 +1,10 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tensors;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>A batch of conversations: inputs and targets (B, T) Int32, and each row's real length.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record ChatBatch(Tensor Inputs, Tensor Targets, int[] Lengths)
 {
     /// <summary>Targets that count in the loss (not <see cref="ChatCollator.IgnoreIndex"/>).</summary>

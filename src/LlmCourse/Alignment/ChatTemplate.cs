@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tokenizers;
 
 namespace LlmCourse.Alignment;
@@ -9,6 +10,7 @@ namespace LlmCourse.Alignment;
 /// Training predicts token i from the tokens before it, so token i's mask decides whether
 /// predicting it counts in the loss.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RenderedConversation(int[] Ids, int[] Mask)
 {
     public int Length => Ids.Length;

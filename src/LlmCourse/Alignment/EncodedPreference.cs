@@ -1,8 +1,10 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tokenizers;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>A preference pair as token ids, ready for batching: the chosen and the rejected response to one prompt.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record EncodedPreference(int[] Prompt, int[] Chosen, int[] Rejected)
 {
     public PromptResponse ChosenSequence => new(Prompt, Chosen);

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
@@ -6,6 +7,7 @@ using LlmCourse.Training;
 
 namespace LlmCourse.Alignment;
 
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record GrpoOptions
 {
     public int Iterations { get; init; } = 50;
@@ -29,6 +31,7 @@ public sealed record GrpoOptions
 
 /// <summary>One GRPO iteration: the mean reward of its samples, the fraction of groups whose samples
 /// did not all score the same (only those carry a learning signal), the KL to the reference (k1 per response).</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record GrpoStats(int Iteration, double MeanReward, double InformativeGroups, double Kl, double ClipFraction,
     double MeanLength, TimeSpan Elapsed);
 

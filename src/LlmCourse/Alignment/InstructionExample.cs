@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 namespace LlmCourse.Alignment;
 
 /// <summary>
@@ -5,6 +6,7 @@ namespace LlmCourse.Alignment;
 /// training phrasings, unseen words) or "heldout" (a phrasing never trained on, unseen words);
 /// <see cref="Template"/> numbers the phrasing within its task family.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record InstructionExample(string Id, string Task, string Split, int Template, string Prompt, string Answer)
 {
     /// <summary>True when the response is the answer, exactly (surrounding spaces and a final full stop forgiven).</summary>

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -261,4 +262,5 @@ public static class InstructionTasks
 }
 
 /// <summary>A task family: its name and its phrasings, with <c>{w}</c> a word, <c>{c}</c> a letter, <c>{a}</c>, <c>{b}</c> numbers, <c>{t}</c> a text.</summary>
+[LlmCourse.Tensors.Formatting.TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TaskFamily(string Name, IReadOnlyList<string> Templates);

@@ -1,9 +1,11 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Models;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>What a policy does on a fixed set of prompts: the mean true reward of its samples and how far it has moved
 /// from the reference, KL(π ‖ π_ref) per response, estimated by k1 on the same samples (nats).</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PolicyMeasurement(double TrueReward, double Kl, double TrueRewardStdError, string[] Responses)
 {
     /// <summary>Samples one response per prompt from <paramref name="policy"/> (temperature 1, fixed seed) and measures it.</summary>

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
@@ -12,6 +13,7 @@ namespace LlmCourse.Alignment;
 /// cliprange_value 0.2, vf_coef 0.1, 4 PPO epochs, γ = 1, λ = 0.95, whitened advantages), except the
 /// learning rate and batch sizes, which fit a small character GPT on a CPU.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PpoOptions
 {
     public int Iterations { get; init; } = 100;
@@ -41,6 +43,7 @@ public sealed record PpoOptions
 
 /// <summary>What one PPO iteration saw. <c>Kl</c> is the mean over the batch of Σ_t (log π − log π_ref)
 /// of the sampled tokens, a k1 estimate of KL(π ‖ π_ref) per response.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PpoStats(int Iteration, double LearnedReward, double? TrueReward, double Kl, double Entropy,
     double ClipFraction, double ValueClipFraction, double ApproxKl, double PolicyLoss, double ValueLoss, double KlCoef,
     TimeSpan Elapsed, string Prompt, string Response);

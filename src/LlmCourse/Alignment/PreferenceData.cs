@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -10,6 +11,7 @@ namespace LlmCourse.Alignment;
 
 /// <summary>One human (here: simulated) judgement: for this prompt, <c>Chosen</c> was preferred to <c>Rejected</c>.
 /// The JSONL fields are TRL's and the public preference sets': <c>prompt</c>, <c>chosen</c>, <c>rejected</c>.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PreferencePair(string Prompt, string Chosen, string Rejected);
 
 /// <summary>
@@ -18,6 +20,7 @@ public sealed record PreferencePair(string Prompt, string Chosen, string Rejecte
 /// always pick the truly better one, a high one makes them careless; <c>LabelNoise</c> flips that
 /// fraction of judgements at random on top (annotators who misclick).
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record Annotators(double Temperature = 0.5, double LabelNoise = 0.0)
 {
     public void Validate()
@@ -38,6 +41,7 @@ public sealed record Annotators(double Temperature = 0.5, double LabelNoise = 0.
 }
 
 /// <summary>What a preference set contains, written next to it as its data card.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PreferenceDataCard(string Name, int Pairs, int Prompts, double ChosenTrueReward, double RejectedTrueReward,
     double AgreementWithTrueReward, double Ties, Annotators Annotators, string Sampler, ulong Seed)
 {

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
@@ -14,6 +15,7 @@ public enum PreferenceLoss { Dpo, Ipo }
 /// The optimizer, warmup and clipping are the course trainer's (AdamW via <see cref="Trainer.CreateOptimizer"/>);
 /// after the warmup the learning rate stays constant, as in the DPO paper.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PreferenceOptions
 {
     public PreferenceLoss Loss { get; init; } = PreferenceLoss.Dpo;
@@ -38,6 +40,7 @@ public sealed record PreferenceOptions
 /// of the chosen and the rejected responses (both can fall while h rises); their implicit rewards
 /// β·log(π/π_ref); and the preference accuracy (implicit reward of chosen &gt; rejected).
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PreferenceStep(int Step, int TotalSteps, int Epoch, double Loss, double Margin,
     double ChosenLogProb, double RejectedLogProb, double ChosenReward, double RejectedReward, double Accuracy, TimeSpan Elapsed);
 

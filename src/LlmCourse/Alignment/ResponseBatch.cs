@@ -1,8 +1,10 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tensors;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>A prompt and a response, as token ids.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PromptResponse(int[] Prompt, int[] Response)
 {
     public int Length => Prompt.Length + Response.Length;

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
@@ -95,6 +96,7 @@ public enum RewardPooling
     ResponseMean,
 }
 
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RewardTrainingOptions
 {
     public int Epochs { get; init; } = 2;
@@ -108,6 +110,7 @@ public sealed record RewardTrainingOptions
 }
 
 /// <summary>One optimizer step of reward-model training: the batch's Bradley–Terry loss and how often it ranked the pair right.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RewardTrainingStep(int Step, int TotalSteps, int Epoch, double Loss, double Accuracy, TimeSpan Elapsed);
 
 public static class RewardModelTrainer

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Diagnostics;
 using LlmCourse.Tensors;
 using LlmCourse.Tensors.Optim;
@@ -10,6 +11,7 @@ namespace LlmCourse.Alignment;
 /// a short warmup and cosine decay), no weight decay (the weights should stay near the pretrained
 /// ones, not near zero), batches of 16 conversations, the prompt masked out of the loss.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record SftOptions
 {
     public int Steps { get; init; } = 600;

@@ -1,11 +1,14 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Charts;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>A model's reply to one example, and whether it was exactly right.</summary>
+[LlmCourse.Tensors.Formatting.TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record GradedReply(InstructionExample Example, string Reply, bool Correct);
 
 /// <summary>Exact-match accuracy of one task family on one split.</summary>
+[LlmCourse.Tensors.Formatting.TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record TaskAccuracy(string Task, string Split, int Correct, int Total)
 {
     public double Accuracy => Total == 0 ? double.NaN : (double)Correct / Total;

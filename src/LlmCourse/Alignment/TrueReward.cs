@@ -1,8 +1,10 @@
+using LlmCourse.Tensors.Formatting;
 using System.Globalization;
 
 namespace LlmCourse.Alignment;
 
 /// <summary>What <see cref="TrueReward.Explain"/> found in one response, term by term.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RewardBreakdown(double Reward, int Sentiment, int Words, int NonWords, int Repeats,
     IReadOnlyList<string> Positive, IReadOnlyList<string> Negative)
 {

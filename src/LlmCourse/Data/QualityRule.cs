@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 namespace LlmCourse.Data;
 
 /// <summary>
@@ -7,6 +8,7 @@ namespace LlmCourse.Data;
 public delegate string? QualityCheck(string text, QualityThresholds thresholds);
 
 /// <summary>A rule with the name the data card reports it under.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record QualityRule(string Name, QualityCheck Check)
 {
     public string? Apply(string text, QualityThresholds thresholds) => Check(text, thresholds);

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 namespace LlmCourse.Data;
 
 /// <summary>
@@ -5,6 +6,7 @@ namespace LlmCourse.Data;
 /// Gopher's (Rae et al. 2021, appendix A; as datatrove implements them) and FineWeb's
 /// (Penedo et al. 2024). Change them with <c>with</c>: <c>QualityThresholds.Default with { MinWords = 20 }</c>.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record QualityThresholds
 {
     public static QualityThresholds Default { get; } = new();

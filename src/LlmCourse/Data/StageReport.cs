@@ -1,6 +1,8 @@
+using LlmCourse.Tensors.Formatting;
 namespace LlmCourse.Data;
 
 /// <summary>A removed document (or the part of one a stage cut out) and why.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record RemovedExample(string Stage, string Reason, string DocumentId, string Text, string? Detail = null);
 
 /// <summary>
@@ -9,6 +11,7 @@ public sealed record RemovedExample(string Stage, string Reason, string Document
 /// <see cref="Remove"/> for a document they drop and <see cref="Trim"/> for the part of a document
 /// they cut; the pipeline counts what goes in and out.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class StageReport(string stage, int examplesPerReason = 3)
 {
     readonly Dictionary<string, int> reasons = [];

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using LlmCourse.Training;
@@ -12,6 +13,7 @@ namespace LlmCourse.Data;
 /// token (u32: 2 when every id fits in 16 bits, as GPT-2's 50,257 do, else 4), token count (u64),
 /// vocabulary size (u32), reserved (u32) — then the ids.</para>
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed unsafe class TokenShard : ITokenSource, IDisposable
 {
     public static ReadOnlySpan<byte> Magic => "LLMTOKS\0"u8;

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using System.Text;
 using System.Text.Json;
 using LlmCourse.Text;
@@ -11,6 +12,7 @@ namespace LlmCourse.Data;
 /// is held out, clean, never in the crawl: the text a model trained on the raw or the cleaned crawl
 /// is measured on. The same text and seed give the same pages, byte for byte.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class WebLikeCorpus
 {
     public const ulong DefaultSeed = 2024;

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tensors.Backends;
 using LlmCourse.Tensors.Backends.Cuda;
 
@@ -62,6 +63,7 @@ public static class Cuda
 }
 
 /// <summary>What <see cref="Cuda.Describe"/> reports. DriverVersion is CUDA's encoding (13000 = 13.0).</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record CudaInfo(string Name, int Major, int Minor, int Multiprocessors, long TotalMemory, int DriverVersion,
     string DriverLibrary, string? NvrtcLibrary, string? NvrtcVersion, string? CublasLibrary, int CublasVersion)
 {
@@ -72,6 +74,7 @@ public sealed record CudaInfo(string Name, int Major, int Minor, int Multiproces
 }
 
 /// <summary>Memory of one GPU: what tensors hold, what the caching allocator holds, their peaks, and the driver's view.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public readonly record struct CudaMemoryStats(long Allocated, long Reserved, long PeakAllocated, long PeakReserved, long DeviceFree, long DeviceTotal)
 {
     public override string ToString() =>
