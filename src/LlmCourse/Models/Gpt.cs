@@ -247,7 +247,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
     /// <summary>Mean cross-entropy of the next-token predictions: inputs and targets (B, T) Int32.</summary>
     public Tensor Loss(Tensor inputs, Tensor targets)
     {
-        TokenIds.Check(targets, Config.VocabSize, Name, "targets");
+        TokenIds.CheckTargets(targets, Config.VocabSize, Name);
         var logits = Forward(inputs);                                      // (B, T, V)
         var (B, T, V) = (logits.Size(0), logits.Size(1), logits.Size(2));
         return F.CrossEntropy(logits.View(B * T, V), targets.View(B * T));  // (B·T, V) against (B·T)

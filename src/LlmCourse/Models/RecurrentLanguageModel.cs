@@ -111,7 +111,7 @@ public sealed class RecurrentLanguageModel : Module, IStatefulLanguageModel
     /// <summary>Mean cross-entropy of a window, from a zero state.</summary>
     public Tensor Loss(Tensor inputs, Tensor targets)
     {
-        TokenIds.Check(targets, Config.VocabSize, Name, "targets");
+        TokenIds.CheckTargets(targets, Config.VocabSize, Name);
         return CrossEntropy(Forward(inputs).Logits, targets);
     }
 

@@ -38,6 +38,19 @@ public sealed class Fault_TokenIdTests
     }
 
     [Fact]
+    public void Fault_MaskedTargets_AreTheIgnoreIndexOnly_OtherNegativeTargetsAreNamed()
+    {
+        var gpt = new Gpt(new GptConfig(V, BlockSize: 8, Layers: 1, Heads: 2, Embedding: 16), Chars, new Generator(1));
+
+        // −100 is cross-entropy's ignore index (prompt masking, padding): the loss skips it, as over the unmasked position alone.
+        var masked = gpt.Loss(Ids(1, 2), Ids(-100, 3)).Item();
+        var logits = gpt.Forward(Ids(1, 2));                                   // (1, 2, V)
+        var alone = LlmCourse.Tensors.Functional.CrossEntropy(logits.Select(1, 1), Ids(3).View(1)).Item();
+        Assert.Equal(alone, masked, 5);
+        NamedAtTheModel(gpt.Name, () => gpt.Loss(Ids(1, 2), Ids(-1, 3)), -1, "targets");
+    }
+
+    [Fact]
     public void Fault_TheMlpsPaddingId_IsRefused_NotReadAsPadding()
     {
         var mlp = new MlpLanguageModel(new MlpConfig(V, Context: 3, Embedding: 8, Hidden: 16), Chars, new Generator(1));
