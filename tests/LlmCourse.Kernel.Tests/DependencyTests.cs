@@ -31,7 +31,9 @@ public sealed class DependencyTests
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         Assert.Contains("System.Numerics.Tensors", needed);   // what the check is about
-        var lent = needed.Where(host.Contains).ToList();
+        // Newtonsoft.Json comes with the test platform's host (Microsoft.TestPlatform.TestHost); Plotly.NET needs it
+        // too, and the next test checks that a copy sits beside the library, so the kernel lends nothing there.
+        var lent = needed.Where(host.Contains).Where(name => !(name == "Newtonsoft.Json" && File.Exists(Path.Combine(folder, name + ".dll")))).ToList();
         Assert.True(lent.Count == 0, $"this test host carries {string.Join(", ", lent)}, which the kernel would then lend the notebooks: keep it out of this project's references");
     }
 

@@ -37,8 +37,13 @@ public sealed class OutputComparisonTests
     [Fact]
     public void Timings_AreMasked_OtherNumbersAreNot()
     {
-        Assert.Equal("step 60/60 (100%) · loss 0.012 · # tok/s · # elapsed · ETA #, # s, # ms, #× faster",
+        Assert.Equal("step 60/60 (100%) · loss 0.012 · # tok/s · # elapsed · ETA # , # s, # ms, # × faster",
                      OutputComparison.MaskTimings("step 60/60 (100%) · loss 0.012 · 41.2k tok/s · 0:35 elapsed · ETA 1:51, 12.5 s, 3 ms, 13.8× faster"));
+        // An aligned column pads a figure by its width: the padding goes with the mask, the text around it stays.
+        Assert.Equal(OutputComparison.MaskTimings("float32     9,140 tokens/s   loss 3.5083"),
+                     OutputComparison.MaskTimings("float32    10,140 tokens/s   loss 3.5083"));
+        Assert.NotEqual(OutputComparison.MaskTimings("float32 9,140 tokens/s loss 3.5083"),
+                        OutputComparison.MaskTimings("float32 9,140 tokens/s loss 3.5084"));
         var allowed = new HashSet<string>();
         Assert.NotEmpty(OutputComparison.Compare(0, [CellOutput.Stream("stdout", "loss 0.0120 in 2.1 s\n")], [CellOutput.Stream("stdout", "loss 0.0121 in 1.9 s\n")], allowed));
         Assert.Empty(OutputComparison.Compare(0, [CellOutput.Stream("stdout", "loss 0.0120 in 2.1 s\n")], [CellOutput.Stream("stdout", "loss 0.0120 in 1.9 s\n")], allowed));

@@ -64,13 +64,51 @@ static class KernelDisplayBridge
     static void OnDisplayedValue(object displayed)
     {
         if (valueProperty!.GetValue(displayed) is not View view) return;
-        if (isUpdatedProperty!.GetValue(displayed) is not true)
+        lock (shown)
         {
-            shown.AddOrUpdate(view, displayed);   // what the kernel just showed, under the id it will keep
-            return;
+            if (isUpdatedProperty!.GetValue(displayed) is not true)
+            {
+                shown.AddOrUpdate(view, displayed);   // what the kernel just showed, under the id it will keep
+                originals.AddOrUpdate(displayed, displayed);
+                unpaired.Add((new WeakReference<object>(displayed), KeyOf(view)));
+                return;
+            }
+            if (originals.TryGetValue(displayed, out _)) return;   // our own forwarded update, or a handle that works
+            if (!strays.TryGetValue(displayed, out var original))
+            {
+                // The handle display() returned, updating for the first time. With the view it displayed, the pair
+                // is known; with a new view (a cell that redraws its chart: shown.Update(Chart())), it is the latest
+                // output shown for a view of the same kind and title that no handle has claimed yet.
+                if (!shown.TryGetValue(view, out original)) original = ClaimLatest(KeyOf(view));
+                if (original is null) return;
+                strays.AddOrUpdate(displayed, original);
+            }
+            Release(original);
+            updateMethod!.Invoke(original, [view]);   // the update, where the view is shown
+            updateMethod.Invoke(displayed, [""]);     // the stray output (Polyglot Notebooks shows it) emptied
         }
-        if (!shown.TryGetValue(view, out var original) || ReferenceEquals(original, displayed)) return;
-        updateMethod!.Invoke(original, [view]);   // the update, where the view is shown
-        updateMethod.Invoke(displayed, [""]);     // the stray output (Polyglot Notebooks shows it) emptied
+    }
+
+    // The outputs the kernel showed (they update correctly), the handles paired with them, and the
+    // shown outputs not yet claimed by a handle, newest last.
+    static readonly ConditionalWeakTable<object, object> originals = new(), strays = new();
+    static readonly List<(WeakReference<object> Output, string Key)> unpaired = [];
+
+    static string KeyOf(View view) => view is Chart chart ? $"{view.GetType().FullName}: {chart.Title}" : view.GetType().FullName!;
+
+    static object? ClaimLatest(string key)
+    {
+        for (var i = unpaired.Count - 1; i >= 0; i--)
+            if (unpaired[i].Key == key && unpaired[i].Output.TryGetTarget(out var output))
+            {
+                unpaired.RemoveAt(i);
+                return output;
+            }
+        return null;
+    }
+
+    static void Release(object original)
+    {
+        unpaired.RemoveAll(u => !u.Output.TryGetTarget(out var o) || ReferenceEquals(o, original));
     }
 }
