@@ -34,8 +34,9 @@ public static class Check
             Show(expected) + $" (± {tolerance.ToString("G3", CultureInfo.InvariantCulture)})", Show(actual), hint);
 
     /// <summary>Element by element, within <paramref name="tolerance"/>; reports the largest difference.</summary>
-    public static bool Close(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double tolerance, string what, string? hint = null)
+    public static bool Close(IReadOnlyList<float> expected, IReadOnlyList<float>? actual, double tolerance, string what, string? hint = null)
     {
+        if (actual is null) return Report(false, what, Show(expected), "no answer yet", hint);
         if (expected.Count != actual.Count)
             return Report(false, what, $"{expected.Count} values", $"{actual.Count} values", hint);
         // A NaN (or an infinity against a finite value) is the worst difference there is: once found it
@@ -56,6 +57,33 @@ public static class Check
     /// <summary>Any condition, for checks that are not a comparison.</summary>
     public static bool That(bool condition, string what, string? hint = null) =>
         Report(condition, what, null, null, hint);
+
+    /// <summary>
+    /// Runs the student's code for a check cell and returns what it computed. If it throws (an unanswered
+    /// exercise's stub throws <see cref="NotImplementedException"/>), prints ✗ with the reason and the hint
+    /// and returns <c>default</c>, so the checks after it print ✗ too instead of the cell stopping with an
+    /// error. Prints nothing when the code runs: the checks on its value say ✓ or ✗.
+    /// </summary>
+    /// <example><code>
+    /// var mine = Check.Answer(() => MyAttention(x), "your attention", hint: "softmax over the last axis");
+    /// Check.Close(reference.ToArray(), mine?.ToArray(), 1e-5, "attention output");
+    /// </code></example>
+    public static T? Answer<T>(Func<T> studentCode, string what, string? hint = null)
+    {
+        try
+        {
+            return studentCode();
+        }
+        catch (NotImplementedException)
+        {
+            Report(false, what, null, null, hint, "not answered yet: write your code between the ▼ answer and ▲ answer markers");
+        }
+        catch (Exception error)
+        {
+            Report(false, what, null, null, hint, $"your code threw {error.GetType().Name}: {error.Message}");
+        }
+        return default;
+    }
 
     /// <summary>"3 of 3 checks passed" (or which way to look).</summary>
     public static string Summary()
@@ -78,7 +106,7 @@ public static class Check
         }
         Interlocked.Increment(ref failed);
         var line = expected is null ? $"✗ {what}" : $"✗ {what}: expected {expected}, got {actual}";
-        if (detail is not null) line += $"; {detail}";
+        if (detail is not null) line += expected is null ? $": {detail}" : $"; {detail}";
         Out.WriteLine(line);
         if (hint is not null) Out.WriteLine($"  hint: {hint}");
         return false;

@@ -31,6 +31,28 @@ public sealed class CheckTests : IDisposable
     }
 
     [Fact]
+    public void Answer_ReturnsTheValue_AndPrintsNothing_WhenTheCodeRuns()
+    {
+        Assert.Equal(42, Check.Answer(() => 6 * 7, "the answer"));
+        Assert.Empty(Lines());
+    }
+
+    [Fact]
+    public void Answer_AnUnansweredStub_IsACross_AndTheChecksAfterItFail_WithoutThrowing()
+    {
+        float[]? mine = Check.Answer<float[]>(() => throw new NotImplementedException(), "your softmax", hint: "exp, then divide by the sum");
+        Assert.Null(mine);
+        Assert.False(Check.Close([0.5f, 0.5f], mine, 1e-6, "softmax of [1, 1]"));
+        Assert.Equal(0.0, Check.Answer(() => Math.Sqrt(double.Parse("x")), "parse")); // any other exception is named
+
+        var lines = Lines();
+        Assert.Equal("✗ your softmax: not answered yet: write your code between the ▼ answer and ▲ answer markers", lines[0]);
+        Assert.Equal("  hint: exp, then divide by the sum", lines[1]);
+        Assert.Equal("✗ softmax of [1, 1]: expected [0.5, 0.5], got no answer yet", lines[2]);
+        Assert.StartsWith("✗ parse: your code threw FormatException: ", lines[3]);
+    }
+
+    [Fact]
     public void Vectors_ReportTheLargestDifferenceAndWhere()
     {
         Assert.True(Check.Close([1f, 2f, 3f], [1f, 2.0000001f, 3f], 1e-5, "logits"));
