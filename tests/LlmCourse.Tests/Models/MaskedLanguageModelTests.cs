@@ -29,6 +29,17 @@ public sealed class MaskedLanguageModelTests
     }
 
     [Fact]
+    public void AConfigSavedBeforeCausalExisted_LoadsAsCausal()
+    {
+        // Checkpoints (BaseModel, ChatModel) store the config as JSON; those written before the flag must stay GPTs.
+        var old = System.Text.Json.JsonSerializer.Deserialize<GptConfig>(
+            """{"VocabSize":65,"BlockSize":64,"Layers":2,"Heads":4,"Embedding":128,"Dropout":0,"Bias":false}""")!;
+        Assert.True(old.Causal);
+        var encoder = System.Text.Json.JsonSerializer.Deserialize<GptConfig>(System.Text.Json.JsonSerializer.Serialize(Config(causal: false)))!;
+        Assert.False(encoder.Causal);
+    }
+
+    [Fact]
     public void Encoder_AttentionWeights_AreAFullSoftmax_TheCausalOnesAreLowerTriangular()
     {
         var x = Tensor.Randn([1, 5, 16], new Generator(4));
