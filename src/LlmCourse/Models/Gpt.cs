@@ -16,7 +16,9 @@ namespace LlmCourse.Models;
 //   C  embedding size (Embedding)    H  number of heads      D  head size, C / H
 //   V  vocabulary size               P  positions already in the KV cache
 
-/// <summary>The shape of a GPT; the defaults are nanoGPT's CPU run of shakespeare_char.</summary>
+/// <summary>The shape of a GPT; the defaults are nanoGPT's CPU run of shakespeare_char.
+/// <see cref="Causal"/> = false gives every position all positions to attend to, before and after it:
+/// the same blocks as an encoder (BERT's bidirectional attention), for <see cref="MaskedLanguageModel"/>.</summary>
 [TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record GptConfig(
     int VocabSize,
@@ -25,7 +27,8 @@ public sealed record GptConfig(
     int Heads = 4,
     int Embedding = 128,
     float Dropout = 0f,
-    bool Bias = false)
+    bool Bias = false,
+    bool Causal = true)
 {
     public int HeadSize => Embedding / Heads;
 
@@ -50,7 +53,8 @@ public sealed class KvCache
     public int Length => Keys?.Size(2) ?? 0;
 }
 
-/// <summary>Causal multi-head self-attention: every position attends to itself and the positions before it.</summary>
+/// <summary>Causal multi-head self-attention: every position attends to itself and the positions before it
+/// (with <see cref="GptConfig.Causal"/> = false, to every position: bidirectional, as in an encoder).</summary>
 public sealed class CausalSelfAttention : Module
 {
     readonly GptConfig config;
@@ -90,7 +94,8 @@ public sealed class CausalSelfAttention : Module
         }
 
         // softmax(q·kᵀ/√D + causal mask)·v, fused. One new token after a cache attends to all of it: no mask.
-        var y = F.ScaledDotProductAttention(q, k, v, isCausal: past == 0,
+        // An encoder (Causal = false) never masks: every position sees the whole window.
+        var y = F.ScaledDotProductAttention(q, k, v, isCausal: config.Causal && past == 0,
             dropoutP: Training ? config.Dropout : 0f);      // (B, H, T, D)
         y = y.Transpose(1, 2).Contiguous().View(B, T, C);    // (B, T, C): the heads side by side again
         return residualDropout.Forward(c_proj.Forward(y));
@@ -98,8 +103,8 @@ public sealed class CausalSelfAttention : Module
 
     /// <summary>
     /// The attention weights, written out the explicit way (what the fused call above computes inside):
-    /// scores q·kᵀ/√D, future positions masked to −∞, softmax over each row. (B, T, C) → (B, H, T, T);
-    /// row i says how much position i takes from each position j ≤ i.
+    /// scores q·kᵀ/√D, future positions masked to −∞ (when causal), softmax over each row. (B, T, C) → (B, H, T, T);
+    /// row i says how much position i takes from each position j ≤ i (each j, when not causal).
     /// </summary>
     public Tensor AttentionWeights(Tensor x)
     {
@@ -109,6 +114,7 @@ public sealed class CausalSelfAttention : Module
         var q = qkv[0].View(B, T, H, D).Transpose(1, 2);   // (B, H, T, D)
         var k = qkv[1].View(B, T, H, D).Transpose(1, 2);   // (B, H, T, D)
         var scores = q.MatMul(k.Transpose(-2, -1)) * (1f / MathF.Sqrt(D));   // (B, H, T, T)
+        if (!config.Causal) return scores.Softmax(-1);     // an encoder: nothing masked
         var future = Tensor.Ones(T, T).Triu(1);            // (T, T): 1 above the diagonal
         return scores.MaskedFill(future, float.NegativeInfinity).Softmax(-1); // (B, H, T, T)
     }
