@@ -138,8 +138,8 @@ public static class Handout
     static string NewlineOf(string line) => line.EndsWith("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";
 
     /// <summary>
-    /// The exercise a markdown cell states: its last bold numbered title ("**2. Bands and rows.**", the course's
-    /// way of naming an exercise), else its first line, without heading marks; at most 80 characters.
+    /// The exercise a markdown cell states: its last bold numbered title ("**2. Bands and rows.**" or
+    /// "**Exercise 2 (autograd).**", the course's ways of naming an exercise), else its first line, without heading marks; at most 80 characters.
     /// </summary>
     static string ExerciseTitle(string markdown)
     {
@@ -149,5 +149,5 @@ public static class Handout
         return line.Length > 80 ? line[..79] + "…" : line;
     }
 
-    static readonly System.Text.RegularExpressions.Regex ExerciseTitlePattern = new(@"^\*\*(\d+\..*?)\*\*");
+    static readonly System.Text.RegularExpressions.Regex ExerciseTitlePattern = new(@"^\*\*((?:Exercise\s+)?\d+\b.*?)\*\*");
 }

@@ -93,10 +93,12 @@ public sealed class HandoutTests
         var notebook = Lesson("var x = 0;", "int y = 0;\n// ▼ answer\ny = 1;\ny = 2;\n// ▲ answer");
         notebook.Cells.Add(Cell.Markdown("---\n## Exercises\n\n**2. Cube it.** Now x³, which is **harder**."));
         notebook.Cells.Add(Cell.Code("// ▼ answer\n// ▲ answer"));
+        notebook.Cells.Add(Cell.Markdown("**Exercise 3 (roots).** Take √x."));
+        notebook.Cells.Add(Cell.Code("// ▼ answer\n// ▲ answer"));
 
         var answers = Handout.Answers(notebook);
 
-        Assert.Equal([new AnswerRegion(2, 2, 5, "1. Square it."), new AnswerRegion(4, 1, 2, "2. Cube it.")], answers);
+        Assert.Equal([new AnswerRegion(2, 2, 5, "1. Square it."), new AnswerRegion(4, 1, 2, "2. Cube it."), new AnswerRegion(6, 1, 2, "Exercise 3 (roots).")], answers);
         Assert.Equal(2, answers[0].AnswerLines);
         Assert.Equal("cell 3, lines 2–5 (exercise \"1. Square it.\")", answers[0].ToString());
     }

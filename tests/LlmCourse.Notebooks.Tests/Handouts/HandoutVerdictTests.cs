@@ -62,4 +62,15 @@ public sealed class HandoutVerdictTests
         Assert.StartsWith("l.ipynb: cell 3 fails in the handout (after the answer in cell 2, lines 1–3 (exercise \"1. One.\")): Compile error CS0103", problem);
         Assert.Contains("`var z = y;`", problem);
     }
+
+    [Fact]
+    public void ACheckCellThatFails_IsReportedOnce_AsTheError()
+    {
+        var executed = Executed("", "", "", "✗ two\n");
+        var failure = new CellFailure("l.ipynb", 2, 1, 5, FailureKind.Compile, "CS0103", "CS0103: The name 'y' does not exist", "Check.Close(1, y, 0, \"y\");");
+
+        var problem = Assert.Single(HandoutVerdict.Problems("l.ipynb", executed, [failure], [First, Second]));
+
+        Assert.Contains("cell 3 fails in the handout", problem);
+    }
 }

@@ -32,7 +32,8 @@ public static partial class HandoutVerdict
             var answer = answers[i];
             var until = i + 1 < answers.Count ? answers[i + 1].CellIndex : executed.Cells.Count - 1;
             var reported = failed.Where(line => line.CellIndex >= answer.CellIndex && line.CellIndex <= until).ToList();
-            if (reported.Count > 0) continue;
+            // A cell that failed in this stretch is reported above, with its error: that is the problem to fix first.
+            if (reported.Count > 0 || failures.Any(f => f.CellIndex >= answer.CellIndex && f.CellIndex <= until)) continue;
             var printed = CheckLines.Of(executed).Passed.Where(line => line.CellIndex >= answer.CellIndex && line.CellIndex <= until).ToList();
             problems.Add($"{notebook}: the answer in {answer} was removed, yet no check in cells {answer.CellNumber}–{until + 1} printed ✗" +
                          (printed.Count > 0 ? $"; they printed only ✓:{Environment.NewLine}    {string.Join(Environment.NewLine + "    ", printed)}" : " (nor anything else)") +
