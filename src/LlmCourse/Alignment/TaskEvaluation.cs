@@ -1,5 +1,6 @@
 using LlmCourse.Tensors.Formatting;
 using LlmCourse.Charts;
+using LlmCourse.Models;
 
 namespace LlmCourse.Alignment;
 
@@ -34,6 +35,32 @@ public static class TaskEvaluation
             var reply = model.Reply(e.Prompt, MaxReplyTokens);
             return new GradedReply(e, reply, e.Verify(reply));
         }).ToArray();
+
+    /// <summary>
+    /// The exact-match rate of <em>sampled</em> replies: <paramref name="samplesPerQuestion"/> replies per question
+    /// drawn with <paramref name="sampling"/> (temperature 1: the distribution GRPO trains), averaged. Greedy
+    /// accuracy (<see cref="Grade"/>) scores only each question's most likely reply, so a method that sharpens the
+    /// distribution can raise this while leaving that unchanged. Reply i of question q uses seed
+    /// <paramref name="seed"/> + q · samples + i, so two models are compared on the same random numbers.
+    /// </summary>
+    public static double SampledAccuracy(ChatModel model, IReadOnlyList<InstructionExample> examples, int samplesPerQuestion, Sampling sampling, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(samplesPerQuestion, 1);
+        if (examples.Count == 0) return double.NaN;
+        var correct = 0;
+        for (var q = 0; q < examples.Count; q++)
+        {
+            var prompt = model.Template.RenderPrompt([ChatMessage.User(examples[q].Prompt)]);
+            for (var i = 0; i < samplesPerQuestion; i++)
+            {
+                var reply = model.Tokenizer.Decode(model.GenerateReply(prompt, MaxReplyTokens, sampling, seed + q * samplesPerQuestion + i));
+                if (examples[q].Verify(reply)) correct++;
+            }
+        }
+        return (double)correct / (examples.Count * samplesPerQuestion);
+    }
 
     /// <summary>Replies to a few-shot prompt in plain text (a pretrained model): up to <paramref name="shots"/> solved
     /// examples of the same task from <paramref name="demonstrations"/>, as many as fit in the model's block.</summary>
