@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace LlmCourse.Cli;
 
 /// <summary>
-/// <c>llmcourse</c>: run the course's notebooks headless, export them to HTML or slides, check
+/// <c>llmcourse</c>: run the course's notebooks headless, export them to HTML or slides, write the students' handouts, check
 /// the machine, and chat with a fine-tuned model. Each command lives in its own file under Commands/ with its options beside it.
 /// </summary>
 public static class CourseCli
@@ -20,6 +20,7 @@ public static class CourseCli
         root.Subcommands.Add(RunCommand.Create(console));
         root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(SlidesCommand.Create(console));
+        root.Subcommands.Add(HandoutCommand.Create(console));
         root.Subcommands.Add(DoctorCommand.Create(console));
         root.Subcommands.Add(ChatCommand.Create(console, input ?? Console.In));
         return root;

@@ -86,7 +86,8 @@ public static class SlidesExporter
             }
             current.Append(line).Append('\n');
         }
-        if (current.Length > 0) yield return (current.ToString(), startsSlide);
+        // A cell that is only "---", or ends with it, still cuts: the next cell starts the new slide.
+        if (current.Length > 0 || startsSlide) yield return (current.ToString(), startsSlide);
     }
 
     const string Navigation = """

@@ -93,4 +93,31 @@ public sealed class ExportTests
         Assert.Contains("class=\"slide current\" id=\"slide-1\"", html);
         Assert.Contains("ArrowRight", html);
     }
+
+    /// <summary>
+    /// A lecturer cuts with <c>---</c> between code cells too: a markdown cell that is only <c>---</c>, or ends with it,
+    /// starts the slide the next code cell goes on; a <c>---</c> inside a code fence is text; breaks in a row make no empty slide.
+    /// </summary>
+    [Fact]
+    public void Slides_CutAtABreakCellBetweenCodeCells_ButNotInsideACodeFence()
+    {
+        var notebook = Notebook.Create(
+            Cell.Markdown("## 1. Attention *(≈ 10 min)*"),
+            Cell.Code("var a = 1;"),
+            Cell.Markdown("---"),
+            Cell.Code("var b = 2;"),
+            Cell.Markdown("The heatmaps:\n\n---"),
+            Cell.Markdown("---\n"),
+            Cell.Code("var c = 3;"),
+            Cell.Markdown("```\n---\n```\nstill the same slide"));
+
+        var slides = SlidesExporter.Split(notebook);
+
+        Assert.Equal(3, slides.Count);
+        Assert.Equal(["var a = 1;"], slides[0].Where(p => p.Code is not null).Select(p => p.Code!.Source));
+        Assert.Equal("var b = 2;", Assert.Single(slides[1], p => p.Code is not null).Code!.Source);
+        Assert.Contains(slides[1], p => p.Markdown is not null && p.Markdown.Contains("The heatmaps:"));
+        Assert.Equal("var c = 3;", slides[2][0].Code!.Source);
+        Assert.Contains(slides[2], p => p.Markdown is not null && p.Markdown.Contains("still the same slide") && p.Markdown.Contains("---"));
+    }
 }
