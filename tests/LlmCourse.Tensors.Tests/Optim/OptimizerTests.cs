@@ -159,7 +159,7 @@ public sealed class AdamKernelTests
         var args = new LlmCourse.Tensors.Backends.AdamStepArgs(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, decoupled, 7);
         var (tp, tg, tm, tv) = (Tensor.FromArray(p), Tensor.FromArray(g), Tensor.FromArray(m), Tensor.FromArray(v));
         tp.Backend.AdamStep(tp, tg, tm, tv, args);
-        LlmCourse.Tensors.Backends.CpuBackend.AdamReferenceForTests(args, p, g, m, v);
+        LlmCourse.Tensors.Backends.Cpu.CpuBackend.AdamReferenceForTests(args, p, g, m, v);
         Assert.Equal(p, tp.ToArray());
         Assert.Equal(m, tm.ToArray());
         Assert.Equal(v, tv.ToArray());

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// One readonly struct per binary op (STYLE 4): its scalar form and its three vectorised span forms

@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>A range of work a kernel hands to <see cref="CpuParallel.For"/>.</summary>
 internal interface IRangeBody

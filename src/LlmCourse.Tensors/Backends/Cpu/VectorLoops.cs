@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>An element-wise function of one input with its scalar, Vector256 and Vector512 forms (STYLE 4).</summary>
 internal interface IVectorFunction
