@@ -134,7 +134,7 @@ public sealed class ElementwiseTests
     }
 }
 
-/// <summary>The one-pass GELU kernels against the pass-per-step reference (STYLE 3). Tolerance: 1e-5
+/// <summary>The one-pass GELU operators against the pass-per-step reference kept beside them. Tolerance: 1e-5
 /// relative, since both round exp of large negative arguments differently in the far tail.</summary>
 public sealed class GeluKernelTests
 {
