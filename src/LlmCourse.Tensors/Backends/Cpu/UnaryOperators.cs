@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace LlmCourse.Tensors.Backends.Cpu;
 
-// Every element-wise function of one tensor as an <see cref="IUnaryOperator"/>: forward, then its
+// Every element-wise function of one tensor as an IUnaryOperator (UnaryOperator.cs): forward, then its
 // gradient, each as a scalar reference and a vectorised block. The vectorised blocks chain
 // System.Numerics.Tensors passes over the block (L1-resident), with a stack scratch block where a
 // formula needs one; [SkipLocalsInit] because each scratch block is written before it is read.
