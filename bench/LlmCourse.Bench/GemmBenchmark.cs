@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 namespace LlmCourse.Bench;
 

@@ -10,8 +10,8 @@ namespace LlmCourse.Cli;
 /// </summary>
 public static class CourseCli
 {
-    /// <summary>Exit codes: 0 success, 1 a notebook failed, 2 the command line or the files were wrong.</summary>
-    public const int Success = 0, Failure = 1, UsageError = 2;
+    /// <summary>Exit codes (declared once, in <see cref="ExitCodes"/>): 0 success, 1 a notebook failed, 2 the command line or the files were wrong.</summary>
+    public const int Success = ExitCodes.Success, Failure = ExitCodes.Failure, UsageError = ExitCodes.UsageError;
 
     /// <param name="input">What <c>chat</c> reads the user's lines from (standard input by default; tests pass a script).</param>
     public static RootCommand Build(IAnsiConsole console, TextReader? input = null)

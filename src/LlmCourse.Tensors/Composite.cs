@@ -1,7 +1,7 @@
 namespace LlmCourse.Tensors;
 
 /// <summary>
-/// The readable references the fused kernels are tested against (STYLE 3): each written only in
+/// The readable references the fused kernels are tested against (a plain version kept beside every fast one): each written only in
 /// terms of primitives, so its gradient comes from theirs. Slower and allocation-heavy; use them to
 /// teach and to test, use <see cref="Functional"/> to train.
 /// </summary>

@@ -1,3 +1,5 @@
+using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cpu;
 using LlmCourse.Tensors.Backends;
 using LlmCourse.Tensors.Formatting;
 

@@ -6,7 +6,7 @@ namespace LlmCourse.Tensors;
 /// An n-dimensional array: a view (shape, strides, offset, all in elements) over a storage on a
 /// device, with an optional gradient and the autograd node that produced it. PyTorch semantics
 /// throughout: dims may be negative, ops broadcast, views share storage, gradients accumulate.
-/// The class is split by concept: <c>Tensor.Factories.cs</c>, <c>Tensor.Views.cs</c>, <c>Ops/*.cs</c>.
+/// The class is split by concept: <c>Tensor.Factories.cs</c>, <c>Tensor.Format.cs</c>, and every op with its gradient in <c>Ops/*.cs</c> (README.md in this folder gives the order to read them).
 /// </summary>
 public sealed partial class Tensor
 {

@@ -97,12 +97,12 @@ static class ChatCommand
             console.WriteLine();
             history.Add(ChatMessage.Assistant(model.Tokenizer.Decode(reply)));
         }
-        return CourseCli.Success;
+        return ExitCodes.Success;
     }
 
     static int Usage(IAnsiConsole console, string message)
     {
         console.MarkupLine($"[red]error:[/] llmcourse chat: {Markup.Escape(message)}");
-        return CourseCli.UsageError;
+        return ExitCodes.UsageError;
     }
 }

@@ -41,6 +41,6 @@ static class DoctorCommand
             : report.CudaDriverFound
                 ? $"GPU: the CUDA driver is here but the engine cannot use it: {report.GpuBackend}"
                 : "GPU: no CUDA driver found; everything runs on the CPU (as the course is designed to)."));
-        return report.Datasets.Any(d => d.State == DatasetState.Mismatch) || report.QuickModeProblem is not null ? CourseCli.Failure : CourseCli.Success;
+        return report.Datasets.Any(d => d.State == DatasetState.Mismatch) || report.QuickModeProblem is not null ? ExitCodes.Failure : ExitCodes.Success;
     }
 }

@@ -30,8 +30,8 @@ static class Exporting
     {
         var (notebooks, problems) = NotebookFiles.Find(paths);
         foreach (var problem in problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(problem)}");
-        if (problems.Count > 0 || notebooks.Count == 0) return CourseCli.UsageError;
-        var status = CourseCli.Success;
+        if (problems.Count > 0 || notebooks.Count == 0) return ExitCodes.UsageError;
+        var status = ExitCodes.Success;
         foreach (var notebook in notebooks)
         {
             try
@@ -45,7 +45,7 @@ static class Exporting
             catch (Exception e) when (e is NotebookFormatException or IOException or UnauthorizedAccessException)
             {
                 console.MarkupLine($"[red]✗ {Markup.Escape(e.Message)}[/]");
-                status = CourseCli.Failure;
+                status = ExitCodes.Failure;
             }
         }
         return status;

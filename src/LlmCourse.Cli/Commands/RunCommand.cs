@@ -43,7 +43,7 @@ static class RunCommand
             {
                 console.MarkupLine($"[red]error:[/] --cell-timeout {Markup.Escape(parsed.GetValue(cellTimeout) ?? "")}: expected a duration " +
                                    "such as 90s, 20m or 6h (a bare number is seconds), or 0 for no limit.");
-                return Task.FromResult(CourseCli.UsageError);
+                return Task.FromResult(ExitCodes.UsageError);
             }
             return RunAsync(console, parsed.GetValue(paths)!, isQuick, parsed.GetValue(output)!, parsed.GetValue(continueOnError), limit, cancel);
         });
@@ -80,18 +80,18 @@ static class RunCommand
     {
         var (notebooks, problems) = NotebookFiles.Find(paths);
         foreach (var problem in problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(problem)}");
-        if (problems.Count > 0 || notebooks.Count == 0) return CourseCli.UsageError;
+        if (problems.Count > 0 || notebooks.Count == 0) return ExitCodes.UsageError;
         if (notebooks.FirstOrDefault(n => NotebookFiles.SamePath(Path.GetDirectoryName(Path.GetFullPath(n))!, outputFolder)) is { } clash)
         {
             console.MarkupLine($"[red]error:[/] --out {Markup.Escape(outputFolder)} is the folder of {Markup.Escape(clash)}: " +
                                "the executed copy would overwrite the source notebook. Choose another folder (the default is out/).");
-            return CourseCli.UsageError;
+            return ExitCodes.UsageError;
         }
         try { Directory.CreateDirectory(outputFolder); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             console.MarkupLine($"[red]error:[/] --out {Markup.Escape(outputFolder)} cannot be created ({Markup.Escape(e.Message)}): choose a writable folder.");
-            return CourseCli.Failure;
+            return ExitCodes.Failure;
         }
 
         var outcomes = new List<Outcome>();
@@ -103,7 +103,7 @@ static class RunCommand
         }
 
         Summarise(console, outcomes);
-        return outcomes.All(o => o.Ok) ? CourseCli.Success : CourseCli.Failure;
+        return outcomes.All(o => o.Ok) ? ExitCodes.Success : ExitCodes.Failure;
     }
 
     static async Task<Outcome> RunOneAsync(IAnsiConsole console, string notebook, bool quick, bool continueOnError,

@@ -7,11 +7,10 @@ namespace LlmCourse.Notebooks.Execution;
 /// <summary>
 /// The outputs of the cell that is running. It is found through an async-local, so console writes and
 /// <c>display</c> calls land in the cell that made them, also from tasks and threads the cell started.
+/// The kernel's helpers find it as their <see cref="IRunningCell"/>.
 /// </summary>
-public sealed class CellExecution
+public sealed class CellExecution : IRunningCell
 {
-    static readonly AsyncLocal<CellExecution?> current = new();
-
     readonly Cell cell;
     readonly Lock gate = new();
     readonly Action<CellExecution, MimeBundle>? displayChanged;
@@ -27,12 +26,9 @@ public sealed class CellExecution
 
     internal static CellExecution? Current
     {
-        get => current.Value;
-        set => current.Value = value;
+        get => RunningCell.Current as CellExecution;
+        set => RunningCell.Current = value;
     }
-
-    internal static CellExecution CurrentOrThrow() => current.Value
-        ?? throw new InvalidOperationException("display() was called outside a running notebook cell.");
 
     internal void WriteStream(string name, string text)
     {
@@ -46,6 +42,10 @@ public sealed class CellExecution
                 cell.Outputs.Add(Output.Stream(name, text));
         }
     }
+
+    DisplayedValue IRunningCell.Display(object? value, string[] mimeTypes) => Display(value, mimeTypes);
+
+    void IRunningCell.Update(Output output, object? value, string[] mimeTypes) => Replace(output, Format(value, mimeTypes));
 
     internal DisplayedValue Display(object? value, string[] mimeTypes)
     {

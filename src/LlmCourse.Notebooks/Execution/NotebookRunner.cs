@@ -12,6 +12,8 @@ namespace LlmCourse.Notebooks.Execution;
 /// </summary>
 public static class NotebookRunner
 {
+    /// <summary>The variable the course library reads (<c>LlmCourse.Course.QuickVariable</c>). Declared again here
+    /// because the runner must not load the course library that notebooks #r; a test keeps the two equal.</summary>
     public const string QuickVariable = "LLMCOURSE_QUICK";
 
     static readonly SemaphoreSlim oneAtATime = new(1, 1);

@@ -1,4 +1,3 @@
-using LlmCourse.Notebooks.Execution;
 using LlmCourse.Notebooks.Model;
 
 namespace LlmCourse.Notebooks.Kernel;
@@ -9,11 +8,11 @@ namespace LlmCourse.Notebooks.Kernel;
 /// </summary>
 public sealed class DisplayedValue
 {
-    readonly CellExecution cell;
+    readonly IRunningCell cell;
     readonly Output output;
     readonly string[] mimeTypes;
 
-    internal DisplayedValue(CellExecution cell, Output output, string[] mimeTypes)
+    internal DisplayedValue(IRunningCell cell, Output output, string[] mimeTypes)
     {
         this.cell = cell;
         this.output = output;
@@ -23,5 +22,5 @@ public sealed class DisplayedValue
     public string DisplayId { get; } = Guid.NewGuid().ToString("N");
 
     /// <summary>Formats <paramref name="value"/> again and puts it where the first one was shown.</summary>
-    public void Update(object? value) => cell.Replace(output, CellExecution.Format(value, mimeTypes));
+    public void Update(object? value) => cell.Update(output, value, mimeTypes);
 }

@@ -1,5 +1,3 @@
-using LlmCourse.Notebooks.Execution;
-
 namespace LlmCourse.Notebooks.Kernel;
 
 /// <summary>
@@ -15,7 +13,7 @@ public sealed class KernelGlobals
     }
 
     /// <summary>Shows a value below the cell now (not only at its end); keep the result to update it.</summary>
-    public DisplayedValue display(object? value, params string[] mimeTypes) => CellExecution.CurrentOrThrow().Display(value, mimeTypes);
+    public DisplayedValue display(object? value, params string[] mimeTypes) => RunningCell.CurrentOrThrow().Display(value, mimeTypes);
 
     /// <summary>Markup to show as HTML.</summary>
     public HtmlString HTML(string html) => new(html);

@@ -22,7 +22,7 @@ internal readonly struct Edge(Node? fn, Tensor? leaf, int[] shape)
 
 /// <summary>
 /// A recorded op: the gradient rule of one primitive. Subclasses sit right under their forward code
-/// (STYLE 1), keep in fields what backward needs, and fill <c>gradInputs[i]</c> for every input whose
+/// (in the same file, in Ops/, so an op and its gradient read together), keep in fields what backward needs, and fill <c>gradInputs[i]</c> for every input whose
 /// edge needs a gradient. Gradients they return must have exactly the input's shape.
 /// </summary>
 internal abstract class Node

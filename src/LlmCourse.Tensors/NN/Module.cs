@@ -44,7 +44,7 @@ public abstract class Module
         CheckName(name, "parameter");
         if (!value.IsLeaf) value = value.Detach();
         value.RequiresGrad = true;
-        value.Storage.Owner = null; // a module built inside a TensorScope keeps its parameters
+        OutliveScopes(value);
         parameters.Add(new(name, value));
         return value;
     }
@@ -62,17 +62,24 @@ public abstract class Module
             throw new TensorShapeException($"{GetType().Name}.{name}: new parameter has shape {Shapes.Format(value.shape)}, expected {Shapes.Format(old.shape)}");
         if (!value.IsLeaf) throw new ArgumentException($"{GetType().Name}.{name}: a parameter must be a leaf tensor");
         value.RequiresGrad = true;
-        value.Storage.Owner = null;
+        OutliveScopes(value);
         parameters[index] = new(name, value);
         return value;
     }
+
+    /// <summary>
+    /// A module's tensors live as long as the module: one built inside a <see cref="TensorScope"/> must
+    /// not have its parameters and buffers recycled when the scope ends, so the garbage collector, not the
+    /// scope, reclaims them.
+    /// </summary>
+    static void OutliveScopes(Tensor value) => value.Storage.Owner = null;
 
     /// <summary>Registers a tensor that is state but not trained (e.g. a causal mask); persistent ones go into the state dict.</summary>
     protected Tensor RegisterBuffer(string name, Tensor value, bool persistent = true)
     {
         ArgumentNullException.ThrowIfNull(value);
         CheckName(name, "buffer");
-        value.Storage.Owner = null;
+        OutliveScopes(value);
         buffers.Add(new(name, value));
         if (!persistent) nonPersistent.Add(name);
         return value;

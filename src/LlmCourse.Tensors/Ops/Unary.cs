@@ -10,8 +10,9 @@ public enum GeluApproximation
 }
 
 /// <summary>
-/// Element-wise functions of one tensor. Forward and derivative of each live together in
-/// <see cref="UnaryKernels"/> (one fused pass each); the node here saves x and y for it.
+/// Element-wise functions of one tensor. The math of each, forward and derivative side by side, is
+/// one operator struct per op in Backends/Cpu/UnaryOperators.cs (and one device function pair in
+/// Backends/Cuda/Kernels/elementwise.cu); the node here saves x and y for the derivative.
 /// Int32 inputs are promoted to Float32, like PyTorch does for these functions.
 /// </summary>
 public sealed partial class Tensor

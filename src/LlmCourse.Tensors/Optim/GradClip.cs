@@ -9,14 +9,29 @@ public static class GradClip
     /// </summary>
     public static float ClipGradNorm(IEnumerable<Tensor> parameters, float maxNorm)
     {
-        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
+        var grads = Gradients(parameters);
         if (grads.Count == 0) return 0f;
-        double sumOfSquares = 0;
-        foreach (var g in grads) sumOfSquares += g.Backend.SumOfSquares(g);
-        var total = (float)Math.Sqrt(sumOfSquares);
+        var total = Norm(grads);
         var coefficient = maxNorm / (total + 1e-6f);
         if (coefficient < 1f || float.IsNaN(coefficient))
             foreach (var g in grads) g.Backend.BinaryScalar(Backends.BinaryOp.Mul, g, coefficient, false, g);
         return total;
+    }
+
+    /// <summary>
+    /// The L2 norm of all the parameters' gradients together, as if they were one vector (0 when none
+    /// has a gradient): what <see cref="ClipGradNorm"/> compares with its limit, and what a trainer
+    /// reports each step. Sums of squares in double precision.
+    /// </summary>
+    public static float GradNorm(IEnumerable<Tensor> parameters) => Norm(Gradients(parameters));
+
+    static List<Tensor> Gradients(IEnumerable<Tensor> parameters) =>
+        parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
+
+    static float Norm(List<Tensor> grads)
+    {
+        double sumOfSquares = 0;
+        foreach (var g in grads) sumOfSquares += g.Backend.SumOfSquares(g);
+        return (float)Math.Sqrt(sumOfSquares);
     }
 }

@@ -1,4 +1,3 @@
-using LlmCourse.Evaluation;
 using LlmCourse.Tokenizers;
 
 namespace LlmCourse.Models;

@@ -2,7 +2,7 @@ namespace LlmCourse.Tokenizers;
 
 /// <summary>
 /// What every tokenizer in the course does: turn text into token ids and back. The progression
-/// (STYLE 8) is <see cref="CharTokenizer"/> (lessons 01-03), then bytes, then byte-level BPE, then
+/// (each tokenizer one step beyond the last, after minbpe) is <see cref="CharTokenizer"/> (lessons 01-03), then bytes, then byte-level BPE, then
 /// BPE with a regex pre-tokenizer, then GPT-2's pretrained ranks.
 /// </summary>
 public interface ITokenizer

@@ -148,7 +148,7 @@ public sealed class Trainer
         var t4 = clock.Elapsed.TotalSeconds;
         var norm = Options.GradClip > 0
             ? GradClip.ClipGradNorm(parameters, Options.GradClip)
-            : (float)Math.Sqrt(parameters.Where(p => p.Grad is not null).Sum(p => Math.Pow(p.Grad!.Norm().Item(), 2)));
+            : GradClip.GradNorm(parameters);
         if (!float.IsFinite(norm)) throw new NonFiniteLossException(Step + 1, "gradient norm", norm, lastFiniteStep, lastFiniteLoss);
         optimizer.Step();
         if (stateful is not null) foreach (var s in stateful.CarriedState) scope.Keep(s);

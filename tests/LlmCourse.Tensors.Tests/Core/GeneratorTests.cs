@@ -1,4 +1,5 @@
 using LlmCourse.Tensors.Backends;
+using LlmCourse.Tensors.Backends.Cpu;
 
 namespace LlmCourse.Tensors.Tests.Core;
 

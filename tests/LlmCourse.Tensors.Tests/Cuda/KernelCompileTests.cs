@@ -1,4 +1,5 @@
 using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
 namespace LlmCourse.Tensors.Tests.Cuda;
 

@@ -1,4 +1,5 @@
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 namespace LlmCourse.Tensors.Tests.Kernels;
 

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 namespace LlmCourse.Tensors.Tests.Kernels;
 

@@ -134,7 +134,7 @@ public sealed class ElementwiseTests
     }
 }
 
-/// <summary>The one-pass GELU kernels against the pass-per-step reference (STYLE 3). Tolerance: 1e-5
+/// <summary>The one-pass GELU operators against the pass-per-step reference kept beside them. Tolerance: 1e-5
 /// relative, since both round exp of large negative arguments differently in the far tail.</summary>
 public sealed class GeluKernelTests
 {
@@ -152,13 +152,13 @@ public sealed class GeluKernelTests
         var gy = LlmCourse.Tensors.Tests.Core.Check.Values(n, 4);
         var fused = new float[n];
         var reference = new float[n];
-        if (tanh) LlmCourse.Tensors.Backends.GeluKernels.TanhForward(x, fused);
-        else LlmCourse.Tensors.Backends.GeluKernels.Forward(x, fused);
-        LlmCourse.Tensors.Backends.UnaryKernels.GeluReferenceForward(tanh, x, reference);
+        if (tanh) new LlmCourse.Tensors.Backends.Cpu.GeluTanh().Forward(x, fused);
+        else new LlmCourse.Tensors.Backends.Cpu.Gelu().Forward(x, fused);
+        LlmCourse.Tensors.Backends.Cpu.GeluReference.Forward(tanh, x, reference);
         for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-30f, $"forward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
-        if (tanh) LlmCourse.Tensors.Backends.GeluKernels.TanhBackward(x, gy, fused);
-        else LlmCourse.Tensors.Backends.GeluKernels.Backward(x, gy, fused);
-        LlmCourse.Tensors.Backends.UnaryKernels.GeluReferenceBackward(tanh, x, gy, reference);
+        if (tanh) new LlmCourse.Tensors.Backends.Cpu.GeluTanh().Backward(x, x, gy, fused);
+        else new LlmCourse.Tensors.Backends.Cpu.Gelu().Backward(x, x, gy, fused);
+        LlmCourse.Tensors.Backends.Cpu.GeluReference.Backward(tanh, x, gy, reference);
         for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-7f, $"backward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
     }
 }

@@ -4,7 +4,7 @@ using LlmCourse.Tensors.Tests.Core;
 using F = LlmCourse.Tensors.Functional;
 
 /// <summary>
-/// Every fused kernel against the composite it replaces (STYLE 3): same values and same gradients.
+/// Every fused kernel against the composite it replaces (the readable reference kept beside it): same values and same gradients.
 /// Tolerances: forward 2e-6 (a few ulps of values near 1), gradients 2e-5.
 /// </summary>
 public sealed class FusedKernelTests

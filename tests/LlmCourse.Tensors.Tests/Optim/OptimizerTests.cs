@@ -141,6 +141,19 @@ public sealed class OptimizerTests
         Assert.Equal(1f, GradClip.ClipGradNorm([a, b], 10f), 5);     // below the maximum: unchanged
         Assert.Equal(1f, MathF.Sqrt(a.Grad!.ToArray().Concat(b.Grad!.ToArray()).Sum(v => v * v)), 5);
     }
+
+    [Fact]
+    public void GradNormIsTheNormOfAllGradientsTogether_AndChangesNothing()
+    {
+        var a = Param(0f, 0f);
+        var b = Param(0f);
+        var frozen = Param(0f);                       // no gradient: left out, as PyTorch does
+        SetGrad(a, 2f, -4f);
+        SetGrad(b, 4f);
+        Assert.Equal(6f, GradClip.GradNorm([a, b, frozen]), 6);   // sqrt(4 + 16 + 16)
+        Assert.Equal([2f, -4f], a.Grad!.ToArray());
+        Assert.Equal(0f, GradClip.GradNorm([frozen]));
+    }
 }
 
 /// <summary>The fused, vectorised Adam kernel gives the reference loop's bits (same operations, same order).</summary>
@@ -159,7 +172,7 @@ public sealed class AdamKernelTests
         var args = new LlmCourse.Tensors.Backends.AdamStepArgs(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, decoupled, 7);
         var (tp, tg, tm, tv) = (Tensor.FromArray(p), Tensor.FromArray(g), Tensor.FromArray(m), Tensor.FromArray(v));
         tp.Backend.AdamStep(tp, tg, tm, tv, args);
-        LlmCourse.Tensors.Backends.CpuBackend.AdamReferenceForTests(args, p, g, m, v);
+        LlmCourse.Tensors.Backends.Cpu.CpuBackend.AdamReferenceForTests(args, p, g, m, v);
         Assert.Equal(p, tp.ToArray());
         Assert.Equal(m, tm.ToArray());
         Assert.Equal(v, tv.ToArray());

@@ -1,4 +1,5 @@
 using LlmCourse.Tensors.Backends;
+using LlmCourse.Tensors.Backends.Cpu;
 using LlmCourse.Tensors.Tests.Core;
 using LlmCourse.Tensors.Tests.Parity;
 

@@ -8,7 +8,7 @@ namespace LlmCourse.Tests.Models;
 
 /// <summary>
 /// The whole GPT against a PyTorch implementation of the same architecture on the same weights
-/// (STYLE 6, after llm.c's test_gpt2.c): the logits and the loss of a fixed batch, the gradient of
+/// (a whole-model regression, after llm.c's test_gpt2.c): the logits and the loss of a fixed batch, the gradient of
 /// every parameter, and a 10-step AdamW loss curve with the trainer's optimizer settings. Once with
 /// biases, once without.
 /// </summary>

@@ -1,4 +1,5 @@
 using LlmCourse.Text;
+using LlmCourse.Tokenizers;
 
 namespace LlmCourse.Tests.Text;
 

@@ -1,11 +1,14 @@
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
-/// One readonly struct per binary op (STYLE 4): its scalar form and its three vectorised span forms
-/// (tensor-tensor, tensor-scalar, scalar-tensor), all driven by one shared strided loop in
-/// <see cref="CpuBackend"/>. Generic instantiation over the struct lets the JIT inline each call.
+/// One readonly struct per binary op, in the same shape as the unary ones (<see cref="IUnaryOperator"/>):
+/// a scalar form and its vectorised span forms (tensor-tensor, tensor-scalar, scalar-tensor), driven by
+/// the one strided loop in <see cref="CpuBackend"/> (CpuBackend.Elementwise.cs). Generic instantiation
+/// over the struct lets the JIT inline each call. Their gradients are not here but beside their forward
+/// in Ops/Binary.cs, as tensor expressions: an operand that was broadcast needs its gradient summed
+/// back to its shape, which is a tensor operation, not an element-wise one.
 /// </summary>
 internal interface IBinaryOperator
 {

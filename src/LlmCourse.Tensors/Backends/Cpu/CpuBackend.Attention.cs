@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Numerics.Tensors;
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Fused scaled dot-product attention, flash-attention style on the CPU: one task per (batch, head)

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Element-wise kernels. Contiguous operands go straight to the vectorised span forms; broadcast and
@@ -10,6 +10,10 @@ namespace LlmCourse.Tensors.Backends;
 /// </summary>
 internal sealed partial class CpuBackend
 {
+    // The one loop every unary operator runs in: a tensor is cut into blocks of Block elements (each
+    // operator's vectorised form works on one block in L1), and large tensors into chunks of blocks over
+    // the threads. UnaryOperators.Apply picks the operator's struct; the bodies below are generic over it.
+
     public override void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta)
     {
         var source = x;
@@ -18,23 +22,32 @@ internal sealed partial class CpuBackend
             CopySame(S(x).Floats, x, S(y).Floats, y);
             source = y; // the op then runs in place on y
         }
-        var n = y.Count;
-        if (n < ParallelThreshold) UnaryBody.RunRange(op, source, y, alpha, beta, 0, n);
-        else CpuParallel.For(n, CpuParallel.Grain(n, 4 * Block), new UnaryBody(op, source, y, alpha, beta));
+        var forward = new UnaryForward(source, y);
+        UnaryOperators.Apply(op, alpha, beta, ref forward);
     }
 
-    sealed class UnaryBody(UnaryOp op, Tensor x, Tensor y, float alpha, float beta) : IRangeBody
+    readonly struct UnaryForward(Tensor x, Tensor y) : IUnaryAction
     {
-        public void Run(long start, long end) => RunRange(op, x, y, alpha, beta, start, end);
+        public void Run<TOp>(TOp op) where TOp : struct, IUnaryOperator
+        {
+            var n = y.Count;
+            if (n < ParallelThreshold) UnaryBody<TOp>.RunRange(op, x, y, 0, n);
+            else CpuParallel.For(n, CpuParallel.Grain(n, 4 * Block), new UnaryBody<TOp>(op, x, y));
+        }
+    }
 
-        public static void RunRange(UnaryOp op, Tensor x, Tensor y, float alpha, float beta, long start, long end)
+    sealed class UnaryBody<TOp>(TOp op, Tensor x, Tensor y) : IRangeBody where TOp : struct, IUnaryOperator
+    {
+        public void Run(long start, long end) => RunRange(op, x, y, start, end);
+
+        public static void RunRange(TOp op, Tensor x, Tensor y, long start, long end)
         {
             var xs = Floats(x);
             var ys = Floats(y);
             for (var s = (int)start; s < end; s += Block)
             {
                 var len = (int)Math.Min(Block, end - s);
-                UnaryKernels.Forward(op, xs.Slice(s, len), ys.Slice(s, len), alpha, beta);
+                op.Forward(xs.Slice(s, len), ys.Slice(s, len));
             }
         }
     }
@@ -42,18 +55,25 @@ internal sealed partial class CpuBackend
     public override void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta)
     {
         // x, y are what forward saw/produced: y is contiguous; x and gy may not be.
-        x = x.ContiguousData();
-        gy = gy.ContiguousData();
-        var n = gx.Count;
-        if (n < ParallelThreshold) UnaryBackwardBody.RunRange(op, x, y, gy, gx, alpha, beta, 0, n);
-        else CpuParallel.For(n, CpuParallel.Grain(n, 4 * Block), new UnaryBackwardBody(op, x, y, gy, gx, alpha, beta));
+        var backward = new UnaryBackwardAction(x.ContiguousData(), y, gy.ContiguousData(), gx);
+        UnaryOperators.Apply(op, alpha, beta, ref backward);
     }
 
-    sealed class UnaryBackwardBody(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta) : IRangeBody
+    readonly struct UnaryBackwardAction(Tensor x, Tensor y, Tensor gy, Tensor gx) : IUnaryAction
     {
-        public void Run(long start, long end) => RunRange(op, x, y, gy, gx, alpha, beta, start, end);
+        public void Run<TOp>(TOp op) where TOp : struct, IUnaryOperator
+        {
+            var n = gx.Count;
+            if (n < ParallelThreshold) UnaryBackwardBody<TOp>.RunRange(op, x, y, gy, gx, 0, n);
+            else CpuParallel.For(n, CpuParallel.Grain(n, 4 * Block), new UnaryBackwardBody<TOp>(op, x, y, gy, gx));
+        }
+    }
 
-        public static void RunRange(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta, long start, long end)
+    sealed class UnaryBackwardBody<TOp>(TOp op, Tensor x, Tensor y, Tensor gy, Tensor gx) : IRangeBody where TOp : struct, IUnaryOperator
+    {
+        public void Run(long start, long end) => RunRange(op, x, y, gy, gx, start, end);
+
+        public static void RunRange(TOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, long start, long end)
         {
             var xs = Floats(x);
             var ys = Floats(y);
@@ -62,7 +82,7 @@ internal sealed partial class CpuBackend
             for (var s = (int)start; s < end; s += Block)
             {
                 var len = (int)Math.Min(Block, end - s);
-                UnaryKernels.Backward(op, xs.Slice(s, len), ys.Slice(s, len), gys.Slice(s, len), gxs.Slice(s, len), alpha, beta);
+                op.Backward(xs.Slice(s, len), ys.Slice(s, len), gys.Slice(s, len), gxs.Slice(s, len));
             }
         }
     }

@@ -1,4 +1,4 @@
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Index kernels: select rows by Int32 indices (embedding lookup), gather along a dim, and their

@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Matrix products through <see cref="Sgemm"/>. Conventions: a is [..., m, k], b is [..., k, n], c is

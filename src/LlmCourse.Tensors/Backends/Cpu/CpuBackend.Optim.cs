@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// The fused Adam/AdamW update: one pass over parameter, gradient and both moments instead of the

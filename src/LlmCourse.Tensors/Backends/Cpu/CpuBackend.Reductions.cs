@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Reductions over the middle axis of a contiguous [outer, size, inner] tensor. Each output element

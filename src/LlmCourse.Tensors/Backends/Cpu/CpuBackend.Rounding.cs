@@ -1,4 +1,4 @@
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>Autocast's rounding of float32 values to bf16/fp16 precision, kept as float32.</summary>
 internal sealed partial class CpuBackend

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Fused kernels over rows (the last dim of a contiguous tensor): softmax, log-softmax, cross-entropy,

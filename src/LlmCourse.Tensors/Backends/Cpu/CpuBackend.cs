@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// The CPU kernels: managed memory from <see cref="CpuMemoryPool"/>, SIMD through

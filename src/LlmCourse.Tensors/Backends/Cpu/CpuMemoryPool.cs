@@ -1,4 +1,4 @@
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Size-bucketed pool of host buffers, so that a training step reuses the previous step's memory

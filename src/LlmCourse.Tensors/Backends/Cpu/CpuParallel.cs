@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Kernels;
+using LlmCourse.Tensors.Backends.Cpu.Gemm;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>A range of work a kernel hands to <see cref="CpuParallel.For"/>.</summary>
 internal interface IRangeBody
@@ -17,11 +17,9 @@ internal interface IRangeBody
 /// </summary>
 internal static class CpuParallel
 {
-    /// <summary>Threads used (the caller included); <c>LLMCOURSE_THREADS</c> overrides the core count.</summary>
-    public static int Threads { get; set; } = ReadThreads();
-
-    // The pool already read (and, if it was wrong, warned about) LLMCOURSE_THREADS and sized itself by it.
-    static int ReadThreads() => KernelThreads.MaxThreads;
+    /// <summary>Threads used (the caller included): as many as the shared pool has (<see cref="KernelThreads.MaxThreads"/>,
+    /// the one place the thread setting is read); tests may lower it.</summary>
+    public static int Threads { get; set; } = KernelThreads.MaxThreads;
 
     /// <summary>Number of chunks of <paramref name="chunk"/> items over <paramref name="count"/> items.</summary>
     public static long ChunkCount(long count, long chunk) => (count + chunk - 1) / chunk;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>Host memory: a byte array rented from <see cref="CpuMemoryPool"/>, seen as floats, ints or halves.</summary>
 internal sealed class CpuStorage : Storage

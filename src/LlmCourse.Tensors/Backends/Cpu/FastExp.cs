@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>
 /// exp for float vectors in float arithmetic (the runtime's Vector512.Exp widens to double, twice the

@@ -1,4 +1,4 @@
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cpu;
 
 /// <summary>bfloat16 and IEEE half bit patterns to and from float32, rounding to nearest even like PyTorch.</summary>
 internal static class HalfConversions

@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Fused scaled dot-product attention on the GPU (attention.cu): flash-attention style, the [T, S] scores

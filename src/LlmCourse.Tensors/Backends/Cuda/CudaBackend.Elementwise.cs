@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Element-wise launchers: every operand may be any strided or broadcast (stride-0) view; the host merges

@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Index kernels: select rows (embedding lookup), gather along a dim, and the backward scatter-adds.

@@ -1,6 +1,7 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Matrix products through cuBLAS (<c>cublasGemmStridedBatchedEx</c>, float32 accumulation). Row-major

@@ -1,6 +1,7 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>The fused Adam/AdamW update: one kernel over parameter, gradient and both moments, PyTorch's order of operations.</summary>
 internal sealed partial class CudaBackend

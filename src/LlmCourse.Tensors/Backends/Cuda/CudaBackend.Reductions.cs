@@ -1,6 +1,7 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cpu;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Reductions over the middle axis of a contiguous [outer, size, inner] tensor, cumulative sums and

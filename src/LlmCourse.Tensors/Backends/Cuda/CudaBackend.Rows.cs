@@ -1,6 +1,6 @@
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// Fused row kernels (softmax, log-softmax, cross-entropy, layer and RMS norm, forward and backward),

@@ -1,7 +1,8 @@
+using LlmCourse.Tensors.Backends.Cpu;
 using System.Runtime.InteropServices;
-using LlmCourse.Tensors.Backends.Cuda;
+using LlmCourse.Tensors.Backends.Cuda.Native;
 
-namespace LlmCourse.Tensors.Backends;
+namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>
 /// The CUDA kernels: device memory from a caching allocator, element-wise and row kernels compiled by

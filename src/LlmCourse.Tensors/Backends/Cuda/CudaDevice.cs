@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Backends.Cuda.Native;
 using System.Collections.Concurrent;
 
 namespace LlmCourse.Tensors.Backends.Cuda;
@@ -37,9 +38,9 @@ internal sealed unsafe class CudaDevice
         Allocator = new CudaAllocator(this);
         cublas = new Lazy<CublasHandle>(() =>
         {
-            if (!Backends.Cuda.Cublas.IsAvailable) throw new CudaException(Backends.Cuda.Cublas.LoadError!);
+            if (!Native.Cublas.IsAvailable) throw new CudaException(Native.Cublas.LoadError!);
             MakeCurrent();
-            return Backends.Cuda.Cublas.Create(Stream);
+            return Native.Cublas.Create(Stream);
         });
     }
 

@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Backends.Cuda.Native;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;

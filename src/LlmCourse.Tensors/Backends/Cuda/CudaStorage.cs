@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Backends.Cuda.Native;
 namespace LlmCourse.Tensors.Backends.Cuda;
 
 /// <summary>

@@ -33,77 +33,89 @@ __device__ __forceinline__ float pow_f(float x, float p) { return powf(x, p); }
 #define INV_SQRT_2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
 
-__device__ float unary_f(int op, float x, float alpha, float beta) {
+// One pair per op, as on the CPU (Backends/Cpu/UnaryOperators.cs): f is the forward y = f(x), df the
+// gradient g * f'(x) with the forward output y at hand. alpha/beta carry Pow's exponent and Clamp's bounds.
+#define UNARY_OP(Name, forward, gradient) \
+    struct Name { \
+        static __device__ __forceinline__ float f(float x, float alpha, float beta) { forward } \
+        static __device__ __forceinline__ float df(float x, float y, float g, float alpha, float beta) { gradient } \
+    };
+
+UNARY_OP(Neg, return -x;, return -g;)
+UNARY_OP(Exp, return expf(x);, return g * y;)
+UNARY_OP(Log, return logf(x);, return g / x;)
+UNARY_OP(Sqrt, return sqrtf(x);, return g / y * 0.5f;)
+UNARY_OP(Rsqrt, return 1.f / sqrtf(x);, return -0.5f * y * y * y * g;)
+UNARY_OP(Tanh, return tanhf(x);, return (1.f - y * y) * g;)
+UNARY_OP(Sigmoid, return sigmoid_f(x);, return (1.f - y) * y * g;)
+UNARY_OP(Relu, return x != x ? x : fmaxf(x, 0.f);, return y > 0.f ? g : 0.f;)
+UNARY_OP(Gelu,
+    return 0.5f * x * (1.f + erff(x * INV_SQRT_2));,
+    float cdf = 0.5f * (1.f + erff(x * INV_SQRT_2));
+    float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+    return g * (cdf + x * pdf);)
+UNARY_OP(GeluTanh,
+    return 0.5f * x * (1.f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));,
+    float inner = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+    float t = tanhf(inner);
+    float dinner = SQRT_2_OVER_PI * (1.f + 3.f * 0.044715f * x * x);
+    return g * (0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * dinner);)
+UNARY_OP(Abs, return fabsf(x);, return x > 0.f ? g : x < 0.f ? -g : 0.f;)
+UNARY_OP(Square, return x * x;, return x * g * 2.f;)
+UNARY_OP(Pow, return pow_f(x, alpha);, return alpha == 0.f ? 0.f : pow_f(x, alpha - 1.f) * alpha * g;)
+UNARY_OP(Clamp,
+    // NaN marks a missing bound; a NaN input stays NaN (torch.clamp)
+    if (x != x) return x;
+    float y = x;
+    if (alpha == alpha) y = fmaxf(y, alpha);
+    if (beta == beta) y = fminf(y, beta);
+    return y;,
+    bool inside = (alpha != alpha || x >= alpha) && (beta != beta || x <= beta);
+    return inside ? g : 0.f;)
+UNARY_OP(LogSigmoid, return fminf(x, 0.f) - log1pf(expf(-fabsf(x)));, return sigmoid_f(-x) * g;)
+UNARY_OP(Sin, return sinf(x);, return cosf(x) * g;)
+UNARY_OP(Cos, return cosf(x);, return -(sinf(x) * g);)
+UNARY_OP(Reciprocal, return 1.f / x;, return -(y * y * g);)
+UNARY_OP(Silu, return x * sigmoid_f(x);, float s = sigmoid_f(x); return (1.f + x * (1.f - s)) * s * g;)
+UNARY_OP(Softplus, return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x)));, return sigmoid_f(x) * g;)
+
+// The one switch from the op code to its pair: Grad picks the derivative.
+template <bool Grad, typename Op>
+__device__ __forceinline__ float unary_apply(float x, float y, float g, float alpha, float beta) {
+    return Grad ? Op::df(x, y, g, alpha, beta) : Op::f(x, alpha, beta);
+}
+
+template <bool Grad>
+__device__ float unary_dispatch(int op, float x, float y, float g, float alpha, float beta) {
     switch (op) {
-        case U_NEG: return -x;
-        case U_EXP: return expf(x);
-        case U_LOG: return logf(x);
-        case U_SQRT: return sqrtf(x);
-        case U_RSQRT: return 1.f / sqrtf(x);
-        case U_TANH: return tanhf(x);
-        case U_SIGMOID: return sigmoid_f(x);
-        case U_RELU: return x != x ? x : fmaxf(x, 0.f);
-        case U_GELU: return 0.5f * x * (1.f + erff(x * INV_SQRT_2));
-        case U_GELU_TANH: return 0.5f * x * (1.f + tanhf(SQRT_2_OVER_PI * (x + 0.044715f * x * x * x)));
-        case U_ABS: return fabsf(x);
-        case U_SQUARE: return x * x;
-        case U_POW: return pow_f(x, alpha);
-        case U_CLAMP: {
-            // NaN marks a missing bound; a NaN input stays NaN (torch.clamp)
-            if (x != x) return x;
-            float y = x;
-            if (alpha == alpha) y = fmaxf(y, alpha);
-            if (beta == beta) y = fminf(y, beta);
-            return y;
-        }
-        case U_LOG_SIGMOID: return fminf(x, 0.f) - log1pf(expf(-fabsf(x)));
-        case U_SIN: return sinf(x);
-        case U_COS: return cosf(x);
-        case U_RECIPROCAL: return 1.f / x;
-        case U_SILU: return x * sigmoid_f(x);
-        case U_SOFTPLUS: return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x)));
+        case U_NEG: return unary_apply<Grad, Neg>(x, y, g, alpha, beta);
+        case U_EXP: return unary_apply<Grad, Exp>(x, y, g, alpha, beta);
+        case U_LOG: return unary_apply<Grad, Log>(x, y, g, alpha, beta);
+        case U_SQRT: return unary_apply<Grad, Sqrt>(x, y, g, alpha, beta);
+        case U_RSQRT: return unary_apply<Grad, Rsqrt>(x, y, g, alpha, beta);
+        case U_TANH: return unary_apply<Grad, Tanh>(x, y, g, alpha, beta);
+        case U_SIGMOID: return unary_apply<Grad, Sigmoid>(x, y, g, alpha, beta);
+        case U_RELU: return unary_apply<Grad, Relu>(x, y, g, alpha, beta);
+        case U_GELU: return unary_apply<Grad, Gelu>(x, y, g, alpha, beta);
+        case U_GELU_TANH: return unary_apply<Grad, GeluTanh>(x, y, g, alpha, beta);
+        case U_ABS: return unary_apply<Grad, Abs>(x, y, g, alpha, beta);
+        case U_SQUARE: return unary_apply<Grad, Square>(x, y, g, alpha, beta);
+        case U_POW: return unary_apply<Grad, Pow>(x, y, g, alpha, beta);
+        case U_CLAMP: return unary_apply<Grad, Clamp>(x, y, g, alpha, beta);
+        case U_LOG_SIGMOID: return unary_apply<Grad, LogSigmoid>(x, y, g, alpha, beta);
+        case U_SIN: return unary_apply<Grad, Sin>(x, y, g, alpha, beta);
+        case U_COS: return unary_apply<Grad, Cos>(x, y, g, alpha, beta);
+        case U_RECIPROCAL: return unary_apply<Grad, Reciprocal>(x, y, g, alpha, beta);
+        case U_SILU: return unary_apply<Grad, Silu>(x, y, g, alpha, beta);
+        case U_SOFTPLUS: return unary_apply<Grad, Softplus>(x, y, g, alpha, beta);
         default: return nan_f();
     }
 }
 
+__device__ float unary_f(int op, float x, float alpha, float beta) { return unary_dispatch<false>(op, x, 0.f, 0.f, alpha, beta); }
+
 // d f(x) / dx times g, with the forward output y at hand.
-__device__ float unary_grad(int op, float x, float y, float g, float alpha, float beta) {
-    switch (op) {
-        case U_NEG: return -g;
-        case U_EXP: return g * y;
-        case U_LOG: return g / x;
-        case U_SQRT: return g / y * 0.5f;
-        case U_RSQRT: return -0.5f * y * y * y * g;
-        case U_TANH: return (1.f - y * y) * g;
-        case U_SIGMOID: return (1.f - y) * y * g;
-        case U_RELU: return y > 0.f ? g : 0.f;
-        case U_GELU: {
-            float cdf = 0.5f * (1.f + erff(x * INV_SQRT_2));
-            float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-            return g * (cdf + x * pdf);
-        }
-        case U_GELU_TANH: {
-            float inner = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
-            float t = tanhf(inner);
-            float dinner = SQRT_2_OVER_PI * (1.f + 3.f * 0.044715f * x * x);
-            return g * (0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * dinner);
-        }
-        case U_ABS: return x > 0.f ? g : x < 0.f ? -g : 0.f;
-        case U_SQUARE: return x * g * 2.f;
-        case U_POW: return alpha == 0.f ? 0.f : pow_f(x, alpha - 1.f) * alpha * g;
-        case U_CLAMP: {
-            bool inside = (alpha != alpha || x >= alpha) && (beta != beta || x <= beta);
-            return inside ? g : 0.f;
-        }
-        case U_LOG_SIGMOID: return sigmoid_f(-x) * g;
-        case U_SIN: return cosf(x) * g;
-        case U_COS: return -(sinf(x) * g);
-        case U_RECIPROCAL: return -(y * y * g);
-        case U_SILU: { float s = sigmoid_f(x); return (1.f + x * (1.f - s)) * s * g; }
-        case U_SOFTPLUS: return sigmoid_f(x) * g;
-        default: return nan_f();
-    }
-}
+__device__ float unary_grad(int op, float x, float y, float g, float alpha, float beta) { return unary_dispatch<true>(op, x, y, g, alpha, beta); }
 
 // BinaryOp
 #define B_ADD 0

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmCourse.Tensors.Backends.Cuda;
+namespace LlmCourse.Tensors.Backends.Cuda.Native;
 
 /// <summary>
 /// cuBLAS (<c>libcublas.so.13</c> or <c>.12</c>; <c>.11</c> accepted): the matrix products, through

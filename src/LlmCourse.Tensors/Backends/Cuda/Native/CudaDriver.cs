@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace LlmCourse.Tensors.Backends.Cuda;
+namespace LlmCourse.Tensors.Backends.Cuda.Native;
 
 /// <summary>
 /// The CUDA driver API (<c>libcuda.so.1</c>), the calls the backend uses, each through <see cref="Check"/>,

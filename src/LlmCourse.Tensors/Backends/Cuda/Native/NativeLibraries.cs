@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmCourse.Tensors.Backends.Cuda;
+namespace LlmCourse.Tensors.Backends.Cuda.Native;
 
 /// <summary>
 /// Finds a native library by soname through the loader's cache (<c>libcuda.so.1</c>, <c>libnvrtc.so.13</c>

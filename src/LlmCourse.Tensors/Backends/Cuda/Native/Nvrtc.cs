@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace LlmCourse.Tensors.Backends.Cuda;
+namespace LlmCourse.Tensors.Backends.Cuda.Native;
 
 /// <summary>
 /// NVRTC, CUDA's run-time compiler: CUDA C++ source to PTX in process. Found by soname, newest first

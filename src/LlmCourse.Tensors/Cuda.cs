@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Backends.Cuda.Native;
 using LlmCourse.Tensors.Formatting;
 using LlmCourse.Tensors.Backends;
 using LlmCourse.Tensors.Backends.Cuda;
@@ -46,7 +47,7 @@ public static class Cuda
         var (major, minor) = Nvrtc.IsAvailable ? Nvrtc.Version() : (0, 0);
         return new CudaInfo(d.Name, d.ComputeCapability / 10, d.ComputeCapability % 10, d.Multiprocessors, d.TotalMemory,
             CudaDriver.DriverVersion(), CudaDriver.LibraryName!, Nvrtc.LibraryName, Nvrtc.IsAvailable ? $"{major}.{minor}" : null,
-            Cublas.LibraryName, Cublas.IsAvailable ? Backends.Cuda.Cublas.Version(d.Blas) : 0);
+            Cublas.LibraryName, Cublas.IsAvailable ? Backends.Cuda.Native.Cublas.Version(d.Blas) : 0);
     }
 
     static int SafeDeviceCount()

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// The AVX-512 micro-kernel (Vector512): an 8 x 32 tile of C in 16 zmm accumulators (8 rows x 2 vectors of 16).

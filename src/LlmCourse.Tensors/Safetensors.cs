@@ -1,3 +1,4 @@
+using LlmCourse.Tensors.Backends.Cpu;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// A growable block of native floats aligned to a cache line (64 bytes, one Vector512), for the

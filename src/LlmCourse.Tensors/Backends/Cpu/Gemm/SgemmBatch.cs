@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// A batch of products each too small to be worth splitting between threads (attention's [B*H]

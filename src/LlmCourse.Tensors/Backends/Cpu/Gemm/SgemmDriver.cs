@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>One product's arguments as raw pointers (the spans are pinned by the caller for the call).</summary>
 internal unsafe struct GemmArgs

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// Work that a parallel kernel splits into numbered tasks. <see cref="Execute"/> must not depend on

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// The 128-bit micro-kernel (Vector128), meant for ARM64 (Apple silicon and other NEON CPUs, which

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 // Design notes: how the SGEMM is built and why (measured on 2 cores of an AMD EPYC Zen 5:
 // 48 KiB L1d and 1 MiB L2 per core, 32 MiB L3, AVX-512).

@@ -1,7 +1,7 @@
 using System.Globalization;
 using LlmCourse.Tensors.Formatting;
 
-namespace LlmCourse.Evaluation;
+namespace LlmCourse.Models;
 
 /// <summary>
 /// One model's score on one text. The three numbers the course quotes all come from the same

@@ -1,4 +1,4 @@
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// The sizes of one product, checked against the spans before any pointer is taken: the kernels

@@ -1,8 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using LlmCourse.Tokenizers;
 
-namespace LlmCourse.Text;
+namespace LlmCourse.Tokenizers;
 
 /// <summary>
 /// Words as tokens, for the word-level n-grams of lesson 01: a word is a run of letters (with

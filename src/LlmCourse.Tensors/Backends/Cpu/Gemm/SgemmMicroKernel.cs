@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace LlmCourse.Tensors.Kernels;
+namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
 /// <summary>
 /// A register-blocked micro-kernel: one MR x NR tile of C from a packed A micro-panel (kc steps of
