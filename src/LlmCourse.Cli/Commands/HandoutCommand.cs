@@ -33,7 +33,7 @@ static class HandoutCommand
     {
         var (notebooks, problems) = NotebookFiles.Find(paths);
         foreach (var problem in problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(problem)}");
-        if (problems.Count > 0 || notebooks.Count == 0) return CourseCli.UsageError;
+        if (problems.Count > 0 || notebooks.Count == 0) return ExitCodes.UsageError;
         // A handout written beside its notebook would replace the notebook, answers and all.
         var clashes = notebooks.Where(n => NotebookFiles.SamePath(Path.GetDirectoryName(Path.GetFullPath(n))!, folder)).ToList();
         if (clashes.Count > 0)
@@ -41,9 +41,9 @@ static class HandoutCommand
             console.MarkupLine($"[red]error:[/] {Markup.Escape(folder)} holds the notebooks themselves " +
                                $"({Markup.Escape(string.Join(", ", clashes.Select(Path.GetFileName)))}): a handout would overwrite its notebook. " +
                                $"Choose another folder with --out (the default is {DefaultFolder}).");
-            return CourseCli.UsageError;
+            return ExitCodes.UsageError;
         }
-        var status = CourseCli.Success;
+        var status = ExitCodes.Success;
         foreach (var notebook in notebooks)
         {
             try
@@ -55,7 +55,7 @@ static class HandoutCommand
             catch (Exception e) when (e is NotebookFormatException or IOException or UnauthorizedAccessException)
             {
                 console.MarkupLine($"[red]✗ {Markup.Escape(e.Message)}[/]");
-                status = CourseCli.Failure;
+                status = ExitCodes.Failure;
             }
         }
         return status;
