@@ -52,6 +52,28 @@ public sealed class HandoutVerdictTests
     }
 
     [Fact]
+    public void TwoAnswersInOneCell_AreReportedByTheChecksAfterThatCell()
+    {
+        // Cell 2 holds both regions (a table, then a function that reads it); cell 3 checks both.
+        AnswerRegion table = new(1, 1, 3, "1. One."), function = new(1, 6, 9, "1. One."), later = new(3, 1, 3, "2. Two.");
+        var executed = Executed("", "✗ one: expected 0, got 1084\n", "", "✗ two: not answered yet\n");
+
+        Assert.Empty(HandoutVerdict.Problems("l.ipynb", executed, [], [table, function, later]));
+    }
+
+    [Fact]
+    public void TwoAnswersInOneCell_WithNoCheckBeforeTheNextExercise_AreBothNamed()
+    {
+        AnswerRegion table = new(1, 1, 3, "1. One."), function = new(1, 6, 9, "1. One."), later = new(3, 1, 3, "2. Two.");
+        var executed = Executed("", "✓ one = 3\n", "", "✗ two: not answered yet\n");
+
+        var problems = HandoutVerdict.Problems("l.ipynb", executed, [], [table, function, later]);
+
+        Assert.Equal(2, problems.Count);
+        Assert.All(problems, p => Assert.Contains("no check in cells 2–4 printed ✗", p));
+    }
+
+    [Fact]
     public void AFailingCell_IsAProblem_EvenWhenEveryCheckPrintsX()
     {
         var executed = Executed("", "✗ one: not answered yet\n", "", "✗ two\n");

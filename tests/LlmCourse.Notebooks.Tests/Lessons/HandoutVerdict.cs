@@ -7,7 +7,7 @@ namespace LlmCourse.Notebooks.Tests.Lessons;
 
 /// <summary>
 /// Judges an executed handout: no cell may end in an error, and every answer region must be followed, in
-/// its own cell or a later one before the next region (or the end), by a ✗ check line: the unanswered
+/// its own cell or a later one up to the next cell with a region (or the end), by a ✗ check line: the unanswered
 /// exercise is reported, not silently passed. <c>Check.Summary()</c>'s "✗ 3 of 9 checks failed" does not
 /// count, since it would report an earlier exercise's ✗ under a later one.
 /// </summary>
@@ -30,7 +30,10 @@ public static partial class HandoutVerdict
         for (var i = 0; i < answers.Count; i++)
         {
             var answer = answers[i];
-            var until = i + 1 < answers.Count ? answers[i + 1].CellIndex : executed.Cells.Count - 1;
+            // Regions that share a cell share its stretch: the verdict sees the cell a line was printed in, not
+            // where in the cell, so a check after the cell's last region reports all of them.
+            var next = answers.Skip(i + 1).FirstOrDefault(a => a.CellIndex > answer.CellIndex);
+            var until = next?.CellIndex ?? executed.Cells.Count - 1;
             var reported = failed.Where(line => line.CellIndex >= answer.CellIndex && line.CellIndex <= until).ToList();
             // A cell that failed in this stretch is reported above, with its error: that is the problem to fix first.
             if (reported.Count > 0 || failures.Any(f => f.CellIndex >= answer.CellIndex && f.CellIndex <= until)) continue;
