@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlmCourse.Models;
+using LlmCourse.Tensors;
 using LlmCourse.Tokenizers;
 using LlmCourse.Training;
 
@@ -16,7 +17,9 @@ namespace LlmCourse.Bench;
 /// other processes on a shared machine hurts neither more than the other.
 /// Options: <c>--warmup</c>, <c>--steps</c> (per round), <c>--rounds</c>, <c>--repeats</c>,
 /// <c>--layers</c>, <c>--heads</c>, <c>--embd</c>, <c>--block</c>, <c>--batch</c>, <c>--vocab</c>,
-/// <c>--bias</c> (biases in every linear layer and layer norm, GPT-2's choice), <c>--skip-anchor</c> (ours only, e.g. under a profiler).
+/// <c>--bias</c> (biases in every linear layer and layer norm, GPT-2's choice), <c>--skip-anchor</c> (ours only, e.g. under a profiler),
+/// <c>--profile</c> (after the timing, one more round of steps under <see cref="OpProfiler"/>: where our step's time goes,
+/// by kernel family and pass).
 /// </summary>
 public abstract class GptStepBenchmarkBase : Benchmark
 {
@@ -44,7 +47,7 @@ public abstract class GptStepBenchmarkBase : Benchmark
         double ours = 0, anchor = 0;
         for (var r = 0; r < repeats; r++)
         {
-            ours = Math.Max(ours, MeasureOurs(config, batch, warmup, steps, rounds));
+            ours = Math.Max(ours, MeasureOurs(config, batch, warmup, steps, rounds, profile: options.Flag("profile") && r == repeats - 1));
             if (options.Flag("skip-anchor")) continue;
             anchor = Math.Max(anchor, RunAnchor(Python, "gpt_step.py",
                 $"{config.VocabSize}", $"{config.Layers}", $"{config.Heads}", $"{config.Embedding}", $"{config.BlockSize}",
@@ -57,7 +60,7 @@ public abstract class GptStepBenchmarkBase : Benchmark
     static string Python => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
     /// <summary>Best tokens per second over <paramref name="rounds"/> rounds of <paramref name="steps"/> trainer steps.</summary>
-    static double MeasureOurs(GptConfig config, int batch, int warmup, int steps, int rounds)
+    static double MeasureOurs(GptConfig config, int batch, int warmup, int steps, int rounds, bool profile)
     {
         // Random tokens: the speed does not depend on the text, and no dataset is needed.
         var random = new Random(1337);
@@ -81,6 +84,15 @@ public abstract class GptStepBenchmarkBase : Benchmark
         }
         Console.WriteLine($"ours: {model.ParameterCount()} parameters: best of {rounds} rounds of {steps} steps " +
                           $"{best:F0} tokens/s ({batch * config.BlockSize / best * 1e3:F1} ms per step)");
+        if (profile)
+        {
+            using var profiler = OpProfiler.Start();
+            trainer.Run(trainer.Step + steps);
+            profiler.Stop();
+            Console.WriteLine($"ours, profiled: {steps} steps, {profiler.WallTime.TotalMilliseconds / steps:F1} ms per step " +
+                              "(times are totals over the steps; a profiled step is a little slower)");
+            Console.Write(profiler.Format(top: 16));
+        }
         return best;
     }
 

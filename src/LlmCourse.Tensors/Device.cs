@@ -62,8 +62,13 @@ public sealed class Device : IEquatable<Device>
         }
     }
 
-    /// <summary>The device's kernels; a CUDA device's backend (context, stream, allocator) is created by the first op on it.</summary>
-    internal Backend Backend => backend ??= Type switch
+    /// <summary>
+    /// The device's kernels; a CUDA device's backend (context, stream, allocator) is created by the first
+    /// op on it. While an <see cref="OpProfiler"/> records, the kernels come wrapped in its timer.
+    /// </summary>
+    internal Backend Backend => OpProfiler.Active is { } profiler ? profiler.Wrap(OwnBackend) : OwnBackend;
+
+    Backend OwnBackend => backend ??= Type switch
     {
         DeviceType.Cpu => CpuBackend.Instance,
         _ => CudaBackend.For(Index),

@@ -31,6 +31,7 @@ internal static class Engine
         }
 
         using var noGrad = Autograd.NoGrad();
+        using var section = OpProfiler.Section(OpProfiler.BackwardSection);
         using var scope = TensorScope.Begin();
         var seed = gradient ?? Tensor.OnesOn(root.shape, root.Device);
         seed.Storage.GradientRefs++;

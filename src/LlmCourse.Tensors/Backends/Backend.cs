@@ -164,6 +164,9 @@ internal abstract class Backend
         Copy(narrow, y);
     }
 
+    /// <summary>Waits until every kernel queued so far has finished (kernels on a GPU are queued; on the CPU they ran in the call).</summary>
+    public virtual void Synchronize() { }
+
     // ---- optimizers (in place) ---------------------------------------------------------------
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
 }

@@ -146,6 +146,7 @@ public sealed class Trainer
 
         precision?.Dispose();   // clipping and the AdamW update run in float32 on the master weights
         var t4 = clock.Elapsed.TotalSeconds;
+        using var optimizerSection = OpProfiler.Section(OpProfiler.OptimizerSection);
         var norm = Options.GradClip > 0
             ? GradClip.ClipGradNorm(parameters, Options.GradClip)
             : GradClip.GradNorm(parameters);

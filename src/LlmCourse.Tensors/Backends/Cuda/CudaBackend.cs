@@ -44,6 +44,8 @@ internal sealed unsafe partial class CudaBackend : Backend
 
     CudaDevice Dev => Gpu;
 
+    public override void Synchronize() => Dev.Synchronize();
+
     public override Storage Allocate(DType dtype, long count, bool zeroed) => new CudaStorage(device, Gpu, dtype, count, zeroed);
 
     static CudaStorage S(Tensor t) => (CudaStorage)t.Storage;
