@@ -110,8 +110,10 @@ public sealed class DatasetStoreTests : IDisposable
         var data = Environment.GetEnvironmentVariable(DatasetStore.DataVariable);
         Assert.SkipWhen(string.IsNullOrEmpty(data), "LLMCOURSE_DATA is not set");
         var store = new DatasetStore(data, Path.Combine(root, "cache"), new RefusingHandler());
-        // Datasets whose hash is recorded at the first download (TinyStories) are not among the shared copies.
-        foreach (var dataset in DatasetCatalog.All.Where(d => d.IsHashPinned))
+        // The course's own downloads must be there; an optional one (TinyStories) is checked when it is.
+        foreach (var name in new[] { "tinyshakespeare", "r50k_base" })
+            Assert.True(File.Exists(Path.Combine(data!, DatasetCatalog.Get(name).File)), $"{name} is missing from {data}");
+        foreach (var dataset in DatasetCatalog.All.Where(d => d.IsHashPinned && File.Exists(Path.Combine(data!, d.File))))
             Assert.Equal(Path.Combine(data!, dataset.File), store.GetPath(dataset));
     }
 
@@ -172,15 +174,21 @@ public sealed class DatasetStoreTests : IDisposable
     }
 
     [Fact]
-    public void Catalog_ListsTinyStories_WithItsLicenceSizeAndNoHashYet()
+    public void Catalog_PinsTinyStoriesToOneCommit_WithItsHashLicenceAndSize()
     {
-        var stories = DatasetCatalog.Get("tinystories");
-        Assert.False(stories.IsHashPinned);
-        Assert.StartsWith("https://huggingface.co/datasets/roneneldan/TinyStories/resolve/", stories.Url);
-        Assert.EndsWith("TinyStoriesV2-GPT4-valid.txt", stories.Url);
-        Assert.Contains("CDLA-Sharing-1.0", stories.Licence);
-        Assert.Equal(22_502_601, stories.Size);
-        Assert.True(DatasetCatalog.Get("tinystories-train").Size > 2_000_000_000);
+        foreach (var (name, file, size) in new[] { ("tinystories", "TinyStoriesV2-GPT4-valid.txt", 22_502_601L),
+                                                   ("tinystories-train", "TinyStoriesV2-GPT4-train.txt", 2_227_753_162L) })
+        {
+            var stories = DatasetCatalog.Get(name);
+            Assert.True(stories.IsHashPinned, $"{name} has no SHA-256");
+            Assert.Matches("^[0-9a-f]{64}$", stories.Sha256!);
+            // A revision-pinned URL: a 40-digit commit where "main" would let upstream change the file.
+            Assert.Matches("^[0-9a-f]{40}$", stories.Revision!);
+            Assert.Equal($"https://huggingface.co/datasets/roneneldan/TinyStories/resolve/{stories.Revision}/{file}", stories.Url);
+            Assert.Contains("CDLA-Sharing-1.0", stories.Licence);
+            Assert.Equal(size, stories.Size);
+        }
+        Assert.Equal(DatasetCatalog.Get("tinystories").Revision, DatasetCatalog.Get("tinystories-train").Revision);
     }
 
     [Theory]

@@ -82,7 +82,8 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
     /// measured here, 2 per thread and MC = 256 beat 4 per thread and MC = 128 by 3-5% on the course's
     /// training step. Each row task packs its own rows of A, so columns are split too only when there
     /// are fewer than 2 row tasks per thread (a short, wide product): every column task packs the
-    /// same rows of A again.
+    /// same rows of A again. A product whose A is narrower than the B block and fits one block of rows
+    /// is split by columns only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ChooseBlocks(int m, int nc, int threads, out int rows, out int columns)
@@ -95,6 +96,14 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
             return;
         }
         var wanted = 2 * threads;
+        if (m < nc && m <= mc)
+        {
+            // A narrower than the B block (a weight gradient dW = dY^T X of a small layer): every row
+            // task would stream all of packed B again, every column task only re-packs the small A.
+            rows = RoundUp(m, mr);
+            columns = Math.Max(nr, RoundUp((nc + 2 * wanted - 1) / (2 * wanted), nr));
+            return;
+        }
         rows = Math.Clamp(RoundUp((m + wanted - 1) / wanted, mr), mr, mc);
         var rowTasks = (m + rows - 1) / rows;
         if (rowTasks < 2 * threads)
