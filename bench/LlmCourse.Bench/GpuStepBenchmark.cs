@@ -16,7 +16,8 @@ namespace LlmCourse.Bench;
 /// Prints tokens/s, ms per step and MFU = 6 N tokens/s / 989 TFLOP/s (N every parameter, H100/H200 dense
 /// bf16 peak), then the ratio against eager PyTorch (R &gt; 1: we are faster).
 /// Options: <c>--warmup</c> (3), <c>--steps</c> (20), <c>--batch</c>, <c>--block</c>, <c>--fp32</c> (no autocast),
-/// <c>--skip-anchor</c>, <c>--skip-compile</c> (eager anchor only).
+/// <c>--skip-anchor</c>, <c>--skip-compile</c> (eager anchor only), <c>--profile</c> (then 3 more steps under
+/// <see cref="OpProfiler"/>, every kernel synchronised: where a step's time goes, by kernel family and pass).
 /// </summary>
 public abstract class GpuStepBenchmarkBase : Benchmark
 {
@@ -37,7 +38,7 @@ public abstract class GpuStepBenchmarkBase : Benchmark
         Console.WriteLine($"{Name}: vocab {config.VocabSize}, {config.Layers} layers, {config.Heads} heads, {config.Embedding} dims, " +
                           $"block {config.BlockSize}, batch {batch}, {(bf16 ? "bf16 autocast" : "fp32")}; {Cuda.Describe()}");
 
-        var (ours, parameters) = MeasureOurs(config, batch, warmup, steps, bf16);
+        var (ours, parameters) = MeasureOurs(config, batch, warmup, steps, bf16, options.Flag("profile"));
         Report("ours", ours, parameters, batch * config.BlockSize);
         if (options.Flag("skip-anchor")) return new BenchResult(Name, ours, double.NaN, "tokens/s");
 
@@ -61,7 +62,7 @@ public abstract class GpuStepBenchmarkBase : Benchmark
         Console.WriteLine($"{who}: {tokensPerSecond:F0} tokens/s, {tokensPerStep / tokensPerSecond * 1e3:F2} ms/step, " +
                           $"MFU {6.0 * parameters * tokensPerSecond / PeakFlops * 100:F1}% (6 x {parameters} params x tokens/s / 989 TFLOP/s)");
 
-    static (double TokensPerSecond, long Parameters) MeasureOurs(GptConfig config, int batch, int warmup, int steps, bool bf16)
+    static (double TokensPerSecond, long Parameters) MeasureOurs(GptConfig config, int batch, int warmup, int steps, bool bf16, bool profile)
     {
         var previous = Device.Default;
         Device.Default = Device.Cuda();
@@ -91,9 +92,12 @@ public abstract class GpuStepBenchmarkBase : Benchmark
                 Tensor loss;
                 using (bf16 ? Autocast.BFloat16() : Autocast.Disabled()) loss = model.Loss(inputs, targets);
                 loss.Backward();
-                GradClip.ClipGradNorm(parameters, 1f);
-                optimizer.Step();
-                optimizer.ZeroGrad();
+                using (OpProfiler.Section(OpProfiler.OptimizerSection))
+                {
+                    GradClip.ClipGradNorm(parameters, 1f);
+                    optimizer.Step();
+                    optimizer.ZeroGrad();
+                }
                 return loss.Item();
             }
 
@@ -105,6 +109,16 @@ public abstract class GpuStepBenchmarkBase : Benchmark
             Cuda.Synchronize();
             var seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"ours: {steps} steps in {seconds:F3} s, last loss {last:F4}; memory {Cuda.MemoryStats()}");
+            if (profile)
+            {
+                const int profiled = 3;
+                using var profiler = OpProfiler.Start();
+                for (var i = 0; i < profiled; i++) Step();
+                profiler.Stop();
+                Console.WriteLine($"ours, profiled ({profiled} steps, each kernel synchronised, so slower than above: " +
+                                  $"{profiler.WallTime.TotalMilliseconds / profiled:F2} ms per step):");
+                Console.Write(profiler.Format(top: 16));
+            }
             return ((double)batch * config.BlockSize * steps / seconds, model.ParameterCount());
         }
         finally

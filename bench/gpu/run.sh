@@ -3,7 +3,8 @@
 #   bench/gpu/run.sh build   here, with the .NET SDK: a self-contained bundle (tests + benchmarks, no
 #                            .NET needed where it runs) in bench/gpu/bundle.tar.gz, checked under 64 MiB
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
-#                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch, and a table
+#                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
+#                            a per-kernel profile of 3 more steps), and a table
 # Output goes to stdout and, when $OUT is set (the device tool), to $OUT/gpu-run.log and $OUT/cuda-tests.xml.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,7 +48,7 @@ run() {
 
     for name in gpu-step gpu-step-gpt2; do
       echo "== benchmark $name"
-      timeout 240 "$bundle/LlmCourse.Bench" "$name" || echo "$name: failed or timed out (exit $?)"
+      timeout 240 "$bundle/LlmCourse.Bench" "$name" --profile || echo "$name: failed or timed out (exit $?)"
     done
   } 2>&1 | tee "$log" | tee /tmp/gpu-run.log
   table /tmp/gpu-run.log
