@@ -209,6 +209,65 @@ public sealed class FusedKernelTests
             v.ToArray(), [1, 2, 4, 3], tolerance: 2e-2f, eps: 1e-3f);
     }
 
+    /// <summary>
+    /// The mask is CounterDropout's, entry (b, i, j) at index (b T + i) S + j of the seed the op draws from
+    /// its generator: the CUDA kernel computes the same function, so this pins both backends to one mask.
+    /// </summary>
+    [Fact]
+    public void FusedAttentionDropoutDropsTheEntriesTheCounterHashNames()
+    {
+        const int B = 3, T = 70, D = 8;   // 70 > 64: the causal products run in blocks
+        const float p = 0.25f, keep = 1f - p;
+        var g = new Generator(21);
+        var (q, k, v) = (Tensor.Randn([B, T, D], g), Tensor.Randn([B, T, D], g), Tensor.Randn([B, T, D], g));
+        var y = F.ScaledDotProductAttention(q, k, v, isCausal: true, dropoutP: p, generator: new Generator(9)).ToArray();
+        var seed = new Generator(9).NextUInt64();
+        var (qa, ka, va) = (q.ToArray(), k.ToArray(), v.ToArray());
+        var scale = 1.0 / Math.Sqrt(D);
+        var dropped = 0;
+        for (var b = 0; b < B; b++)
+            for (var i = 0; i < T; i++)
+            {
+                var scores = new double[i + 1];
+                for (var j = 0; j <= i; j++)
+                    for (var d = 0; d < D; d++) scores[j] += qa[(b * T + i) * D + d] * ka[(b * T + j) * D + d] * scale;
+                var max = scores.Max();
+                var sum = scores.Sum(s => Math.Exp(s - max));
+                for (var d = 0; d < D; d++)
+                {
+                    var expected = 0.0;
+                    for (var j = 0; j <= i; j++)
+                    {
+                        var kept = Backends.CounterDropout.Keeps(seed, (ulong)((b * T + i) * T + j), keep);
+                        if (d == 0 && !kept) dropped++;
+                        if (kept) expected += Math.Exp(scores[j] - max) / sum / keep * va[(b * T + j) * D + d];
+                    }
+                    Assert.True(Math.Abs(expected - y[(b * T + i) * D + d]) < 2e-5, $"[{b},{i},{d}]: {y[(b * T + i) * D + d]} vs {expected}");
+                }
+            }
+        var visible = B * T * (T + 1) / 2;
+        Assert.InRange(dropped / (double)visible, p - 0.03, p + 0.03);   // 7,455 visible weights: p within ~6 sigma
+    }
+
+    [Fact]
+    public void CounterDropoutKeepsTheRequestedFractionAndDependsOnTheSeed()
+    {
+        const int n = 1_000_000;
+        const float keep = 0.7f;
+        int kept = 0, agree = 0;
+        for (var i = 0UL; i < n; i++)
+        {
+            var a = Backends.CounterDropout.Keeps(42, i, keep);
+            if (a) kept++;
+            if (a == Backends.CounterDropout.Keeps(43, i, keep)) agree++;
+        }
+        Assert.InRange(kept / (double)n, keep - 0.003, keep + 0.003);          // sigma = 4.6e-4
+        // Independent seeds agree on keep^2 + (1 - keep)^2 = 58% of entries, not all of them.
+        Assert.InRange(agree / (double)n, 0.58 - 0.003, 0.58 + 0.003);
+        Assert.False(Backends.CounterDropout.Keeps(1, 0, 0f));                 // keep 0 drops everything
+        Assert.True(Backends.CounterDropout.Keeps(1, 0, 1f));                  // keep 1 keeps everything
+    }
+
     [Fact]
     public void FusedAttentionDropoutKeepsTheExpectation()
     {

@@ -42,9 +42,10 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Dropout on the attention probabilities: matrix b's mask comes from its own generator, seeded
-    /// <c>seed + b</c> and drawn row by row over [T, S], so it does not depend on which thread runs b,
-    /// and backward redraws exactly the mask forward used. Kept entries are scaled by 1/(1-p).
+    /// Dropout on the attention probabilities: entry (b, i, j) of the [batch, T, S] weights is kept by
+    /// <see cref="CounterDropout"/> at index (b T + i) S + j, a function of the index alone, so the mask
+    /// does not depend on which thread runs b, backward recomputes exactly the mask forward used, and the
+    /// CUDA backend (which never stores a mask) drops the same entries. Kept entries are scaled by 1/(1-p).
     /// </summary>
     readonly record struct AttentionDropout(float P, ulong Seed)
     {
@@ -53,11 +54,11 @@ internal sealed partial class CpuBackend
         public void Apply(long b, Span<float> probabilities, int rows, int cols)
         {
             if (!Active) return;
-            var g = new Generator(Seed + (ulong)b);
             var keep = 1f - P;
             var scale = 1f / keep;
+            var first = (ulong)(b * rows * cols);
             for (var i = 0; i < rows * cols; i++)
-                probabilities[i] = g.NextFloat() < keep ? probabilities[i] * scale : 0f;
+                probabilities[i] = CounterDropout.Keeps(Seed, first + (ulong)i, keep) ? probabilities[i] * scale : 0f;
         }
     }
 

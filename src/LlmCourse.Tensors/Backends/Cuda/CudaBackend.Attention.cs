@@ -6,9 +6,9 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// Fused scaled dot-product attention on the GPU (attention.cu): flash-attention style, the [T, S] scores
 /// never stored; backward recomputes them from the saved log-sum-exp, dq in one kernel, dk and dv in
 /// another. Every matrix may sit at any batch strides with its rows any distance apart (ld), each row
-/// contiguous, as on the CPU. Dropout draws its mask on the host with the CPU backend's generator
-/// (matrix b from <c>new Generator(seed + b)</c>, row-major over [T, S]), so both backends drop the
-/// same weights; that costs T*S draws per matrix on the host, so dropout in attention is slow here.
+/// contiguous, as on the CPU. Dropout stores no mask: each thread decides its own entries with
+/// <see cref="CounterDropout"/>'s hash of (seed, index), as the CPU backend does, so both backends
+/// drop the same weights.
 /// Letters: T queries, S keys, D head size (Dv for values).
 /// </summary>
 internal sealed unsafe partial class CudaBackend
@@ -21,7 +21,6 @@ internal sealed unsafe partial class CudaBackend
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0 || T == 0) return;
         var layout = AttentionLayout(q, k, v, output, null, null, null, null);
-        var mask = DropoutMask(batch, T, S, dropoutP, dropoutSeed);
         var args = new KernelArgs();
         args.Add(layout);
         args.Add(Base(q));
@@ -36,7 +35,7 @@ internal sealed unsafe partial class CudaBackend
         args.Add(causal ? 1 : 0);
         args.Add(scale);
         args.Add(dropoutP);
-        args.Add(Optional(mask));
+        args.Add((long)dropoutSeed);
         var shared = (uint)((AttentionRows * D + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
         Dev.Launch("attention.cu", "attention_forward", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref args);
@@ -48,7 +47,6 @@ internal sealed unsafe partial class CudaBackend
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0) return;
         var layout = AttentionLayout(q, k, v, output, gradOutput, gq, gk, gv);
-        var mask = DropoutMask(batch, T, S, dropoutP, dropoutSeed);
         var delta = Temp([batch, T], DType.Float32);
         var d = new KernelArgs();
         d.Add(layout);
@@ -78,7 +76,7 @@ internal sealed unsafe partial class CudaBackend
         dq.Add(causal ? 1 : 0);
         dq.Add(scale);
         dq.Add(dropoutP);
-        dq.Add(Optional(mask));
+        dq.Add((long)dropoutSeed);
         Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref dq);
 
@@ -99,7 +97,7 @@ internal sealed unsafe partial class CudaBackend
         dkdv.Add(causal ? 1 : 0);
         dkdv.Add(scale);
         dkdv.Add(dropoutP);
-        dkdv.Add(Optional(mask));
+        dkdv.Add((long)dropoutSeed);
         Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref dkdv);
     }
@@ -131,25 +129,5 @@ internal sealed unsafe partial class CudaBackend
             for (var d = 0; d < layout.Rank; d++) layout.Strides[o * CudaAttentionLayout.MaxBatchDims + d] = t.strides[d];
         }
         return layout;
-    }
-
-    /// <summary>Dropout's keep bits [batch, T, ceil(S/32)], drawn exactly as the CPU backend draws them; null without dropout.</summary>
-    Tensor? DropoutMask(int batch, int T, int S, float dropoutP, ulong seed)
-    {
-        if (dropoutP <= 0f) return null;
-        var words = (S + 31) / 32;
-        var bits = new int[(long)batch * T * words];
-        var keep = 1f - dropoutP;
-        for (var b = 0; b < batch; b++)
-        {
-            var g = new Generator(seed + (ulong)b);
-            for (var i = 0; i < T; i++)
-            {
-                var row = ((long)b * T + i) * words;
-                for (var j = 0; j < S; j++)
-                    if (g.NextFloat() < keep) bits[row + (j >> 5)] |= 1 << (j & 31);
-            }
-        }
-        return Tensor.FromArray(bits, [bits.Length], device);
     }
 }

@@ -5,8 +5,9 @@
 // one kernel for dq (a warp per query row), one for dk and dv (a warp per key row), so every gradient
 // is written by one warp, with no atomics, and runs repeat bit for bit. Float32 throughout (under
 // autocast the inputs arrive rounded to bf16). Head sizes up to 128.
-// Dropout: a bit mask [batch, T, ceil(S/32)] drawn on the host with the CPU backend's generator, so
-// both backends drop the same entries.
+// Dropout: no mask in memory; entry (b, i, j) is kept by a counter-based hash of (seed, (b T + i) S + j),
+// SplitMix64's finalizer, the same function as CounterDropout.cs on the CPU, so both backends drop the
+// same entries.
 // Letters: T queries, S keys, D head size (Dv for values). Operands of AttnLayout: 0 q, 1 k, 2 v,
 // 3 output, 4 gradOutput, 5 gq, 6 gk, 7 gv; each matrix at any batch strides, rows ld apart.
 
@@ -34,13 +35,20 @@ __device__ __forceinline__ i64 matrix_offset(const AttnLayout& L, int operand, i
     return off;
 }
 
-__device__ __forceinline__ bool kept(const unsigned* mask, i64 b, int T, int words, int i, int j) {
-    return (mask[((i64)b * T + i) * words + (j >> 5)] >> (j & 31)) & 1u;
+// Must match CounterDropout.Keeps bit for bit: the (index + 1)-th SplitMix64 output from seed, its top
+// 24 bits as a float in [0, 1) (exact), compared with keep = 1 - dropoutP.
+__device__ __forceinline__ bool kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
+    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
+    unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
 }
 
 extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse,
                                              int T, int S, int D, int Dv, int causal, float scale, float dropoutP,
-                                             const unsigned* mask) {
+                                             unsigned long long seed) {
     extern __shared__ float smem[];
     float* qs = smem;                    // [ROWS][D]
     float* ks = qs + ROWS * D;           // [TILE][D + 1] (padded: lanes read different rows without bank conflicts)
@@ -51,8 +59,8 @@ extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const
     const float* qb = q + matrix_offset(L, 0, b);
     const float* kb = k + matrix_offset(L, 1, b);
     const float* vb = v + matrix_offset(L, 2, b);
-    const int words = (S + 31) >> 5;
-    const float keepScale = dropoutP > 0.f ? 1.f / (1.f - dropoutP) : 1.f;
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     for (int idx = threadIdx.x; idx < ROWS * D; idx += blockDim.x) {
         int r = idx / D, d = idx - r * D;
@@ -89,7 +97,7 @@ extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const
         const float correction = expf(m - mNew);   // 0 on the first tile (m = -inf)
         l = l * correction + warp_sum(p);
         float pd = p;
-        if (dropoutP > 0.f) pd = visible && kept(mask, b, T, words, i, key) ? p * keepScale : 0.f;
+        if (dropoutP > 0.f) pd = visible && kept(seed, b, T, S, i, key, keep) ? p * keepScale : 0.f;
 #pragma unroll
         for (int c = 0; c < 4; ++c) acc[c] *= correction;
         for (int j = 0; j < TILE; ++j) {
@@ -132,7 +140,7 @@ extern "C" __global__ void attention_delta(AttnLayout L, const float* out, const
 // rescaled by dropout); a warp per query row, keys in tiles.
 extern "C" __global__ void attention_backward_dq(AttnLayout L, const float* q, const float* k, const float* v, const float* gout,
                                                  const float* lse, const float* delta, float* gq, int T, int S, int D, int Dv,
-                                                 int causal, float scale, float dropoutP, const unsigned* mask) {
+                                                 int causal, float scale, float dropoutP, unsigned long long seed) {
     extern __shared__ float smem[];
     float* qs = smem;                    // [ROWS][D]
     float* dos = qs + ROWS * D;          // [ROWS][Dv]
@@ -145,8 +153,8 @@ extern "C" __global__ void attention_backward_dq(AttnLayout L, const float* q, c
     const float* kb = k + matrix_offset(L, 1, b);
     const float* vb = v + matrix_offset(L, 2, b);
     const float* gb = gout + matrix_offset(L, 4, b);
-    const int words = (S + 31) >> 5;
-    const float keepScale = dropoutP > 0.f ? 1.f / (1.f - dropoutP) : 1.f;
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     for (int idx = threadIdx.x; idx < ROWS * D; idx += blockDim.x) {
         int r = idx / D, d = idx - r * D;
@@ -181,7 +189,7 @@ extern "C" __global__ void attention_backward_dq(AttnLayout L, const float* q, c
             const float p = expf(dot * scale - rowLse);
             float dp = 0.f;
             for (int d = 0; d < Dv; ++d) dp += dos[warp * Dv + d] * vs[lane * (Dv + 1) + d];
-            if (dropoutP > 0.f) dp = kept(mask, b, T, words, i, key) ? dp * keepScale : 0.f;
+            if (dropoutP > 0.f) dp = kept(seed, b, T, S, i, key, keep) ? dp * keepScale : 0.f;
             ds = p * (dp - rowDelta);
         }
         for (int j = 0; j < TILE; ++j) {
@@ -206,7 +214,7 @@ extern "C" __global__ void attention_backward_dq(AttnLayout L, const float* q, c
 // dv_j = sum_i pd_ij do_i and dk_j = scale * sum_i ds_ij q_i; a warp per key row, queries in tiles.
 extern "C" __global__ void attention_backward_dkdv(AttnLayout L, const float* q, const float* k, const float* v, const float* gout,
                                                    const float* lse, const float* delta, float* gk, float* gv, int T, int S,
-                                                   int D, int Dv, int causal, float scale, float dropoutP, const unsigned* mask) {
+                                                   int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed) {
     extern __shared__ float smem[];
     float* kss = smem;                   // [ROWS][D]
     float* vss = kss + ROWS * D;         // [ROWS][Dv]
@@ -219,8 +227,8 @@ extern "C" __global__ void attention_backward_dkdv(AttnLayout L, const float* q,
     const float* kb = k + matrix_offset(L, 1, b);
     const float* vb = v + matrix_offset(L, 2, b);
     const float* gb = gout + matrix_offset(L, 4, b);
-    const int words = (S + 31) >> 5;
-    const float keepScale = dropoutP > 0.f ? 1.f / (1.f - dropoutP) : 1.f;
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     for (int idx = threadIdx.x; idx < ROWS * D; idx += blockDim.x) {
         int r = idx / D, d = idx - r * D;
@@ -254,9 +262,9 @@ extern "C" __global__ void attention_backward_dkdv(AttnLayout L, const float* q,
             for (int d = 0; d < Dv; ++d) dp += dot_[lane * (Dv + 1) + d] * vss[warp * Dv + d];
             pd = p;
             if (dropoutP > 0.f) {
-                const bool keep = kept(mask, b, T, words, i, j);
-                pd = keep ? p * keepScale : 0.f;
-                dp = keep ? dp * keepScale : 0.f;
+                const bool keptIJ = kept(seed, b, T, S, i, j, keep);
+                pd = keptIJ ? p * keepScale : 0.f;
+                dp = keptIJ ? dp * keepScale : 0.f;
             }
             ds = p * (dp - delta[b * T + i]);
         }
