@@ -156,8 +156,9 @@ public sealed class GeluKernelTests
         else new LlmCourse.Tensors.Backends.Cpu.Gelu().Forward(x, fused);
         LlmCourse.Tensors.Backends.Cpu.GeluReference.Forward(tanh, x, reference);
         for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-30f, $"forward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
-        if (tanh) new LlmCourse.Tensors.Backends.Cpu.GeluTanh().Backward(x, x, gy, fused);
-        else new LlmCourse.Tensors.Backends.Cpu.Gelu().Backward(x, x, gy, fused);
+        var y = (float[])fused.Clone();   // the forward output: exact GELU's backward reads Phi(x) = y / x from it
+        if (tanh) new LlmCourse.Tensors.Backends.Cpu.GeluTanh().Backward(x, y, gy, fused);
+        else new LlmCourse.Tensors.Backends.Cpu.Gelu().Backward(x, y, gy, fused);
         LlmCourse.Tensors.Backends.Cpu.GeluReference.Backward(tanh, x, gy, reference);
         for (var i = 0; i < n; i++) Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * Math.Abs(reference[i]) + 1e-7f, $"backward [{i}] x={x[i]}: {fused[i]} vs {reference[i]}");
     }

@@ -8,18 +8,40 @@ namespace LlmCourse.Tensors.Backends.Cpu;
 /// <summary>
 /// Exact GELU, x Phi(x), in one pass over the data. Phi(-|x|) = 0.5 t exp(P(t) - z^2), z = |x|/sqrt 2,
 /// t = 1/(1 + z/2), P Numerical Recipes' Chebyshev fit of erfc (relative error below 1.2e-7).
-/// Tested against the pass-per-step <see cref="GeluReference"/>.
+/// Tested against the pass-per-step <see cref="GeluReference"/>. Backward reads Phi(x) back from the
+/// output, y / x (a couple of ulps: one rounding in y, one in the division; Phi(0) = 1/2 where x is
+/// too small to divide by), so it costs one exponential (phi) instead of two.
 /// </summary>
-internal readonly struct Gelu : IUnaryOperator, IVectorOperator
+internal readonly struct Gelu : IUnaryOperator, IVectorOperator, IVectorOutputGradient
 {
+    /// <summary>Below this |x|, Phi(x) is 1/2 to float precision (and y / x could be 0 / 0).</summary>
+    const float Tiny = 1e-30f;
+
     public float Forward(float x) => x * GeluMath.Cdf(x);
 
-    /// <summary>gx = gy (Phi(x) + x phi(x)).</summary>
-    public float Backward(float x, float y, float gy) => gy * (GeluMath.Cdf(x) + x * FastExp.Exp(-0.5f * x * x) * GeluMath.InvSqrtTwoPi);
+    /// <summary>gx = gy (Phi(x) + x phi(x)); Phi from y = x Phi(x) when the caller has y (not NaN).</summary>
+    public float Backward(float x, float y, float gy)
+    {
+        var cdf = float.IsNaN(y) ? GeluMath.Cdf(x) : MathF.Abs(x) < Tiny ? 0.5f : y / x;
+        return gy * (cdf + x * FastExp.Exp(-0.5f * x * x) * GeluMath.InvSqrtTwoPi);
+    }
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => VectorLoops.Forward(this, x, y);
 
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx) => VectorLoops.Backward(this, x, gy, gx);
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx) =>
+        VectorLoops.BackwardFromOutput(this, x, y, gy, gx);
+
+    public Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> gy)
+    {
+        var cdf = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(Tiny)), Vector256.Create(0.5f), y / x);
+        return gy * (cdf + x * FastExp.Exp(x * x * Vector256.Create(-0.5f)) * Vector256.Create(GeluMath.InvSqrtTwoPi));
+    }
+
+    public Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> gy)
+    {
+        var cdf = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Tiny)), Vector512.Create(0.5f), y / x);
+        return gy * (cdf + x * FastExp.Exp(x * x * Vector512.Create(-0.5f)) * Vector512.Create(GeluMath.InvSqrtTwoPi));
+    }
 
     public Vector256<float> Forward(Vector256<float> x) => x * GeluMath.Cdf(x);
 

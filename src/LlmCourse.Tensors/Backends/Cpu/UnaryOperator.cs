@@ -48,6 +48,17 @@ internal interface IUnaryAction
 }
 
 /// <summary>
+/// An operator whose gradient is cheaper when it reads its forward output too: GELU's Phi(x) is y / x,
+/// one division where recomputing it costs a polynomial and an exponential.
+/// </summary>
+internal interface IVectorOutputGradient
+{
+    Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> gy);
+
+    Vector512<float> Backward(Vector512<float> x, Vector512<float> y, Vector512<float> gy);
+}
+
+/// <summary>
 /// The loop every <see cref="IVectorOperator"/> runs in: the widest vector the CPU has, then the last
 /// partial vector done as one overlapping full vector (so an element's bits never depend on where it
 /// sits in the array), scalar only for inputs shorter than a vector.
@@ -108,5 +119,37 @@ internal static class VectorLoops
             }
         }
         for (var i = 0; i < n; i++) gx[i] = op.Backward(x[i], float.NaN, gy[i]);
+    }
+
+    /// <summary>gx = gy * f'(x) from the input and the forward output y, for an <see cref="IVectorOutputGradient"/>.</summary>
+    public static void BackwardFromOutput<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx)
+        where TOp : struct, IUnaryOperator, IVectorOutputGradient
+    {
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        ref var gr = ref MemoryMarshal.GetReference(gy);
+        ref var outr = ref MemoryMarshal.GetReference(gx);
+        var n = x.Length;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            for (var i = 0; ; i += Vector512<float>.Count)
+            {
+                var at = (nuint)Math.Min(i, n - Vector512<float>.Count);
+                op.Backward(Vector512.LoadUnsafe(ref xr, at), Vector512.LoadUnsafe(ref yr, at), Vector512.LoadUnsafe(ref gr, at))
+                    .StoreUnsafe(ref outr, at);
+                if ((int)at == n - Vector512<float>.Count) return;
+            }
+        }
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            for (var i = 0; ; i += Vector256<float>.Count)
+            {
+                var at = (nuint)Math.Min(i, n - Vector256<float>.Count);
+                op.Backward(Vector256.LoadUnsafe(ref xr, at), Vector256.LoadUnsafe(ref yr, at), Vector256.LoadUnsafe(ref gr, at))
+                    .StoreUnsafe(ref outr, at);
+                if ((int)at == n - Vector256<float>.Count) return;
+            }
+        }
+        for (var i = 0; i < n; i++) gx[i] = op.Backward(x[i], y[i], gy[i]);
     }
 }
