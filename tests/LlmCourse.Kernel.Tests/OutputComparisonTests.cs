@@ -51,6 +51,51 @@ public sealed class OutputComparisonTests
     }
 
     [Fact]
+    public void ProfilerReportsAndMillisecondCharts_AreMasked_TheTextAroundThemIsNot()
+    {
+        // Two OpProfiler.Format() reports of the same cell: other times, and rows in another order.
+        const string first = """
+            5 profiled steps, totals:
+            family              forward ms   backward ms    total ms  of wall
+            matmul                     7.6          13.0        20.7     49 %
+            attention                  3.8           5.9         9.6     23 %
+            outside kernels                                      1.8      4 %
+            wall                                                42.5
+
+            slowest kernels                 section       calls        ms   µs/call
+            MatMul                          backward        180      13.0      72.3
+            AttentionBackward               backward         20       5.9     294.5
+
+            per step: 8.5 ms profiled
+            """;
+        const string second = """
+            5 profiled steps, totals:
+            family              forward ms   backward ms    total ms  of wall
+            matmul                     9.1          17.2        26.3     51 %
+            element-wise               4.0           6.1        10.1     20 %
+            outside kernels                                      2.0      4 %
+            wall                                                51.5
+
+            slowest kernels                 section       calls        ms   µs/call
+            MatMul                          backward        180      17.2      95.6
+            UnaryBackward.Gelu              backward         20       6.1     305.0
+
+            per step: 10.3 ms profiled
+            """;
+        Assert.Equal(OutputComparison.MaskTimings(first), OutputComparison.MaskTimings(second));
+        Assert.NotEqual(OutputComparison.MaskTimings(first), OutputComparison.MaskTimings(second.Replace("per step", "per micro-batch")));
+        Assert.NotEqual(OutputComparison.MaskTimings(first), OutputComparison.MaskTimings(second.Replace("5 profiled", "6 profiled")));
+
+        // A chart whose series are named "… ms": its values are times; its title and categories are not.
+        Assert.Equal(OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.028, attention 0.6175; backward ms: matmul 2.653, attention 1.148"),
+                     OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.249, attention 0.8212; backward ms: matmul 3.288, attention 1.459"));
+        Assert.NotEqual(OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.028, attention 0.6175"),
+                        OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.028, norms 0.6175"));
+        Assert.NotEqual(OutputComparison.MaskTimings("BarChart 'step': forward loss: matmul 1.028"),
+                        OutputComparison.MaskTimings("BarChart 'step': forward loss: matmul 1.249"));
+    }
+
+    [Fact]
     public void DifferentCountsKindsOrMimeTypes_AreReported()
     {
         var text = Value(OutputType.Result, ("text/plain", "tensor(1.)"));

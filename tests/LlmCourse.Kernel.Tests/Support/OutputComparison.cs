@@ -17,8 +17,8 @@ namespace LlmCourse.Kernel.Tests.Support;
 /// list) is sent by the kernel as text/html only (its default MIME type), where the runner writes
 /// text/plain; the text inside the kernel's <c>&lt;pre&gt;</c> is compared when there is one.</item>
 /// <item><see cref="Timings"/>: wall-clock figures (elapsed, ETA, tokens per second, seconds, MFU, "13.8×
-/// faster", "1.6× as long", a chart series named "milliseconds") differ between any two runs; they are
-/// masked before text is compared.</item>
+/// faster", "1.6× as long", a chart series named "milliseconds" or "… ms", an <c>OpProfiler.Format()</c>
+/// report, whose rows are ordered by time) differ between any two runs; they are masked before text is compared.</item>
 /// </list>
 /// </summary>
 public static partial class OutputComparison
@@ -111,12 +111,17 @@ public static partial class OutputComparison
     /// <summary>Wall-clock figures, replaced by # so two runs of the same cell read the same.</summary>
     public static string MaskTimings(string text) =>
         // The padding around a figure depends on its width (aligned tables): a mask takes its spaces too.
-        MaskPadding().Replace(TimingPattern().Replace(text, m => new string('#', 1)), " # ");
+        MaskPadding().Replace(TimingPattern().Replace(ProfilerReport().Replace(text, "#"), m => new string('#', 1)), " # ");
+
+    // OpProfiler.Format(): the families × sections table, a blank line, the slowest kernels. Every figure
+    // in it is a time, and the rows are sorted by time, so two runs may list them in another order.
+    [GeneratedRegex(@"(?m)^family {2,}\S[^\n]*\n(?:[^\n]+\n)+\nslowest kernels[^\n]*(?:\n[^\n]+)*")]
+    private static partial Regex ProfilerReport();
 
     [GeneratedRegex(@" *# *")]
     private static partial Regex MaskPadding();
 
-    [GeneratedRegex(@"\d+(?::\d\d)+(?= elapsed)|(?<=ETA )\d+(?::\d\d)+|[\d.,]+k?(?= ?(?:tok|tokens|chars|characters|steps|it|MB|GB|GFLOP)/s)|[\d.,]+(?= ?(?:s|ms|min|seconds)\b)|(?<=MFU )[\d.,]+ ?%|[\d.,]+(?=× (?:faster|slower|as long))|(?<=: milliseconds: [^\n]*)-?\d[\d.,]*(?:E[-+]?\d+)?")]
+    [GeneratedRegex(@"\d+(?::\d\d)+(?= elapsed)|(?<=ETA )\d+(?::\d\d)+|[\d.,]+k?(?= ?(?:tok|tokens|chars|characters|steps|it|MB|GB|GFLOP)/s)|[\d.,]+(?= ?(?:s|ms|min|seconds)\b)|(?<=MFU )[\d.,]+ ?%|[\d.,]+(?=× (?:faster|slower|as long))|(?<=: (?:[A-Za-z][\w-]* )?(?:milliseconds|ms): [^\n]*)-?\d[\d.,]*(?:E[-+]?\d+)?")]
     private static partial Regex TimingPattern();
 
     [GeneratedRegex(@"^<div class=""dni-plaintext""><pre>(.*?)</pre></div>", RegexOptions.Singleline)]
