@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 
@@ -22,7 +21,6 @@ internal readonly struct Vector512Kernel : ISgemmKernel
     public static int MC => 256;   // A block 256 x 256 floats = 256 KiB of the 1 MiB L2
 
     public static bool IsSupported => Vector512.IsHardwareAccelerated;
-    static readonly bool X_PF = Environment.GetEnvironmentVariable("X_PF") == "1";
 
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta)
@@ -41,16 +39,6 @@ internal readonly struct Vector512Kernel : ISgemmKernel
         {
             RunHalf(kc, a, b, c, ldc, mr, nr, alpha, beta);
             return;
-        }
-        if (X_PF && mr == 8 && nr == 32 && Sse.IsSupported)
-        {
-            // The C tile is read and written only after the k loop; ask for its lines now, so that
-            // they arrive from L2/L3 while the FMAs run instead of stalling the update.
-            for (var r = 0; r < 8; r++)
-            {
-                Sse.Prefetch0(c + r * ldc);
-                Sse.Prefetch0(c + r * ldc + 31);
-            }
         }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
