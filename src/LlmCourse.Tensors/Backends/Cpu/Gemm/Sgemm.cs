@@ -16,10 +16,10 @@ namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 //   as fast as 12 x 32, 14 x 32, 8 x 48 or 6 x 64 tiles; 8 rows make A's packing a plain 8 x 8
 //   transpose and the smaller tile wastes less on the course's edges (m = 64, n = 65).
 // - Blocking (AVX-512): KC = 256 (a 256 x 32 B panel is 32 KiB, it stays in L1 while the A
-//   panels stream past it), MC = 256 (the A block is 256 KiB, in L2), the packed B block holds up
+//   panels stream past it), MC = 512 (the A block is 512 KiB, in L2), the packed B block holds up
 //   to 4M floats (16 MiB, L3) so that a product of the course's sizes packs B exactly once.
 // - Threads (KernelThreads.cs): the caller plus one worker per other core. Phase 1 packs B
-//   (one task per panel), phase 2 computes blocks of C (about 2 tasks per thread, claimed from a
+//   (one task per panel), phase 2 computes blocks of C (the same number per thread, claimed from a
 //   counter, so a core slowed by another process takes fewer). k is never split across threads,
 //   so every element is summed in the same order whatever the thread count: the bits do not
 //   depend on the number of threads, nor on timing. Products under ParallelFlops (2 MFLOP,

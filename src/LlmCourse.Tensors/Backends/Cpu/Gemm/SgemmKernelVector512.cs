@@ -18,7 +18,7 @@ internal readonly struct Vector512Kernel : ISgemmKernel
     public static int MR => 8;
     public static int NR => 32;
     public static int KC => 256;   // B micro-panel 256 x 32 floats = 32 KiB of the 48 KiB L1
-    public static int MC => 256;   // A block 256 x 256 floats = 256 KiB of the 1 MiB L2
+    public static int MC => 512;   // A block 512 x 256 floats = 512 KiB of the 1 MiB L2
 
     public static bool IsSupported => Vector512.IsHardwareAccelerated;
 
