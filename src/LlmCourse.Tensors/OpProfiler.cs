@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using LlmCourse.Tensors.Backends;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Tensors;
 
@@ -21,7 +22,9 @@ namespace LlmCourse.Tensors;
 /// called), so a profiled run is slower than an unprofiled one and its time is the kernels' own.
 /// Time spent outside kernels (autograd bookkeeping, shape checks, the garbage collector, the caller's
 /// own code) is reported as the rest of the wall time.
+/// A notebook cell ending with a profiler shows its <see cref="Format"/> report.
 /// </summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed class OpProfiler : IDisposable
 {
     static OpProfiler? active;
@@ -175,10 +178,15 @@ public sealed class OpProfiler : IDisposable
             text.AppendLine(inv, $"{k.Kernel,-32}{k.Section,-11}{k.Calls,8}{k.Time.TotalMilliseconds,10:F1}{k.Time.TotalMicroseconds / k.Calls,10:F1}");
         return text.ToString();
     }
+
+    /// <summary>The <see cref="Format"/> report.</summary>
+    public override string ToString() => Format();
 }
 
 /// <summary>One kernel's calls and time within one section.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record KernelTiming(string Section, string Kernel, string Family, long Calls, TimeSpan Time);
 
 /// <summary>One family's calls and time within one section.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record FamilyTiming(string Family, string Section, long Calls, TimeSpan Time);
