@@ -66,4 +66,22 @@ public class SgemmPropertyTests
         property.Check(Config.QuickThrowOnFailure.WithMaxTest(8));
         TestContext.Current.TestOutputHelper?.WriteLine($"largest relative difference {worst:G3}");
     }
+
+    /// <summary>
+    /// Products that split columns between threads and pack all of A once, shared (a small layer's weight
+    /// gradient, TN), some with several column blocks of B (k large): exact within the bound, and the
+    /// same bits as on one thread.
+    /// </summary>
+    [Theory]
+    [InlineData(128, 384, 2048, true, false)]
+    [InlineData(384, 1536, 3000, true, false)]
+    [InlineData(200, 2500, 2000, false, true)]
+    [InlineData(61, 700, 515, true, true)]
+    public void Column_split_products_share_packed_A_and_match_one_thread(int m, int n, int k, bool transA, bool transB)
+    {
+        var g = GemmCase.Create(m + n + k, transA, transB, m, n, k, 1f, 0.5f, 1, 2, 3);
+        var two = g.Run(threads: 2);
+        g.Check(two, "2 threads");
+        Assert.Equal(g.Run(threads: 1), two);
+    }
 }

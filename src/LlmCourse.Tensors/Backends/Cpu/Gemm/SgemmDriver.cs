@@ -32,6 +32,9 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
     /// <summary>The packed B block holds at most this many floats (16 MiB: half the L3 here).</summary>
     const int PackedBBudget = 4 << 20;
 
+    /// <summary>All of op(A) packed once and shared, when columns are split, holds at most this many floats (16 MiB).</summary>
+    const long SharedABudget = 4 << 20;
+
     /// <summary>B blocks smaller than this are packed by the calling thread alone.</summary>
     const long ParallelPackFloats = 1 << 15;
 
@@ -44,6 +47,8 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
         int nr = TKernel.NR, kc = TKernel.KC;
         var ncMax = Math.Max(nr, PackedBBudget / Math.Max(g.K, 1) / nr * nr);
         var work = job ??= new GemmJob();
+        work.SharedA = null;
+        var sharedAPacked = false;
         for (var jc = 0; jc < g.N; jc += ncMax)
         {
             var nc = Math.Min(ncMax, g.N - jc);
@@ -59,10 +64,22 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
             var kBlocks = (g.K + kc - 1) / kc;
             RunTasks(work, kBlocks * panels, (long)g.K * nc < ParallelPackFloats ? 1 : threads);
 
-            work.Phase = GemmPhase.Compute;
             ChooseBlocks(g.M, nc, threads, out work.RowsPerTask, out work.ColumnsPerTask);
             work.RowTasks = (g.M + work.RowsPerTask - 1) / work.RowsPerTask;
             var columnTasks = (nc + work.ColumnsPerTask - 1) / work.ColumnsPerTask;
+
+            // Column tasks of one row block would each pack the same rows of A (a transposed A, as in
+            // a weight gradient, packs slowly): pack all of op(A) once, shared, and keep it for the
+            // next column block too. Measured: dW of 384 x 1536 x 4096 went from 0.87x to ...
+            if (columnTasks > 1 && !sharedAPacked && (long)RoundUp(g.M, TKernel.MR) * g.K <= SharedABudget)
+            {
+                work.SharedA = SgemmScratch.SharedA.Get((nint)kBlocks * RoundUp(g.M, TKernel.MR) * kc);
+                work.Phase = GemmPhase.PackA;
+                RunTasks(work, kBlocks * work.RowTasks, threads);
+                sharedAPacked = true;
+            }
+
+            work.Phase = GemmPhase.Compute;
             RunTasks(work, work.RowTasks * columnTasks, threads);
         }
     }
@@ -114,7 +131,7 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
 
     static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    enum GemmPhase { PackB, Compute }
+    enum GemmPhase { PackB, PackA, Compute }
 
     /// <summary>The tasks of one product; reused by its calling thread, so a call allocates nothing.</summary>
     sealed class GemmJob : IParallelTasks
@@ -123,12 +140,15 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
         public GemmPhase Phase;
         public int Jc, Nc, Panels;
         public float* PackedB;
+        /// <summary>All of op(A), packed once by the PackA phase, or null (each task packs its own rows).</summary>
+        public float* SharedA;
         public int RowsPerTask, ColumnsPerTask, RowTasks;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int task)
         {
             if (Phase == GemmPhase.PackB) PackBPanel(task);
+            else if (Phase == GemmPhase.PackA) PackSharedA(task % RowTasks, task / RowTasks);
             else Compute(task % RowTasks, task / RowTasks);
         }
 
@@ -145,6 +165,23 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
             SgemmPacking.PackBPanel<TKernel>(Args.TransB, Args.B, Args.Ldb, pc, kc, Jc + j, Math.Min(nr, Nc - j), dst);
         }
 
+        /// <summary>
+        /// Shared packed A: for each KC block of k, every MR-row panel of op(A) (kc x MR each) in row
+        /// order, so that rows [i0, ...) of block b start at <see cref="SharedABlock"/>(b) + i0 * kc.
+        /// </summary>
+        float* SharedABlock(int pc, int kc, int i0) =>
+            SharedA + (nint)(pc / TKernel.KC) * RoundUp(Args.M, TKernel.MR) * TKernel.KC + (nint)i0 * kc;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void PackSharedA(int rowTask, int kBlock)
+        {
+            var i0 = rowTask * RowsPerTask;
+            var i1 = Math.Min(i0 + RowsPerTask, Args.M);
+            var pc = kBlock * TKernel.KC;
+            var kc = Math.Min(TKernel.KC, Args.K - pc);
+            SgemmPacking.PackA<TKernel>(Args.TransA, Args.A, Args.Lda, i0, i1 - i0, pc, kc, SharedABlock(pc, kc, i0));
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Compute(int rowTask, int columnTask)
         {
@@ -153,11 +190,13 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
             var i1 = Math.Min(i0 + RowsPerTask, Args.M);
             var j0 = columnTask * ColumnsPerTask;
             var j1 = Math.Min(j0 + ColumnsPerTask, Nc);
-            var packedA = SgemmScratch.PackedA.Get((nint)RoundUp(RowsPerTask, mr) * kcMax);
+            var ownA = SharedA is null ? SgemmScratch.PackedA.Get((nint)RoundUp(RowsPerTask, mr) * kcMax) : null;
             for (var pc = 0; pc < Args.K; pc += kcMax)
             {
                 var kc = Math.Min(kcMax, Args.K - pc);
-                SgemmPacking.PackA<TKernel>(Args.TransA, Args.A, Args.Lda, i0, i1 - i0, pc, kc, packedA);
+                var packedA = ownA;
+                if (ownA is null) packedA = SharedABlock(pc, kc, i0);
+                else SgemmPacking.PackA<TKernel>(Args.TransA, Args.A, Args.Lda, i0, i1 - i0, pc, kc, packedA);
                 var beta = pc == 0 ? Args.Beta : 1f;
                 var bBlock = PackedB + (nint)pc * Panels * nr;
                 for (var jr = j0; jr < j1; jr += nr)
@@ -177,9 +216,12 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
 /// <summary>Each thread's packing buffers, shared by every kernel and grown to the largest block seen.</summary>
 internal static class SgemmScratch
 {
-    [ThreadStatic] static AlignedBuffer? packedA, packedB;
+    [ThreadStatic] static AlignedBuffer? packedA, packedB, sharedA;
 
     public static AlignedBuffer PackedA => packedA ??= new AlignedBuffer();
+
+    /// <summary>All of op(A) when the product splits columns; owned by the calling thread, read by all its workers.</summary>
+    public static AlignedBuffer SharedA => sharedA ??= new AlignedBuffer();
 
     /// <summary>The packed B block; owned by the thread that calls the product, read by all its workers.</summary>
     public static AlignedBuffer PackedB => packedB ??= new AlignedBuffer();
