@@ -20,7 +20,7 @@ public sealed class GemmBenchmark : Benchmark
 
     /// <summary>Linear layers of the course: x [rows, in] @ W[out, in]^T, then dX = dY @ W and dW = dY^T @ x.</summary>
     static readonly (int Rows, int In, int Out)[] CourseLinears =
-        [(2048, 128, 384), (2048, 384, 128), (4096, 384, 1536), (2048, 128, 65)];
+        [(2048, 128, 384), (2048, 384, 128), (4096, 384, 1536), (4096, 1536, 384), (4096, 384, 384), (2048, 128, 65)];
 
     public override BenchResult Run(BenchOptions options)
     {
