@@ -6,7 +6,7 @@ namespace LlmCourse.Tensors.Tests.Kernels;
 /// <summary>
 /// Every path of <see cref="Sgemm"/> against the product computed in double (tolerance written in
 /// <see cref="GemmCase"/>) and against <see cref="Sgemm.Reference"/>, over shapes chosen to hit the
-/// edges of the tiles of every kernel (MR = 4, 6, 8; NR = 4, 8, 16, 32; KC = 256).
+/// edges of the tiles of every kernel (MR = 4, 6, 8; NR = 4, 8, 16, 32; KC = 256, and 512 for AVX-512).
 /// </summary>
 public class SgemmTests
 {

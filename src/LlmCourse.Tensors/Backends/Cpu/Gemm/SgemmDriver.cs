@@ -70,7 +70,7 @@ internal static unsafe class SgemmDriver<TKernel> where TKernel : ISgemmKernel
 
             // Column tasks of one row block would each pack the same rows of A (a transposed A, as in
             // a weight gradient, packs slowly): pack all of op(A) once, shared, and keep it for the
-            // next column block too. Measured: dW of 384 x 1536 x 4096 went from 0.87x to ...
+            // next column block too (measured: dW of 384 x 1536 x 4096, TN, from 0.87x to 0.92x of OpenBLAS).
             if (columnTasks > 1 && !sharedAPacked && (long)RoundUp(g.M, TKernel.MR) * g.K <= SharedABudget)
             {
                 work.SharedA = SgemmScratch.SharedA.Get((nint)kBlocks * RoundUp(g.M, TKernel.MR) * kc);
