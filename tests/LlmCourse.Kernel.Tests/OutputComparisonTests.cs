@@ -91,6 +91,9 @@ public sealed class OutputComparisonTests
                      OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.249, attention 0.8212; backward ms: matmul 3.288, attention 1.459"));
         Assert.NotEqual(OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.028, attention 0.6175"),
                         OutputComparison.MaskTimings("BarChart 'step': forward ms: matmul 1.028, norms 0.6175"));
+        // A time too small for fixed notation, whichever case its exponent is printed in.
+        Assert.Equal(OutputComparison.MaskTimings("BarChart 'step': optimizer ms: element-wise 0.0012 norms 0.5"),
+                     OutputComparison.MaskTimings("BarChart 'step': optimizer ms: element-wise 3.7e-05 norms 1.5E-06"));
         Assert.NotEqual(OutputComparison.MaskTimings("BarChart 'step': forward loss: matmul 1.028"),
                         OutputComparison.MaskTimings("BarChart 'step': forward loss: matmul 1.249"));
     }
