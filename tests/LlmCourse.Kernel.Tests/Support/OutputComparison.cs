@@ -121,7 +121,7 @@ public static partial class OutputComparison
     [GeneratedRegex(@" *# *")]
     private static partial Regex MaskPadding();
 
-    [GeneratedRegex(@"\d+(?::\d\d)+(?= elapsed)|(?<=ETA )\d+(?::\d\d)+|[\d.,]+k?(?= ?(?:tok|tokens|chars|characters|steps|it|MB|GB|GFLOP)/s)|[\d.,]+(?= ?(?:s|ms|min|seconds)\b)|(?<=MFU )[\d.,]+ ?%|[\d.,]+(?=× (?:faster|slower|as long))|(?<=: (?:[A-Za-z][\w-]* )?(?:milliseconds|ms): [^\n]*)-?\d[\d.,]*(?:[eE][-+]?\d+)?")]
+    [GeneratedRegex(@"\d+(?::\d\d)+(?= elapsed)|(?<=ETA )\d+(?::\d\d)+|[\d.,]+k?(?= ?(?:tok|tokens|chars|characters|steps|it|MB|GB|GFLOP)/s)|[\d.,]+(?= ?(?:s|ms|min|seconds)\b)|(?<=MFU )[\d.,]+ ?%|[\d.,]+(?=× (?:faster|slower|as long))|(?<=: (?:[A-Za-z][\w-]* )?(?:milliseconds|ms): [^\n]*)-?\d[\d.,]*(?:[eE][-+]?\d+,?)?")]
     private static partial Regex TimingPattern();
 
     [GeneratedRegex(@"^<div class=""dni-plaintext""><pre>(.*?)</pre></div>", RegexOptions.Singleline)]
