@@ -31,6 +31,11 @@ public class SgemmAllocationTests
             // 40 products of 32^3, 2.6 MFLOP in all: shared out between threads when there are two.
             Sgemm.MultiplyBatched(options, 40, false, false, 32, 32, 32, 1f, batchA, 32, 1024, batchB, 32, 1024, 0f, batchC, 32, 1024);
         }
+        // Warm up every path a steady state takes, the pool's included: workers that spin, and workers
+        // that went to sleep (their wake-up event creates its lock object lazily, on first contention).
+        Calls();
+        Thread.Sleep(5);
+        Calls();
         Calls();
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 20; i++) Calls();
