@@ -27,7 +27,7 @@ internal static class KernelFamilies
         "Reduce" or "CumSum" or "TopK" or "SumOfSquares" or "FindNonFinite" => Reductions,
         "IndexRange" or "IndexSelect" or "IndexAdd" or "Gather" or "ScatterAdd" => Indexing,
         "AdamStep" => Optimizer,
-        "Allocate" or "ReadElement" or "Upload" or "Download" or "Synchronize" => Memory,
+        "Allocate" or "ReadElement" or "Upload" or "Download" => Memory,
         _ => "other",
     };
 }

@@ -21,10 +21,6 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     [ThreadStatic] static int depth;
 
-    public Backend Inner => inner;
-
-    public OpProfiler Profiler => profiler;
-
     /// <summary>Starts a kernel's clock (0 for a call nested inside another kernel, which is not recorded).</summary>
     long Begin() => depth++ == 0 ? Stopwatch.GetTimestamp() : 0;
 
