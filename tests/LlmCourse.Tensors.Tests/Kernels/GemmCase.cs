@@ -53,10 +53,10 @@ internal sealed class GemmCase
         return data;
     }
 
-    public float[] Run(SgemmPath path = SgemmPath.Auto, int threads = 0)
+    public float[] Run(SgemmPath path = SgemmPath.Auto, int threads = 0, bool packAlways = false)
     {
         var c = (float[])C.Clone();
-        var options = new SgemmOptions(path, threads == 0 ? KernelThreads.MaxThreads : threads);
+        var options = new SgemmOptions(path, threads == 0 ? KernelThreads.MaxThreads : threads, packAlways);
         Sgemm.Multiply(options, TransA, TransB, M, N, K, Alpha, A, Lda, B, Ldb, Beta, c, Ldc);
         return c;
     }

@@ -20,6 +20,14 @@ namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 //   C is updated half as often; the packed B block holds up to 4M floats (16 MiB, L3) so that a
 //   product of the course's sizes packs B once; when columns are split between threads, all of A is
 //   packed once and shared. AVX2 and 128-bit keep KC = 256 (their L1 is smaller).
+// - Weight gradients dW = dY^T X of layers with at most 512 outputs (op(A) = A^T, B not transposed,
+//   m <= 512) make no packing pass (SgemmDriver.RunInPlaceA): a stored row of the transposed A holds
+//   column p of a tile's MR rows contiguously, which is what a packed panel would hold, so the kernel
+//   reads A in place; and the first tile of each B panel copies the B rows it loads into the packed
+//   panel the other tiles read. Packing took about a fifth of 384 x 384 x 4096 (measured here:
+//   0.9x of OpenBLAS packed, 1.0-1.1x in place; 65 x 128 x 2048 from 204 to 344 GFLOP/s). Wider A
+//   (m > 512) keeps packing: read in place (in row blocks, each packing all of B) 1536 x 384 x 4096,
+//   1024^3 and 2048 x 2048 x 512 ran 7-16% slower.
 // - Threads (KernelThreads.cs): the caller plus one worker per other core. Phase 1 packs B
 //   (one task per panel), phase 2 computes blocks of C (the same number per thread, claimed from a
 //   counter, so a core slowed by another process takes fewer). k is never split across threads,
@@ -36,7 +44,8 @@ namespace LlmCourse.Tensors.Backends.Cpu.Gemm;
 //   with any thread count. Every micro-kernel vectorises across columns and sums each element as
 //   one FMA chain per KC block, so the AVX2 and 128-bit paths agree bit for bit, and with
 //   AVX-512 up to k = 256 (its KC is 512: past that its partial sums are grouped differently),
-//   except where the AVX-512 kernel's one-row/one-column edge loops split k four ways, in GEMV
+//   except where the AVX-512 kernel's one-row/one-column edge loops split k four ways (the in-place
+//   path sums a one-column edge in one chain, so there it differs from the packing path), in GEMV
 //   (which vectorises along k) and on the scalar path (no FMA).
 
 /// <summary>
@@ -96,6 +105,7 @@ public static class Sgemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var g = shape.Args(alpha, beta, pa, pb, pc);
+            g.PackAlways = options.PackAlways;
             Run(g, path, options.ThreadsFor(m, n, k));
         }
     }
@@ -112,6 +122,7 @@ public static class Sgemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var g = shape.Args(alpha, beta, pa, pb, pc);
+            g.PackAlways = options.PackAlways;
             // One B for the whole batch, A's and C's matrices one after the other: one taller product.
             if (batch > 1 && !transA && strideB == 0 && strideA == (long)m * lda && strideC == (long)m * ldc
                 && (long)m * batch <= int.MaxValue)
@@ -181,7 +192,8 @@ public static class Sgemm
 internal enum SgemmPath { Auto, Vector512, Vector256, Vector128, Scalar }
 
 /// <summary>The internal switches: the path, and the most threads a product may use.</summary>
-internal readonly record struct SgemmOptions(SgemmPath Path, int MaxThreads)
+/// <remarks><c>PackAlways</c>: pack A even where the kernel would read it in place (tests compare both ways).</remarks>
+internal readonly record struct SgemmOptions(SgemmPath Path, int MaxThreads, bool PackAlways = false)
 {
     public static SgemmOptions Default => new(SgemmPath.Auto, KernelThreads.MaxThreads);
 

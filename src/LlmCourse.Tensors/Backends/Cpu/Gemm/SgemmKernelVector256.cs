@@ -28,13 +28,41 @@ internal readonly struct Vector256Kernel : ISgemmKernel
             RunHalf(kc, a, b, c, ldc, mr, nr, alpha, beta);
             return;
         }
+        Tile<ReadPackedB>(kc, a, 6, b, 16, null, c, ldc, mr, nr, alpha, beta);
+    }
+
+    public static bool ReadsAInPlace => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunInPlaceA(int kc, float* a, nint lda, float* b, nint ldb, float* bCopy,
+        float* c, nint ldc, int nr, float alpha, float beta)
+    {
+        if (bCopy is null) Tile<ReadPackedB>(kc, a, lda, b, 16, null, c, ldc, 6, nr, alpha, beta);
+        else Tile<PackBOnTheWay>(kc, a, lda, b, ldb, bCopy, c, ldc, 6, nr, alpha, beta);
+    }
+
+    /// <summary>
+    /// The 6 x 16 tile: step p reads the 6 A values at <c>a + p * aStep</c> (6 for a packed panel) and
+    /// the 16 B values at <c>b + p * bStep</c> (16 for a packed panel), copying those into
+    /// <paramref name="bCopy"/> when <typeparamref name="TCopy"/> says so.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Tile<TCopy>(int kc, float* a, nint aStep, float* b, nint bStep, float* bCopy,
+        float* c, nint ldc, int mr, int nr, float alpha, float beta) where TCopy : struct, IBPanelCopy
+    {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        for (; kc > 0; kc--, a += 6, b += 16)
+        for (; kc > 0; kc--, a += aStep, b += bStep)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
+            if (TCopy.Copies)
+            {
+                Vector256.Store(b0, bCopy);
+                Vector256.Store(b1, bCopy + 8);
+                bCopy += 16;
+            }
             var ai = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
             ai = Vector256.Create(a[1]);

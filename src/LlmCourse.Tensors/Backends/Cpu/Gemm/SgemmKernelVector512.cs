@@ -43,14 +43,42 @@ internal readonly struct Vector512Kernel : ISgemmKernel
             RunHalf(kc, a, b, c, ldc, mr, nr, alpha, beta);
             return;
         }
+        Tile<ReadPackedB>(kc, a, 8, b, 32, null, c, ldc, mr, nr, alpha, beta);
+    }
+
+    public static bool ReadsAInPlace => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunInPlaceA(int kc, float* a, nint lda, float* b, nint ldb, float* bCopy,
+        float* c, nint ldc, int nr, float alpha, float beta)
+    {
+        if (bCopy is null) Tile<ReadPackedB>(kc, a, lda, b, 32, null, c, ldc, 8, nr, alpha, beta);
+        else Tile<PackBOnTheWay>(kc, a, lda, b, ldb, bCopy, c, ldc, 8, nr, alpha, beta);
+    }
+
+    /// <summary>
+    /// The 8 x 32 tile: step p reads the 8 A values at <c>a + p * aStep</c> (8 for a packed panel) and
+    /// the 32 B values at <c>b + p * bStep</c> (32 for a packed panel), copying those into
+    /// <paramref name="bCopy"/> when <typeparamref name="TCopy"/> says so.
+    /// </summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Tile<TCopy>(int kc, float* a, nint aStep, float* b, nint bStep, float* bCopy,
+        float* c, nint ldc, int mr, int nr, float alpha, float beta) where TCopy : struct, IBPanelCopy
+    {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (; kc > 0; kc--, a += 8, b += 32)
+        for (; kc > 0; kc--, a += aStep, b += bStep)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
+            if (TCopy.Copies)
+            {
+                Vector512.Store(b0, bCopy);
+                Vector512.Store(b1, bCopy + 16);
+                bCopy += 32;
+            }
             var ai = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
             ai = Vector512.Create(a[1]);

@@ -28,6 +28,40 @@ internal interface ISgemmKernel
     /// at most MR and NR; smaller at the bottom and right edges of C.
     /// </summary>
     static abstract unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float alpha, float beta);
+
+    /// <summary>Whether the kernel implements <see cref="RunInPlaceA"/>.</summary>
+    static virtual bool ReadsAInPlace => false;
+
+    /// <summary>
+    /// A tile of MR rows with A read where it is stored, not from a packed panel: a transposed A
+    /// (stored k x m) keeps column p of the tile's rows as MR contiguous floats at
+    /// <c>a + p * lda</c>, which is what a packed panel holds, so it needs no packing. B is a packed
+    /// panel (<paramref name="bCopy"/> null, <paramref name="ldb"/> = NR), or a full panel of
+    /// op(B) read where it is stored (row p at <c>b + p * ldb</c>) and copied into
+    /// <paramref name="bCopy"/> as the packed panel the next tiles read: B is packed while the first
+    /// tile is computed, not in a pass of its own. Same sums, in the same order, as <see cref="Run"/>.
+    /// </summary>
+    static virtual unsafe void RunInPlaceA(int kc, float* a, nint lda, float* b, nint ldb, float* bCopy,
+        float* c, nint ldc, int nr, float alpha, float beta) =>
+        throw new NotSupportedException("This micro-kernel reads A from packed panels only.");
+}
+
+/// <summary>Whether a micro-kernel's loop also copies the B rows it loads (compiled once for each answer).</summary>
+internal interface IBPanelCopy
+{
+    static abstract bool Copies { get; }
+}
+
+/// <summary>B comes from a packed panel: nothing to copy.</summary>
+internal readonly struct ReadPackedB : IBPanelCopy
+{
+    public static bool Copies => false;
+}
+
+/// <summary>B is read where it is stored and copied into a packed panel on the way.</summary>
+internal readonly struct PackBOnTheWay : IBPanelCopy
+{
+    public static bool Copies => true;
 }
 
 /// <summary>Helpers shared by the micro-kernels.</summary>
