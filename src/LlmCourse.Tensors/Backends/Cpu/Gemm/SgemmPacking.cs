@@ -26,9 +26,17 @@ internal static unsafe class SgemmPacking
         var w = TKernel.MR;
         if (transA)
         {
-            // Stored rows of A are columns of op(A). Going down 8 stored rows at a time and across
-            // all panels uses each cache line while it is in L1 (lda is often a power of two, so
-            // rows far apart compete for the same few L1 sets).
+            // Stored rows of A are columns of op(A): row p of a panel is w contiguous floats of stored
+            // row p0 + p. Eight 8-wide panels at a time read 256 contiguous bytes (four whole cache
+            // lines) of each stored row and write eight sequential streams; measured on a 1536 x 384
+            // x 4096 weight gradient (A read from memory), packing took 0.85 ms per thread instead of
+            // 1.4 ms panel group by panel group below.
+            if (w == 8 && Vector256.IsHardwareAccelerated)
+                for (; mc >= 64; i0 += 64, mc -= 64, packed += (nint)8 * kc * 8)
+                    PackEightPanels(a + (nint)p0 * lda + i0, lda, kc, packed);
+            // Going down 8 stored rows at a time and across all panels uses each cache line while
+            // it is in L1 (lda is often a power of two, so rows far apart compete for the same few
+            // L1 sets).
             for (var p = 0; p < kc; p += 8)
             {
                 var rows = Math.Min(8, kc - p);
@@ -40,6 +48,24 @@ internal static unsafe class SgemmPacking
         }
         for (var ir = 0; ir < mc; ir += w, packed += (nint)kc * w)
             PackColumns(a + (nint)(i0 + ir) * lda + p0, lda, kc, Math.Min(w, mc - ir), w, packed);
+    }
+
+    /// <summary>Eight full 8-wide panels of a transposed A: <c>packed[g][p * 8 + r] = src[p * ld + g * 8 + r]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    static void PackEightPanels(float* src, nint ld, int kc, float* packed)
+    {
+        var step = (nint)kc * 8;
+        for (var p = 0; p < kc; p++, src += ld, packed += 8)
+        {
+            Vector256.Store(Vector256.Load(src), packed);
+            Vector256.Store(Vector256.Load(src + 8), packed + step);
+            Vector256.Store(Vector256.Load(src + 16), packed + 2 * step);
+            Vector256.Store(Vector256.Load(src + 24), packed + 3 * step);
+            Vector256.Store(Vector256.Load(src + 32), packed + 4 * step);
+            Vector256.Store(Vector256.Load(src + 40), packed + 5 * step);
+            Vector256.Store(Vector256.Load(src + 48), packed + 6 * step);
+            Vector256.Store(Vector256.Load(src + 56), packed + 7 * step);
+        }
     }
 
     /// <summary>
