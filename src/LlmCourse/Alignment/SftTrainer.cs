@@ -125,7 +125,7 @@ public sealed class SftTrainer
         loss.Backward();
         var norm = Options.GradClip > 0
             ? GradClip.ClipGradNorm(parameters, Options.GradClip)
-            : (float)Math.Sqrt(parameters.Where(p => p.Grad is not null).Sum(p => Math.Pow(p.Grad!.Norm().Item(), 2)));
+            : GradClip.GradNorm(parameters);
         optimizer.Step();
         Step++;
         return (lossValue, lr, norm, batch.Lengths.Sum());
