@@ -113,8 +113,13 @@ internal sealed unsafe partial class CudaBackend : Backend
     {
         if (bytes.IsEmpty) return;
         Dev.MakeCurrent();
-        fixed (byte* p = bytes) CudaDriver.CopyDeviceToHost(p, source, bytes.Length, Dev.Stream);
-        Dev.Synchronize();
+        // The host buffer stays pinned until the copy has landed (a managed array may move once unpinned;
+        // the driver promises a pageable destination is written before it returns, this does not rely on it).
+        fixed (byte* p = bytes)
+        {
+            CudaDriver.CopyDeviceToHost(p, source, bytes.Length, Dev.Stream);
+            Dev.Synchronize();
+        }
     }
 
     /// <summary>A contiguous copy of any view in <paramref name="dtype"/> (the view itself when it already is one).</summary>
