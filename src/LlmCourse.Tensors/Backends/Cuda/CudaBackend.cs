@@ -243,6 +243,40 @@ internal sealed unsafe partial class CudaBackend : Backend
         return result;
     }
 
+    /// <summary>
+    /// Every tensor's per-block partial sums into one buffer, one kernel adding them all, one read-back:
+    /// a global gradient norm waits for the GPU once, not once per parameter. The grids depend on the sizes
+    /// only, so the result repeats run after run.
+    /// </summary>
+    public override double SumOfSquares(IReadOnlyList<Tensor> tensors)
+    {
+        var inputs = tensors.Select(t => ContiguousAs(t, DType.Float32)).Where(c => c.Count > 0).ToList();
+        if (inputs.Count == 0) return 0;
+        var blocks = inputs.Select(c => (int)Math.Min((c.Count + CudaDevice.Threads - 1) / CudaDevice.Threads, 1024)).ToArray();
+        var count = blocks.Sum();
+        var partial = Temp([2 * count], DType.Float32);   // doubles
+        var total = Temp([2], DType.Float32);             // one double
+        var offset = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var args = new KernelArgs();
+            args.Add(P(inputs[i]));
+            args.Add(inputs[i].Count);
+            args.Add(P(partial) + (ulong)offset * sizeof(double));
+            Dev.Launch("reduce.cu", "sum_squares_partial", (uint)blocks[i], 1, CudaDevice.Threads, 0, ref args);
+            offset += blocks[i];
+        }
+        var sum = new KernelArgs();
+        sum.Add(P(partial));
+        sum.Add(count);
+        sum.Add(P(total));
+        Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
+        double result = 0;
+        DeviceToHost(P(total), new Span<byte>(&result, 8));
+        GC.KeepAlive(inputs);   // contiguous copies, held until their kernels are queued
+        return result;
+    }
+
     public override void RoundTo(DType precision, Tensor x, Tensor y)
     {
         if (precision == DType.Float32)
