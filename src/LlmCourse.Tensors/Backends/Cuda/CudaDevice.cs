@@ -81,7 +81,10 @@ internal sealed unsafe class CudaDevice
     /// A kernel of one of the embedded files, compiled (or read from the disk cache) and loaded on first use,
     /// with its parameter list (from the PTX), to check each launch's arguments against.
     /// </summary>
-    (IntPtr Function, int[]? Parameters) Kernel(string file, string kernel) => functions.GetOrAdd((file, kernel), key =>
+    (IntPtr Function, int[]? Parameters) Kernel(string file, string kernel) =>
+        functions.TryGetValue((file, kernel), out var loaded) ? loaded : LoadKernel(file, kernel);
+
+    (IntPtr Function, int[]? Parameters) LoadKernel(string file, string kernel) => functions.GetOrAdd((file, kernel), key =>
     {
         MakeCurrent();
         var (module, signatures) = modules.GetOrAdd(key.Item1, f =>
