@@ -92,6 +92,18 @@ internal abstract class Backend
     /// <summary>Sum of squares in double precision (gradient norms).</summary>
     public abstract double SumOfSquares(Tensor t);
 
+    /// <summary>
+    /// The sum of squares of several tensors together (a global gradient norm): one result to read back,
+    /// where a GPU backend waits for the device once instead of once per tensor. By default the tensors'
+    /// own sums, added in order.
+    /// </summary>
+    public virtual double SumOfSquares(IReadOnlyList<Tensor> tensors)
+    {
+        double total = 0;
+        foreach (var t in tensors) total += SumOfSquares(t);
+        return total;
+    }
+
     // ---- linear algebra ----------------------------------------------------------------------
     /// <summary>
     /// c[..., m, n] = a[..., m, k] @ b[..., k, n] over identical batch shapes (broadcast batches come

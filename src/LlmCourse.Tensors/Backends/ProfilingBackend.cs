@@ -152,6 +152,8 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     public override double SumOfSquares(Tensor t) => Time("SumOfSquares", () => inner.SumOfSquares(t));
 
+    public override double SumOfSquares(IReadOnlyList<Tensor> tensors) => Time("SumOfSquares", () => inner.SumOfSquares(tensors));
+
     public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
         var start = Begin();

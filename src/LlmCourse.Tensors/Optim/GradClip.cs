@@ -28,10 +28,12 @@ public static class GradClip
     static List<Tensor> Gradients(IEnumerable<Tensor> parameters) =>
         parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
 
+    /// <summary>Each device's gradients go to its backend together: a GPU reads one number back, not one per gradient.</summary>
     static float Norm(List<Tensor> grads)
     {
         double sumOfSquares = 0;
-        foreach (var g in grads) sumOfSquares += g.Backend.SumOfSquares(g);
+        foreach (var onDevice in grads.GroupBy(g => g.Device))
+            sumOfSquares += onDevice.First().Backend.SumOfSquares(onDevice.ToList());
         return (float)Math.Sqrt(sumOfSquares);
     }
 }

@@ -61,17 +61,29 @@ public abstract class Optimizer
             foreach (var p in g.Parameters) p.ClearGrad();
     }
 
-    /// <summary>A state tensor of the parameter (created zeroed, outside any <see cref="TensorScope"/>, on first use).</summary>
+    /// <summary>
+    /// A state tensor of the parameter (created zeroed, outside any <see cref="TensorScope"/>, on first use),
+    /// on the parameter's device, except the step count: it lives on the CPU, as in PyTorch, because the
+    /// host reads it every step (a GPU copy would wait for the GPU's queue once per parameter per step).
+    /// </summary>
     protected Tensor State(Tensor parameter, string name, DType dtype = DType.Float32)
     {
         if (!state.TryGetValue(parameter, out var entries)) state[parameter] = entries = [];
         if (!entries.TryGetValue(name, out var t))
         {
             using var unscoped = TensorScope.Suspend();
-            entries[name] = t = Tensor.Zeros(name == "step" ? [] : parameter.shape, dtype, parameter.Device);
+            entries[name] = t = Tensor.Zeros(name == "step" ? [] : parameter.shape, dtype, StateDevice(parameter, name));
+        }
+        else if (t.Device != StateDevice(parameter, name))
+        {
+            // The model moved (Module.To) after the optimizer stepped: its state follows, or the kernels would mix devices.
+            using var unscoped = TensorScope.Suspend();
+            t.MoveTo(StateDevice(parameter, name));
         }
         return t;
     }
+
+    static Device StateDevice(Tensor parameter, string name) => name == "step" ? Device.Cpu : parameter.Device;
 
     protected bool HasState(Tensor parameter, string name) => state.TryGetValue(parameter, out var e) && e.ContainsKey(name);
 
@@ -119,7 +131,7 @@ public abstract class Optimizer
             if (parts[3] != "step" && !Shapes.Equal(value.shape, p.shape))
                 throw new TensorShapeException($"{GetType().Name}.LoadStateDict: '{key}' has shape {Shapes.Format(value.shape)}, the parameter has {Shapes.Format(p.shape)}");
             if (!state.TryGetValue(p, out var entries)) state[p] = entries = [];
-            entries[parts[3]] = value.To(p.Device).Clone();
+            entries[parts[3]] = value.To(StateDevice(p, parts[3])).Clone();
         }
     }
 

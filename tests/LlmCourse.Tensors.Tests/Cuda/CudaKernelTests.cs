@@ -290,6 +290,23 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         var ng = GradClip.ClipGradNorm([pg], 1f);
         Assert.InRange(Math.Abs(nc - ng) / nc, 0, 1e-6);
         Close("clipped gradient", pc.Grad!.ToArray(), pg.Grad!.ToArray(), 1e-7, 1e-6, output);
+        // Several gradients (one transposed, one empty) summed in one pass on the GPU: the norm of all of them together.
+        var shapes = new[] { new[] { 300, 200 }, new[] { 7 }, new[] { 0, 4 }, new[] { 1025 } };
+        var cpuParams = shapes.Select((s, i) => Randn((ulong)(200 + i), s).WithGrad()).ToList();
+        var gpuParams = cpuParams.Select(p => p.Detach().To(Gpu.Device).WithGrad()).ToList();
+        for (var i = 0; i < shapes.Length; i++)
+        {
+            cpuParams[i].Grad = Randn((ulong)(300 + i), shapes[i]);
+            gpuParams[i].Grad = cpuParams[i].Grad!.To(Gpu.Device);
+        }
+        cpuParams[0].Grad = cpuParams[0].Grad!.Transpose(0, 1).Contiguous().Transpose(0, 1);
+        gpuParams[0].Grad = gpuParams[0].Grad!.Transpose(0, 1).Contiguous().Transpose(0, 1);
+        double expected = 0;
+        foreach (var p in cpuParams) foreach (var v in p.Grad!.ToArray()) expected += (double)v * v;
+        var many = GradClip.GradNorm(gpuParams);
+        Assert.InRange(Math.Abs(many - Math.Sqrt(expected)) / Math.Sqrt(expected), 0, 1e-6);
+        Assert.InRange(Math.Abs(many - GradClip.GradNorm(cpuParams)) / many, 0, 1e-6);
+
         var withNaN = Tensor.FromArray([1f, float.NaN, 3f], [3], Gpu.Device);
         Assert.Equal((true, false), withNaN.Backend.FindNonFinite(withNaN));
         var withInf = Tensor.FromArray([1f, float.NegativeInfinity], [2], Gpu.Device);

@@ -154,5 +154,16 @@ public sealed class CudaModelTests(ITestOutputHelper output)
         Assert.All(layer.Parameters(), p => Assert.Equal(Gpu.Device, p.Device));
         var stats = Tensors.Cuda.MemoryStats();
         Assert.True(stats.Allocated > 0 && stats.Reserved >= stats.Allocated && stats.PeakAllocated >= stats.Allocated, stats.ToString());
+        // The moments live beside their parameter; the step count on the host (read every step without waiting for the GPU).
+        var state = optimizer.StateDict();
+        Assert.Equal(Gpu.Device, state["state.0.0.exp_avg"].Device);
+        Assert.Equal(Device.Cpu, state["state.0.0.step"].Device);
+        // Moving the model after a step takes the optimizer's state along at the next step.
+        layer.To(Device.Cpu);
+        layer.ZeroGrad();
+        layer.Forward(x.To(Device.Cpu)).Sum().Backward();
+        optimizer.Step();
+        Assert.Equal(Device.Cpu, optimizer.StateDict()["state.0.0.exp_avg"].Device);
+        Assert.Equal(2f, optimizer.StateDict()["state.0.0.step"].Item());
     }
 }

@@ -31,51 +31,71 @@ internal sealed partial class CudaBackend
         if (!c.contiguous) throw new InvalidOperationException("MatMul (CUDA): the output must be contiguous.");
 
         var precision = a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo ? a.Storage.ValuesRoundedTo : DType.Float32;
-        var (pa, pb, type) = precision == DType.Float32
-            ? (Base(a), Base(b), Cublas.R32F)
-            : (Narrow(a, precision), Narrow(b, precision), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
-        var elementSize = precision == DType.Float32 ? 4UL : 2UL;
-        var addressA = pa + (ulong)a.offset * elementSize;
-        var addressB = pb + (ulong)b.offset * elementSize;
-        var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
-
-        var batchRank = rank - 2;
-        long batch = 1;
-        for (var d = 0; d < batchRank; d++) batch *= c.shape[d];
-        var opA = transA ? Cublas.OpT : Cublas.OpN;
-        var opB = transB ? Cublas.OpT : Cublas.OpN;
-        Dev.MakeCurrent();
-        if (batch == 1)
+        // The 16-bit copies are held as tensors until every product is queued: held only by their device
+        // address, a copy could be finalized (its block back in the allocator's cache) before the product
+        // is queued, and the next allocation (b's copy) would take the same block and overwrite a's values.
+        Tensor? narrowA = null, narrowB = null;
+        try
         {
-            Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(c), 0, 1, type, compute);
-            return;
-        }
-        var uniformA = CpuBackend.UniformBatchStride(a, batchRank, out var strideA);
-        var uniformB = CpuBackend.UniformBatchStride(b, batchRank, out var strideB);
-        // x @ W with W shared by every batch and x's batches stacked without gaps: one tall product.
-        if (uniformA && uniformB && strideB == 0 && !transA && strideA == (long)m * lda && !accumulate && batch * m <= int.MaxValue)
-        {
-            Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(c), 0, 1, type, compute);
-            return;
-        }
-        if (uniformA && uniformB && batch <= int.MaxValue)
-        {
-            Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(c), (long)m * n, (int)batch, type, compute);
-            return;
-        }
-        // Irregular batch strides: one product per matrix.
-        for (long i = 0; i < batch; i++)
-        {
-            long rest = i, oa = 0, ob = 0;
-            for (var d = batchRank - 1; d >= 0; d--)
+            ulong pa, pb;
+            int type;
+            if (precision == DType.Float32) (pa, pb, type) = (Base(a), Base(b), Cublas.R32F);
+            else
             {
-                var id = rest % c.shape[d];
-                rest /= c.shape[d];
-                oa += id * a.strides[d];
-                ob += id * b.strides[d];
+                narrowA = Narrow(a, precision);
+                narrowB = Narrow(b, precision);
+                (pa, pb, type) = (Base(narrowA), Base(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
             }
-            Gemm(opA, opB, m, n, k, addressA + (ulong)oa * elementSize, lda, 0, addressB + (ulong)ob * elementSize, ldb, 0, beta,
-                P(c) + (ulong)(i * m * n * 4), 0, 1, type, compute);
+            var elementSize = precision == DType.Float32 ? 4UL : 2UL;
+            var addressA = pa + (ulong)a.offset * elementSize;
+            var addressB = pb + (ulong)b.offset * elementSize;
+            var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
+
+            var batchRank = rank - 2;
+            long batch = 1;
+            for (var d = 0; d < batchRank; d++) batch *= c.shape[d];
+            var opA = transA ? Cublas.OpT : Cublas.OpN;
+            var opB = transB ? Cublas.OpT : Cublas.OpN;
+            Dev.MakeCurrent();
+            if (batch == 1)
+            {
+                Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(c), 0, 1, type, compute);
+                return;
+            }
+            var uniformA = CpuBackend.UniformBatchStride(a, batchRank, out var strideA);
+            var uniformB = CpuBackend.UniformBatchStride(b, batchRank, out var strideB);
+            // x @ W with W shared by every batch and x's batches stacked without gaps: one tall product.
+            if (uniformA && uniformB && strideB == 0 && !transA && strideA == (long)m * lda && !accumulate && batch * m <= int.MaxValue)
+            {
+                Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(c), 0, 1, type, compute);
+                return;
+            }
+            if (uniformA && uniformB && batch <= int.MaxValue)
+            {
+                Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(c), (long)m * n, (int)batch, type, compute);
+                return;
+            }
+            // Irregular batch strides: one product per matrix.
+            for (long i = 0; i < batch; i++)
+            {
+                long rest = i, oa = 0, ob = 0;
+                for (var d = batchRank - 1; d >= 0; d--)
+                {
+                    var id = rest % c.shape[d];
+                    rest /= c.shape[d];
+                    oa += id * a.strides[d];
+                    ob += id * b.strides[d];
+                }
+                Gemm(opA, opB, m, n, k, addressA + (ulong)oa * elementSize, lda, 0, addressB + (ulong)ob * elementSize, ldb, 0, beta,
+                    P(c) + (ulong)(i * m * n * 4), 0, 1, type, compute);
+            }
+        }
+        finally
+        {
+            GC.KeepAlive(narrowA);
+            GC.KeepAlive(narrowB);
+            GC.KeepAlive(a);
+            GC.KeepAlive(b);
         }
     }
 
@@ -89,7 +109,7 @@ internal sealed partial class CudaBackend
     /// The whole storage of an autocast operand converted to 16-bit floats, at the same element offsets,
     /// so the view's strides and leading dimension apply unchanged. Exact: the values are already rounded.
     /// </summary>
-    ulong Narrow(Tensor t, DType precision)
+    Tensor Narrow(Tensor t, DType precision)
     {
         var count = t.Storage.Length;
         var narrow = Temp([checked((int)count)], precision);
@@ -101,6 +121,6 @@ internal sealed partial class CudaBackend
         args.Add((int)DType.Float32);
         args.Add(count);
         Dev.LaunchElementwise("elementwise.cu", "copy_strided", count, ref args);
-        return Base(narrow);
+        return narrow;
     }
 }

@@ -113,8 +113,13 @@ internal sealed unsafe partial class CudaBackend : Backend
     {
         if (bytes.IsEmpty) return;
         Dev.MakeCurrent();
-        fixed (byte* p = bytes) CudaDriver.CopyDeviceToHost(p, source, bytes.Length, Dev.Stream);
-        Dev.Synchronize();
+        // The host buffer stays pinned until the copy has landed (a managed array may move once unpinned;
+        // the driver promises a pageable destination is written before it returns, this does not rely on it).
+        fixed (byte* p = bytes)
+        {
+            CudaDriver.CopyDeviceToHost(p, source, bytes.Length, Dev.Stream);
+            Dev.Synchronize();
+        }
     }
 
     /// <summary>A contiguous copy of any view in <paramref name="dtype"/> (the view itself when it already is one).</summary>
@@ -235,6 +240,40 @@ internal sealed unsafe partial class CudaBackend : Backend
         Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
         double result = 0;
         DeviceToHost(P(total), new Span<byte>(&result, 8));
+        return result;
+    }
+
+    /// <summary>
+    /// Every tensor's per-block partial sums into one buffer, one kernel adding them all, one read-back:
+    /// a global gradient norm waits for the GPU once, not once per parameter. The grids depend on the sizes
+    /// only, so the result repeats run after run.
+    /// </summary>
+    public override double SumOfSquares(IReadOnlyList<Tensor> tensors)
+    {
+        var inputs = tensors.Select(t => ContiguousAs(t, DType.Float32)).Where(c => c.Count > 0).ToList();
+        if (inputs.Count == 0) return 0;
+        var blocks = inputs.Select(c => (int)Math.Min((c.Count + CudaDevice.Threads - 1) / CudaDevice.Threads, 1024)).ToArray();
+        var count = blocks.Sum();
+        var partial = Temp([2 * count], DType.Float32);   // doubles
+        var total = Temp([2], DType.Float32);             // one double
+        var offset = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var args = new KernelArgs();
+            args.Add(P(inputs[i]));
+            args.Add(inputs[i].Count);
+            args.Add(P(partial) + (ulong)offset * sizeof(double));
+            Dev.Launch("reduce.cu", "sum_squares_partial", (uint)blocks[i], 1, CudaDevice.Threads, 0, ref args);
+            offset += blocks[i];
+        }
+        var sum = new KernelArgs();
+        sum.Add(P(partial));
+        sum.Add(count);
+        sum.Add(P(total));
+        Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
+        double result = 0;
+        DeviceToHost(P(total), new Span<byte>(&result, 8));
+        GC.KeepAlive(inputs);   // contiguous copies, held until their kernels are queued
         return result;
     }
 

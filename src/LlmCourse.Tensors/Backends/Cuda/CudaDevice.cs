@@ -14,8 +14,8 @@ internal sealed unsafe class CudaDevice
     [ThreadStatic] static IntPtr currentContext;
 
     readonly IntPtr context;
-    readonly ConcurrentDictionary<string, IntPtr> modules = new();
-    readonly ConcurrentDictionary<(string, string), IntPtr> functions = new();
+    readonly ConcurrentDictionary<string, (IntPtr Module, Dictionary<string, int[]> Signatures)> modules = new();
+    readonly ConcurrentDictionary<(string, string), (IntPtr Function, int[]? Parameters)> functions = new();
     readonly Lazy<CublasHandle> cublas;
 
     public CudaDevice(int ordinal)
@@ -77,18 +77,25 @@ internal sealed unsafe class CudaDevice
         CudaDriver.SynchronizeStream(Stream);
     }
 
-    /// <summary>A kernel of one of the embedded files, compiled (or read from the disk cache) and loaded on first use.</summary>
-    public IntPtr Function(string file, string kernel) => functions.GetOrAdd((file, kernel), key =>
+    /// <summary>
+    /// A kernel of one of the embedded files, compiled (or read from the disk cache) and loaded on first use,
+    /// with its parameter list (from the PTX), to check each launch's arguments against.
+    /// </summary>
+    (IntPtr Function, int[]? Parameters) Kernel(string file, string kernel) =>
+        functions.TryGetValue((file, kernel), out var loaded) ? loaded : LoadKernel(file, kernel);
+
+    (IntPtr Function, int[]? Parameters) LoadKernel(string file, string kernel) => functions.GetOrAdd((file, kernel), key =>
     {
         MakeCurrent();
-        var module = modules.GetOrAdd(key.Item1, f =>
+        var (module, signatures) = modules.GetOrAdd(key.Item1, f =>
         {
             if (!Nvrtc.IsAvailable) throw new CudaException(Nvrtc.LoadError!);
             var architecture = CudaKernelCompiler.TargetArchitecture(ComputeCapability);
             var ptx = CudaKernelCompiler.Ptx(f, architecture);
+            var parsed = CudaKernelSignature.Parse(System.Text.Encoding.ASCII.GetString(ptx));
             try
             {
-                return CudaDriver.LoadModule(ptx);
+                return (CudaDriver.LoadModule(ptx), parsed);
             }
             catch (CudaException e)
             {
@@ -96,7 +103,8 @@ internal sealed unsafe class CudaDevice
                     "A driver older than the NVRTC that made the PTX cannot load it: update the driver or use an NVRTC no newer than it.", e);
             }
         });
-        return CudaDriver.GetFunction(module, key.Item2);
+        // cuModuleGetFunction names a missing kernel; a kernel whose PTX parameters were not understood goes unchecked.
+        return (CudaDriver.GetFunction(module, key.Item2), signatures.GetValueOrDefault(key.Item2));
     });
 
     /// <summary>Threads per block of the element-wise kernels, and their grid for n elements (grid-stride loops cover the rest).</summary>
@@ -106,7 +114,8 @@ internal sealed unsafe class CudaDevice
 
     public void Launch(string file, string kernel, uint gridX, uint gridY, uint block, uint sharedBytes, ref KernelArgs args)
     {
-        var function = Function(file, kernel);
+        var (function, parameters) = Kernel(file, kernel);
+        if (parameters is not null) CudaKernelSignature.Check(kernel, parameters, args.Codes);
         MakeCurrent();
         var pointers = stackalloc void*[args.Count];
         args.Pointers(pointers);

@@ -63,12 +63,15 @@ internal unsafe struct CudaAttentionLayout
 /// <summary>
 /// A kernel's arguments packed in call order, each at its natural alignment, with the pointer array
 /// cuLaunchKernel wants. Lives on the caller's stack (a ref struct), so the addresses stay valid.
+/// Each value's kind and size is recorded too (<see cref="CudaKernelSignature"/>), so a launch can be
+/// checked against the kernel's parameter list before the driver reads the values blindly.
 /// </summary>
 internal unsafe ref struct KernelArgs
 {
     const int Capacity = 2048, MaxArgs = 32;
     fixed byte data[Capacity];
     fixed int offsets[MaxArgs];
+    fixed int codes[MaxArgs];
     int used;
     int count;
 
@@ -79,8 +82,20 @@ internal unsafe ref struct KernelArgs
         used = (used + align - 1) & ~(align - 1);
         if (used + size > Capacity || count >= MaxArgs) throw new InvalidOperationException("KernelArgs: too many kernel arguments.");
         fixed (byte* d = data) *(T*)(d + used) = value;
+        var kind = typeof(T) == typeof(float) || typeof(T) == typeof(double) ? CudaKernelSignature.Float
+            : typeof(T).IsPrimitive ? CudaKernelSignature.Integer : CudaKernelSignature.Blob;
+        codes[count] = CudaKernelSignature.Code(kind, size);
         offsets[count++] = used;
         used += size;
+    }
+
+    /// <summary>The kind and size of each packed value, in order (<see cref="CudaKernelSignature.Code"/>).</summary>
+    public ReadOnlySpan<int> Codes
+    {
+        get
+        {
+            fixed (int* c = codes) return new ReadOnlySpan<int>(c, count);
+        }
     }
 
     /// <summary>Fills <paramref name="pointers"/> (at least <see cref="Count"/> long) with the addresses of the packed values.</summary>
