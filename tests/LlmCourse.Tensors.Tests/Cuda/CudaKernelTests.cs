@@ -257,6 +257,8 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
             inputs: [Randn(71, 3, 20, 7), Tensor.FromArray([4, 4, 0, 19, 7], [5])]);
         var index = Tensor.FromArray(Enumerable.Range(0, 7 * 5).Select(i => i * 3 % 20).ToArray(), [7, 5]);
         Twin("gather dim 1 of a transposed view", xs => xs[0].T.Gather(1, xs[1]), 0, 0, output, inputs: [Randn(72, 20, 7), index]);
+        // A 0-d input: Max gathers through a 0-d index, and the gradient scatters back through it (rank 0 padded to [1]).
+        Twin("max of a 0-d tensor", xs => xs[0].Max(0).Values * 3f, 0, 0, output, inputs: Randn(73));
     }
 
     [Fact]

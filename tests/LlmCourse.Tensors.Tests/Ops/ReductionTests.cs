@@ -64,6 +64,18 @@ public sealed class ReductionTests
     }
 
     [Fact]
+    public void MaxAndTopKOfAScalarPassTheGradientThrough()
+    {
+        // A 0-d input gathers through a 0-d index; its gradient scatters back through it (PyTorch: d/dx max(x) = 1).
+        var x = Tensor.Scalar(2.5f).WithGrad();
+        (x.Max(0).Values * 3f).Backward();
+        Assert.Equal(new[] { 3f }, x.Grad!.ToArray());
+        var y = Tensor.Scalar(-1f).WithGrad();
+        (y.TopK(1).Values * 5f).Backward();
+        Assert.Equal(new[] { 5f }, y.Grad!.ToArray());
+    }
+
+    [Fact]
     public void NaNPropagatesThroughMax()
     {
         var x = Tensor.FromArray([1f, float.NaN, 3f]);

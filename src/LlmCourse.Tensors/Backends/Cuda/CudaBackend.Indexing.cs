@@ -78,12 +78,24 @@ internal sealed partial class CudaBackend
         index = ContiguousAs(index, DType.Int32);
         if (index.Count == 0) return;
         var args = new KernelArgs();
-        args.Add(CudaLayout.Raw(gx.shape, 0, new int[gx.Rank], index.shape, Shapes.ContiguousStrides(index.shape)));
+        args.Add(ScatterLayout(gx.shape, index.shape));
         args.Add(P(g));
         args.Add(dim);
         args.Add(P(index));
         args.Add(P(gx));
         args.Add(gx.Count);
         Dev.LaunchElementwise("indexing.cu", "scatter_add_dim", gx.Count, ref args);
+    }
+
+    /// <summary>
+    /// scatter_add_dim's layout: gx's shape, the index's extents (stride row 1) and its row-major strides
+    /// (row 2). A 0-d gx and index (gather on a scalar: Max or TopK of a 0-d tensor) are seen as [1], since
+    /// the kernel walks at least one dim and reads the index's extent there: left 0, no element was added.
+    /// </summary>
+    internal static CudaLayout ScatterLayout(int[] gxShape, int[] indexShape)
+    {
+        if (gxShape.Length == 0) gxShape = [1];
+        if (indexShape.Length == 0) indexShape = [1];
+        return CudaLayout.Raw(gxShape, 0, new int[gxShape.Length], indexShape, Shapes.ContiguousStrides(indexShape));
     }
 }

@@ -114,6 +114,13 @@ internal sealed partial class CudaBackend
     /// <summary>Rows per partial sum of the weight/bias gradients (then summed in order): fixed, so the result repeats.</summary>
     const int NormRowsPerChunk = 32;
 
+    /// <summary>
+    /// layer_norm_param_grads' grid: x = the chunks of <see cref="NormRowsPerChunk"/> rows, y = the blocks of
+    /// columns. Chunks go on x, whose limit is 2^31 - 1; on y (limit 65535) more than 2.1M rows failed to launch.
+    /// </summary>
+    internal static (uint X, uint Y) NormParamGradsGrid(int rows, int n) =>
+        ((uint)((rows + NormRowsPerChunk - 1) / NormRowsPerChunk), (uint)((n + CudaDevice.Threads - 1) / CudaDevice.Threads));
+
     public override void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor gy, bool rms,
         Tensor gx, Tensor? gWeight, Tensor? gBias)
     {
@@ -151,8 +158,8 @@ internal sealed partial class CudaBackend
         sums.Add(NormRowsPerChunk);
         sums.Add(Optional(partialW));
         sums.Add(Optional(partialB));
-        Dev.Launch("rows.cu", "layer_norm_param_grads", (uint)((n + CudaDevice.Threads - 1) / CudaDevice.Threads), (uint)chunks,
-            CudaDevice.Threads, 0, ref sums);
+        var (gridX, gridY) = NormParamGradsGrid(rows, n);
+        Dev.Launch("rows.cu", "layer_norm_param_grads", gridX, gridY, CudaDevice.Threads, 0, ref sums);
         if (partialW is not null) Reduce(ReduceOp.Sum, partialW, 1, chunks, n, gWeight!, null);
         if (partialB is not null) Reduce(ReduceOp.Sum, partialB, 1, chunks, n, gBias!, null);
     }

@@ -146,10 +146,11 @@ extern "C" __global__ void layer_norm_backward(const float* x, const float* weig
 
 // Partial column sums over chunks of `chunkRows` rows: partialW[c, j] = sum gy * xhat, partialB[c, j] = sum gy
 // (either may be null). The host then sums the chunks in order (reduce_columns), so the result is deterministic.
+// Grid: x = chunks (up to 2^31 - 1: rows / 32 passes 65535, grid y's limit, at 2.1M rows), y = blocks of columns.
 extern "C" __global__ void layer_norm_param_grads(const float* x, const float* mean, const float* rstd, const float* gy,
                                                   int rows, int n, int chunkRows, float* partialW, float* partialB) {
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
-    int chunk = blockIdx.y;
+    int j = blockIdx.y * blockDim.x + threadIdx.x;
+    int chunk = blockIdx.x;
     if (j >= n) return;
     int first = chunk * chunkRows, last = min(rows, first + chunkRows);
     float w = 0.f, b = 0.f;
