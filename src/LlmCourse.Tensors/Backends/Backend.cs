@@ -138,15 +138,18 @@ internal abstract class Backend
     /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
     /// (same batch dims, any batch strides, each row contiguous); output [..., T, Dv] likewise (rows
     /// contiguous, any batch strides and row distance), the rows' log-sum-exp [..., T] contiguous. Causal: query i sees keys j &lt;= i. With <paramref name="dropoutP"/>
-    /// &gt; 0 the probabilities of matrix b are dropped with a mask drawn from <c>new Generator(dropoutSeed + b)</c>
-    /// (row-major over [T, S]), so backward can draw the same mask again.
+    /// &gt; 0 entry (b, i, j) of the probabilities is dropped by <see cref="CounterDropout"/>'s hash of
+    /// (<paramref name="dropoutSeed"/>, (b T + i) S + j), so backward, and every backend, drops the same entries.
+    /// <paramref name="precision"/> is what q, k and v were rounded to: Float32, or BFloat16/Float16 under autocast,
+    /// where a backend may multiply in that format with float32 sums (CUDA: tensor cores, the probabilities rounded
+    /// to it before they multiply v, as FlashAttention does); the CPU computes in float32 either way.
     /// </summary>
     public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
-        Tensor output, Tensor logSumExp);
+        DType precision, Tensor output, Tensor logSumExp);
 
     /// <summary>Gradients of <see cref="Attention"/>, recomputing the probabilities from the saved log-sum-exp; gradOutput, gq, gk, gv laid out as output is.</summary>
     public abstract void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv);
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, Tensor gq, Tensor gk, Tensor gv);
 
     // ---- indexing ----------------------------------------------------------------------------
     /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>

@@ -200,17 +200,17 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
     }
 
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
-        Tensor output, Tensor logSumExp)
+        DType precision, Tensor output, Tensor logSumExp)
     {
         var start = Begin();
-        try { inner.Attention(q, k, v, causal, scale, dropoutP, dropoutSeed, output, logSumExp); } finally { End("Attention", start); }
+        try { inner.Attention(q, k, v, causal, scale, dropoutP, dropoutSeed, precision, output, logSumExp); } finally { End("Attention", start); }
     }
 
     public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, Tensor gq, Tensor gk, Tensor gv)
     {
         var start = Begin();
-        try { inner.AttentionBackward(q, k, v, output, logSumExp, gradOutput, causal, scale, dropoutP, dropoutSeed, gq, gk, gv); }
+        try { inner.AttentionBackward(q, k, v, output, logSumExp, gradOutput, causal, scale, dropoutP, dropoutSeed, precision, gq, gk, gv); }
         finally { End("AttentionBackward", start); }
     }
 

@@ -81,7 +81,7 @@ public static partial class Functional
             : (q.RoundedTo(precision), k.RoundedTo(precision), v.RoundedTo(precision));
         var output = AllocateInLayoutOf(qs, [.. q.shape[..^1], v.shape[^1]]);
         var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
-        q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, output, logSumExp);
+        q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, precision, output, logSumExp);
         output.RoundInPlace(precision);
         if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
         if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed, precision));
@@ -100,7 +100,7 @@ public static partial class Functional
             var gk = AllocateInLayoutOf(k, k.shape);
             var gv = AllocateInLayoutOf(v, v.shape);
             var g = precision == DType.Float32 ? RowsContiguous(gy) : gy.RoundedTo(precision);
-            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), g, causal, scale, dropoutP, dropoutSeed, gq, gk, gv);
+            gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), g, causal, scale, dropoutP, dropoutSeed, precision, gq, gk, gv);
             gq.RoundInPlace(precision);
             gk.RoundInPlace(precision);
             gv.RoundInPlace(precision);

@@ -233,6 +233,70 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
             RedAtol, RedRtol, output, inputs: [Randn(60, 2, 3, t, d), Randn(61, 2, 3, s, d), Randn(62, 2, 3, s, d)]);
     }
 
+    /// <summary>
+    /// Under autocast the GPU runs the tensor-core kernels (attention_mma.cu); the CPU computes the same
+    /// attention of the rounded operands in float32. The GPU also rounds the probabilities (and dS) to
+    /// 16 bits before they multiply v (and k, q), as FlashAttention does: about 2^-9 relative per term, so
+    /// the results differ by far less than one bf16 ulp (2^-8) on average. Tolerances: every element within
+    /// 2e-2 + 2e-2 |x| (gradients 10x, through Twin's convention), and the whole tensor within 1.5e-2 relative
+    /// (|gpu - cpu| / |cpu|); a fragment in the wrong place errs by O(1). Head sizes 16 … 128 cover both
+    /// kernel sizes (64 and 128, zero-padded), T not a multiple of the 64-row blocks or the tiles, T ≠ S.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 77, 77, 32, 0f, false)]
+    [InlineData(true, 130, 130, 64, 0f, false)]
+    [InlineData(true, 200, 200, 128, 0f, false)]
+    [InlineData(false, 9, 100, 96, 0f, false)]
+    [InlineData(true, 45, 45, 16, 0.2f, false)]
+    [InlineData(true, 70, 70, 64, 0f, true)]
+    public void TensorCoreAttentionUnderAutocastMatchesTheCpusAutocast(bool causal, int t, int s, int d, float dropout, bool fp16)
+    {
+        Require();
+        var what = $"autocast {(fp16 ? "fp16" : "bf16")} attention causal={causal} T={t} S={s} D={d} dropout={dropout}";
+        Tensor Run(Tensor[] xs)
+        {
+            using var scope = fp16 ? Autocast.Float16() : Autocast.BFloat16();
+            return F.ScaledDotProductAttention(xs[0], xs[1], xs[2], isCausal: causal, dropoutP: dropout, generator: new Generator(5));
+        }
+        Tensor[] inputs = [Randn(64, 2, 3, t, d), Randn(65, 2, 3, s, d), Randn(66, 2, 3, s, d)];
+        Twin(what, Run, 2e-2, 2e-2, output, inputs: inputs);
+        // The same again, compared as whole tensors.
+        var cpu = inputs.Select(x => x.Detach().Clone().WithGrad()).ToArray();
+        var gpu = inputs.Select(x => x.Detach().To(Gpu.Device).WithGrad()).ToArray();
+        var (yc, yg) = (Run(cpu), Run(gpu));
+        var weights = Tensor.Randn(yc.Shape, new Generator(98));
+        (yc * weights).Sum().Backward();
+        (yg * weights.To(Gpu.Device)).Sum().Backward();
+        RelativelyClose($"{what} output", yc.ToArray(), yg.ToArray(), 1.5e-2);
+        for (var i = 0; i < 3; i++) RelativelyClose($"{what} gradient {"qkv"[i]}", cpu[i].Grad!.ToArray(), gpu[i].Grad!.ToArray(), 1.5e-2);
+    }
+
+    /// <summary>More than 65535 matrices (grid y's limit): the tensor-core kernels put the rest on grid z.</summary>
+    [Fact]
+    public void TensorCoreAttentionCoversMoreMatricesThanGridYHolds()
+    {
+        Require();
+        Tensor Run(Tensor[] xs)
+        {
+            using var scope = Autocast.BFloat16();
+            return F.ScaledDotProductAttention(xs[0], xs[1], xs[2], isCausal: true);
+        }
+        Twin("autocast attention over 65541 matrices", Run, 2e-2, 2e-2, output, gradients: false,
+            inputs: [Randn(67, 65541, 3, 16), Randn(68, 65541, 3, 16), Randn(69, 65541, 3, 16)]);
+    }
+
+    static void RelativelyClose(string what, float[] expected, float[] actual, double bound)
+    {
+        double diff = 0, norm = 0;
+        for (var i = 0; i < expected.Length; i++)
+        {
+            diff += Math.Pow(actual[i] - (double)expected[i], 2);
+            norm += Math.Pow(expected[i], 2);
+        }
+        var relative = Math.Sqrt(diff / Math.Max(norm, 1e-30));
+        Assert.True(relative <= bound, $"{what}: |gpu - cpu| / |cpu| = {relative:E2} > {bound:E1}");
+    }
+
     [Fact]
     public void FusedAttentionOnTheModelsTimeMajorLayoutMatchesTheCpu()
     {

@@ -24,7 +24,7 @@ public sealed class KernelCompileTests(ITestOutputHelper output)
     [Fact]
     public void EveryKernelFileIsEmbedded()
     {
-        string[] expected = ["adam.cu", "attention.cu", "elementwise.cu", "indexing.cu", "reduce.cu", "rows.cu"];
+        string[] expected = ["adam.cu", "attention.cu", "attention_mma.cu", "elementwise.cu", "indexing.cu", "reduce.cu", "rows.cu"];
         Assert.Equal(expected, CudaKernelCompiler.Files);
         Assert.Contains("struct Layout", CudaKernelCompiler.Source("rows.cu"));
         Assert.DoesNotContain("#include", CudaKernelCompiler.Source("attention.cu"));

@@ -42,4 +42,33 @@ public sealed unsafe class LaunchConfigurationTests
         Assert.Equal([4, 5], new[] { matrix.Strides[CudaLayout.MaxDims], matrix.Strides[CudaLayout.MaxDims + 1] });
         Assert.Equal([5, 1], new[] { matrix.Strides[2 * CudaLayout.MaxDims], matrix.Strides[2 * CudaLayout.MaxDims + 1] });
     }
+
+    [Theory]
+    [InlineData(DType.Float32, 64, 64, null)]
+    [InlineData(DType.BFloat16, 64, 64, "bf16_64")]
+    [InlineData(DType.BFloat16, 16, 16, "bf16_64")]
+    [InlineData(DType.BFloat16, 96, 64, "bf16_128")]
+    [InlineData(DType.Float16, 128, 128, "f16_128")]
+    public void AutocastAttentionTakesTheTensorCoreKernelOfItsHeadSize(DType precision, int d, int dv, string? name)
+    {
+        var kernel = CudaBackend.TensorCoreKernel(precision, d, dv);
+        Assert.Equal(name, kernel?.Name);
+        if (kernel is not { } k) return;
+        Assert.True(k.Head >= Math.Max(d, dv) && k.Head % 16 == 0);
+        Assert.True(k.Shared(2 * k.Tile) <= 48 * 1024, $"{k.Shared(2 * k.Tile)} bytes of shared memory");
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1024, 16 * 12)]
+    [InlineData(77, 65535)]
+    [InlineData(3, 65541)]
+    [InlineData(1, 200_000)]
+    public void TensorCoreAttentionGridCoversEveryRowBlockAndMatrix(int rows, int batch)
+    {
+        var (x, y, z) = CudaBackend.MmaGrid(rows, batch);
+        Assert.True(y <= GridYLimit && z <= GridYLimit);
+        Assert.Equal((rows + 63) / 64, (int)x);
+        Assert.True((long)y * z >= batch && (long)y * (z - 1) < batch, $"{y} x {z} for {batch} matrices");
+    }
 }

@@ -25,7 +25,7 @@ internal sealed partial class CpuBackend
     const int CausalBlock = 64;
 
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
-        Tensor output, Tensor logSumExp)
+        DType precision, Tensor output, Tensor logSumExp)
     {
         var shape = new AttentionShape(q, k, v);
         var dropout = new AttentionDropout(dropoutP, dropoutSeed);
@@ -33,7 +33,7 @@ internal sealed partial class CpuBackend
     }
 
     public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, Tensor gq, Tensor gk, Tensor gv)
     {
         var shape = new AttentionShape(q, k, v);
         var dropout = new AttentionDropout(dropoutP, dropoutSeed);

@@ -9,6 +9,8 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// contiguous, as on the CPU. Dropout stores no mask: each thread decides its own entries with
 /// <see cref="CounterDropout"/>'s hash of (seed, index), as the CPU backend does, so both backends
 /// drop the same weights.
+/// Under autocast (operands rounded to bf16 or fp16) the tensor-core kernels of attention_mma.cu run
+/// instead, FlashAttention-2's scheme with mma.sync; float32 inputs keep the float32 kernels.
 /// Letters: T queries, S keys, D head size (Dv for values).
 /// </summary>
 internal sealed unsafe partial class CudaBackend
@@ -16,7 +18,7 @@ internal sealed unsafe partial class CudaBackend
     const int AttentionRows = 8, AttentionTile = 32, MaxHeadSize = 128;
 
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
-        Tensor output, Tensor logSumExp)
+        DType precision, Tensor output, Tensor logSumExp)
     {
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0 || T == 0) return;
@@ -36,13 +38,19 @@ internal sealed unsafe partial class CudaBackend
         args.Add(scale);
         args.Add(dropoutP);
         args.Add((long)dropoutSeed);
+        if (TensorCoreKernel(precision, D, Dv) is { } mma)
+        {
+            args.Add((long)batch);
+            LaunchMma("attention_forward_mma_" + mma.Name, T, batch, mma.Shared(ExtraFloats: 0), ref args);
+            return;
+        }
         var shared = (uint)((AttentionRows * D + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
         Dev.Launch("attention.cu", "attention_forward", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref args);
     }
 
     public override void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed, Tensor gq, Tensor gk, Tensor gv)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, Tensor gq, Tensor gk, Tensor gv)
     {
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0) return;
@@ -77,7 +85,13 @@ internal sealed unsafe partial class CudaBackend
         dq.Add(scale);
         dq.Add(dropoutP);
         dq.Add((long)dropoutSeed);
-        Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
+        var mma = TensorCoreKernel(precision, D, Dv);
+        if (mma is not null)
+        {
+            dq.Add((long)batch);
+            LaunchMma("attention_backward_dq_mma_" + mma.Value.Name, T, batch, mma.Value.Shared(ExtraFloats: 0), ref dq);
+        }
+        else Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref dq);
 
         var dkdv = new KernelArgs();
@@ -98,8 +112,47 @@ internal sealed unsafe partial class CudaBackend
         dkdv.Add(scale);
         dkdv.Add(dropoutP);
         dkdv.Add((long)dropoutSeed);
-        Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), (uint)batch,
+        if (mma is not null)
+        {
+            dkdv.Add((long)batch);
+            LaunchMma("attention_backward_dkdv_mma_" + mma.Value.Name, S, batch, mma.Value.Shared(ExtraFloats: 2 * mma.Value.Tile), ref dkdv);
+        }
+        else Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), (uint)batch,
             AttentionRows * 32, shared, ref dkdv);
+    }
+
+    /// <summary>
+    /// attention_mma.cu's kernels for operands rounded to bf16 or fp16 (autocast): head sizes padded to 64 or 128,
+    /// tiles of 64 (32 for 128, for registers) keys or queries, 4 warps of 16 rows each.
+    /// </summary>
+    internal readonly record struct MmaAttentionKernel(string Name, int Head, int Tile)
+    {
+        /// <summary>Dynamic shared memory: two 16-bit tiles of Tile rows, Head + 8 apart, after <paramref name="ExtraFloats"/> floats.</summary>
+        public uint Shared(int ExtraFloats) => (uint)(ExtraFloats * sizeof(float) + 2 * Tile * (Head + 8) * sizeof(ushort));
+    }
+
+    internal const int MmaRows = 64, MmaThreads = 128;
+
+    /// <summary>The tensor-core kernels for this precision and head sizes, or null for the float32 kernels (attention.cu).</summary>
+    internal static MmaAttentionKernel? TensorCoreKernel(DType precision, int d, int dv)
+    {
+        var format = precision switch { DType.BFloat16 => "bf16", DType.Float16 => "f16", _ => null };
+        if (format is null) return null;
+        var head = Math.Max(d, dv) <= 64 ? 64 : 128;
+        return new MmaAttentionKernel($"{format}_{head}", head, head == 64 ? 64 : 32);
+    }
+
+    /// <summary>Grid for the tensor-core kernels: x = blocks of 64 rows, y and z = the batch (y at most 65535).</summary>
+    internal static (uint X, uint Y, uint Z) MmaGrid(int rows, int batch)
+    {
+        var y = Math.Min(batch, 65535);
+        return ((uint)((rows + MmaRows - 1) / MmaRows), (uint)y, (uint)((batch + y - 1) / y));
+    }
+
+    void LaunchMma(string kernel, int rows, int batch, uint shared, ref KernelArgs args)
+    {
+        var (x, y, z) = MmaGrid(rows, batch);
+        Dev.Launch("attention_mma.cu", kernel, x, y, z, MmaThreads, shared, ref args);
     }
 
     static (int T, int S, int D, int Dv, int Batch) Sizes(Tensor q, Tensor k, Tensor v)

@@ -112,14 +112,17 @@ internal sealed unsafe class CudaDevice
 
     public uint GridFor(long n) => (uint)Math.Max(1, Math.Min((n + Threads - 1) / Threads, (long)Multiprocessors * 32));
 
-    public void Launch(string file, string kernel, uint gridX, uint gridY, uint block, uint sharedBytes, ref KernelArgs args)
+    public void Launch(string file, string kernel, uint gridX, uint gridY, uint block, uint sharedBytes, ref KernelArgs args) =>
+        Launch(file, kernel, gridX, gridY, 1, block, sharedBytes, ref args);
+
+    public void Launch(string file, string kernel, uint gridX, uint gridY, uint gridZ, uint block, uint sharedBytes, ref KernelArgs args)
     {
         var (function, parameters) = Kernel(file, kernel);
         if (parameters is not null) CudaKernelSignature.Check(kernel, parameters, args.Codes);
         MakeCurrent();
         var pointers = stackalloc void*[args.Count];
         args.Pointers(pointers);
-        CudaDriver.Launch(function, kernel, gridX, gridY, 1, block, sharedBytes, Stream, pointers);
+        CudaDriver.Launch(function, kernel, gridX, gridY, gridZ, block, sharedBytes, Stream, pointers);
     }
 
     /// <summary>An element-wise launch over n elements; nothing is launched for n = 0.</summary>

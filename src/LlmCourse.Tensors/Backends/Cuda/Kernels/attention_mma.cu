@@ -1,0 +1,463 @@
+// Fused attention on tensor cores, for autocast (q, k, v, gradOutput already rounded to bf16 or fp16):
+// FlashAttention-2's scheme with mma.sync.m16n8k16 (16-bit inputs, float32 accumulation).
+// Forward: a block of 4 warps owns 64 query rows (16 per warp); K and V stream through shared memory in
+// tiles; S = Q K^T, an online softmax in float32 registers (running max m and sum l per row), O += P V,
+// with P rounded to 16 bits for the product (as FlashAttention does). Backward recomputes P from the saved
+// log-sum-exp: one kernel for dq (a warp per 16 query rows), one for dk and dv (a warp per 16 key rows), so
+// every gradient is written by one warp, with no atomics, and runs repeat bit for bit. Dropout draws the
+// same entries as attention.cu and the CPU (CounterDropout's hash of (seed, (b T + i) S + j)).
+// Head sizes are padded with zeros to HEAD (64 or 128), a multiple of the 16 the products step over.
+// attention.cu (float32 CUDA cores) stays the kernel for float32 inputs.
+//
+// mma.m16n8k16 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type"),
+// g = lane / 4, t = lane % 4, two 16-bit values per register, the lower column (A) or row (B) in the low half:
+//   A 16x16: a0 (row g, cols 2t, 2t+1), a1 (row g+8, same cols), a2 (row g, cols 2t+8, 2t+9), a3 (row g+8, same)
+//   B 16x8:  b0 (rows 2t, 2t+1, col g), b1 (rows 2t+8, 2t+9, col g)
+//   C 16x8:  c0, c1 (row g, cols 2t, 2t+1), c2, c3 (row g+8, cols 2t, 2t+1)
+// The accumulators of two adjacent 8-column tiles are exactly an A fragment's rows and columns, so P (and dS)
+// go from one product into the next without leaving registers.
+
+#ifndef SIMT_EMULATION
+__device__ __forceinline__ void mma_16816_bf16(float* d, const unsigned* a, const unsigned* b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ void mma_16816_f16(float* d, const unsigned* a, const unsigned* b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#endif
+
+#define MMA_WARPS 4
+#define MMA_ROWS 64   // query rows (forward, dq) or key rows (dk, dv) per block: 16 per warp
+
+// Must match CudaAttentionLayout in CudaKernelArgs.cs byte for byte (the same struct as attention.cu's).
+struct MmaAttnLayout {
+    i64 offsets[8];
+    int ld[8];
+    int rank;
+    int shape[6];
+    int strides[8][6];
+};
+
+__device__ __forceinline__ i64 mma_matrix_offset(const MmaAttnLayout& L, int operand, i64 b) {
+    i64 off = L.offsets[operand];
+    for (int d = L.rank - 1; d >= 0; --d) {
+        i64 n = L.shape[d];
+        i64 q = b / n;
+        off += (b - q * n) * L.strides[operand][d];
+        b = q;
+    }
+    return off;
+}
+
+// Must match CounterDropout.Keeps (and attention.cu's kept) bit for bit.
+__device__ __forceinline__ bool mma_kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
+    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
+    unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
+}
+
+template <bool F16> __device__ __forceinline__ u16 to_half(float x) { return F16 ? f32_to_f16(x) : f32_to_bf16(x); }
+
+template <bool F16> __device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
+    return (unsigned)to_half<F16>(lo) | ((unsigned)to_half<F16>(hi) << 16);
+}
+
+template <bool F16> __device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b) {
+    if (F16) mma_16816_f16(d, a, b); else mma_16816_bf16(d, a, b);
+}
+
+// rows x HEAD of a row-major matrix (rows `ld` apart) into shared memory as 16-bit values, row stride HEAD + 8
+// (the padding spreads the fragment reads over all banks); rows past `total` and columns past `width` are 0.
+template <bool F16, int HEAD>
+__device__ __forceinline__ void load_tile(u16* dst, const float* src, int ld, int first, int rows, int total, int width) {
+    for (int idx = threadIdx.x; idx < rows * HEAD; idx += blockDim.x) {
+        const int r = idx / HEAD, c = idx - r * HEAD;
+        const float x = first + r < total && c < width ? src[(i64)(first + r) * ld + c] : 0.f;
+        dst[r * (HEAD + 8) + c] = to_half<F16>(x);
+    }
+}
+
+// The A fragments of rows r0 .. r0+15 of a row-major matrix in global memory, all HEAD/16 column steps.
+template <bool F16, int HEAD>
+__device__ __forceinline__ void load_a(unsigned (&a)[HEAD / 16][4], const float* m, int ld, int r0, int total, int width) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int r[2] = {r0 + g, r0 + g + 8};
+#pragma unroll
+    for (int s = 0; s < HEAD / 16; ++s)
+#pragma unroll
+        for (int h = 0; h < 4; ++h) {
+            const int row = r[h & 1], c = 16 * s + 2 * t + (h >> 1) * 8;
+            const float* p = m + (i64)row * ld + c;
+            const bool in = row < total;
+            a[s][h] = pack_half2<F16>(in && c < width ? p[0] : 0.f, in && c + 1 < width ? p[1] : 0.f);
+        }
+}
+
+// B fragment from a tile stored as M[n][k] (k contiguous: K^T for S = Q K^T, V^T for dP = dO V^T):
+// b0 = (k 2t, 2t+1; n g), one 32-bit read each.
+template <int HEAD>
+__device__ __forceinline__ void b_along(unsigned (&b)[2], const u16* tile, int n0, int k0) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const u16* row = tile + (n0 + g) * (HEAD + 8) + k0 + 2 * t;
+    b[0] = *(const unsigned*)row;
+    b[1] = *(const unsigned*)(row + 8);
+}
+
+// B fragment from a tile stored as M[k][n] (n contiguous: V for O += P V, K for dQ += dS K): two rows per register.
+template <int HEAD>
+__device__ __forceinline__ void b_across(unsigned (&b)[2], const u16* tile, int k0, int n0) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const u16* col = tile + (k0 + 2 * t) * (HEAD + 8) + n0 + g;
+    b[0] = (unsigned)col[0] | ((unsigned)col[HEAD + 8] << 16);
+    b[1] = (unsigned)col[8 * (HEAD + 8)] | ((unsigned)col[9 * (HEAD + 8)] << 16);
+}
+
+// Accumulators of 8-column tiles 2c and 2c+1 as the A fragment of k-step c (see the layout above).
+template <bool F16>
+__device__ __forceinline__ void acc_as_a(unsigned (&a)[4], const float* lo, const float* hi) {
+    a[0] = pack_half2<F16>(lo[0], lo[1]);
+    a[1] = pack_half2<F16>(lo[2], lo[3]);
+    a[2] = pack_half2<F16>(hi[0], hi[1]);
+    a[3] = pack_half2<F16>(hi[2], hi[3]);
+}
+
+// Batches beyond grid y's 65535 go on grid z.
+__device__ __forceinline__ i64 mma_batch() { return (i64)blockIdx.z * gridDim.y + blockIdx.y; }
+
+template <bool F16, int HEAD, int TILE>
+__device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, float* out, float* lse,
+                                      int T, int S, int D, int Dv, int causal, float scale, float dropoutP,
+                                      unsigned long long seed, i64 batch) {
+    extern __shared__ float smem[];
+    u16* ks = (u16*)smem;              // [TILE][HEAD + 8]
+    u16* vs = ks + TILE * (HEAD + 8);  // [TILE][HEAD + 8]
+    const i64 b = mma_batch();
+    if (b >= batch) return;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;   // the longest causal blocks first
+    const int wrow = row0 + warp * 16;
+    const float* kb = k + mma_matrix_offset(L, 1, b);
+    const float* vb = v + mma_matrix_offset(L, 2, b);
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
+
+    unsigned qa[HEAD / 16][4];
+    load_a<F16, HEAD>(qa, q + mma_matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    float o[HEAD / 8][4];
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m[2] = {-inf_f(), -inf_f()}, l[2] = {0.f, 0.f};   // rows g and g+8; l is this lane's share
+    const int rows[2] = {wrow + g, wrow + g + 8};
+    const int blockKeys = causal ? min(S, row0 + MMA_ROWS) : S;
+    const int warpKeys = causal ? min(S, wrow + 16) : S;
+
+    for (int t0 = 0; t0 < blockKeys; t0 += TILE) {
+        __syncthreads();
+        load_tile<F16, HEAD>(ks, kb, L.ld[1], t0, TILE, S, D);
+        load_tile<F16, HEAD>(vs, vb, L.ld[2], t0, TILE, S, Dv);
+        __syncthreads();
+        if (wrow >= T || t0 >= warpKeys) continue;   // warp-uniform; the warp still joined the barriers
+
+        float s[TILE / 8][4];
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j) {
+            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+            for (int st = 0; st < HEAD / 16; ++st) {
+                unsigned kf[2];
+                b_along<HEAD>(kf, ks, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], qa[st], kf);
+            }
+        }
+        float mx[2] = {-inf_f(), -inf_f()};
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int key = t0 + 8 * j + 2 * t + (e & 1), row = rows[e >> 1];
+                const bool visible = key < S && (!causal || key <= row);
+                s[j][e] = visible ? s[j][e] * scale : -inf_f();
+                mx[e >> 1] = fmaxf(mx[e >> 1], s[j][e]);
+            }
+        float corr[2], mUse[2];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 1));
+            mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
+            const float mNew = fmaxf(m[h], mx[h]);
+            mUse[h] = mNew == -inf_f() ? 0.f : mNew;   // a row with no visible key yet: every p is 0
+            corr[h] = expf(m[h] - mUse[h]);            // 0 while m is -inf
+            m[h] = mNew;
+            l[h] *= corr[h];
+        }
+#pragma unroll
+        for (int n = 0; n < HEAD / 8; ++n) {
+            o[n][0] *= corr[0]; o[n][1] *= corr[0];
+            o[n][2] *= corr[1]; o[n][3] *= corr[1];
+        }
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float p = expf(s[j][e] - mUse[e >> 1]);
+                l[e >> 1] += p;
+                float pd = p * keepScale;
+                if (dropoutP > 0.f && p != 0.f && !mma_kept(seed, b, T, S, rows[e >> 1], t0 + 8 * j + 2 * t + (e & 1), keep)) pd = 0.f;
+                s[j][e] = pd;
+            }
+#pragma unroll
+        for (int c = 0; c < TILE / 16; ++c) {
+            unsigned pa[4];
+            acc_as_a<F16>(pa, s[2 * c], s[2 * c + 1]);
+#pragma unroll
+            for (int n = 0; n < HEAD / 8; ++n) {
+                unsigned vf[2];
+                b_across<HEAD>(vf, vs, 16 * c, 8 * n);
+                mma_16816<F16>(o[n], pa, vf);
+            }
+        }
+    }
+    if (wrow >= T) return;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+    }
+    float* ob = out + mma_matrix_offset(L, 3, b);
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
+            if (row < T && col < Dv) ob[(i64)row * L.ld[3] + col] = o[n][e] / l[e >> 1];
+        }
+    if (t == 0)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+            if (rows[h] < T) lse[b * T + rows[h]] = m[h] + logf(l[h]);
+}
+
+// dq_i = scale * sum_j ds_ij k_j with ds_ij = p_ij (dp_ij - delta_i), dp_ij = do_i . v_j (masked and rescaled
+// by dropout); delta comes from attention.cu's attention_delta.
+template <bool F16, int HEAD, int TILE>
+__device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
+                                          const float* lse, const float* delta, float* gq, int T, int S, int D, int Dv,
+                                          int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
+    extern __shared__ float smem[];
+    u16* ks = (u16*)smem;              // [TILE][HEAD + 8]
+    u16* vs = ks + TILE * (HEAD + 8);  // [TILE][HEAD + 8]
+    const i64 b = mma_batch();
+    if (b >= batch) return;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;
+    const int wrow = row0 + warp * 16;
+    const float* kb = k + mma_matrix_offset(L, 1, b);
+    const float* vb = v + mma_matrix_offset(L, 2, b);
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
+
+    unsigned qa[HEAD / 16][4], da[HEAD / 16][4];
+    load_a<F16, HEAD>(qa, q + mma_matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    load_a<F16, HEAD>(da, gout + mma_matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
+    const int rows[2] = {wrow + g, wrow + g + 8};
+    float rowLse[2], rowDelta[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        rowLse[h] = rows[h] < T ? lse[b * T + rows[h]] : 0.f;
+        rowDelta[h] = rows[h] < T ? delta[b * T + rows[h]] : 0.f;
+    }
+    float acc[HEAD / 8][4];
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
+    const int blockKeys = causal ? min(S, row0 + MMA_ROWS) : S;
+    const int warpKeys = causal ? min(S, wrow + 16) : S;
+
+    for (int t0 = 0; t0 < blockKeys; t0 += TILE) {
+        __syncthreads();
+        load_tile<F16, HEAD>(ks, kb, L.ld[1], t0, TILE, S, D);
+        load_tile<F16, HEAD>(vs, vb, L.ld[2], t0, TILE, S, Dv);
+        __syncthreads();
+        if (wrow >= T || t0 >= warpKeys) continue;
+
+        float s[TILE / 8][4], dp[TILE / 8][4];
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
+#pragma unroll
+            for (int st = 0; st < HEAD / 16; ++st) {
+                unsigned kf[2], vf[2];
+                b_along<HEAD>(kf, ks, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], qa[st], kf);
+                b_along<HEAD>(vf, vs, 8 * j, 16 * st);
+                mma_16816<F16>(dp[j], da[st], vf);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int key = t0 + 8 * j + 2 * t + (e & 1), row = rows[e >> 1];
+                const bool visible = key < S && (!causal || key <= row);
+                const float p = visible ? expf(s[j][e] * scale - rowLse[e >> 1]) : 0.f;
+                float d = dp[j][e] * keepScale;
+                if (dropoutP > 0.f && visible && !mma_kept(seed, b, T, S, row, key, keep)) d = 0.f;
+                s[j][e] = p * (d - rowDelta[e >> 1]);   // ds
+            }
+#pragma unroll
+        for (int c = 0; c < TILE / 16; ++c) {
+            unsigned dsa[4];
+            acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
+#pragma unroll
+            for (int n = 0; n < HEAD / 8; ++n) {
+                unsigned kf[2];
+                b_across<HEAD>(kf, ks, 16 * c, 8 * n);
+                mma_16816<F16>(acc[n], dsa, kf);
+            }
+        }
+    }
+    if (wrow >= T) return;
+    float* gb = gq + mma_matrix_offset(L, 5, b);
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
+            if (row < T && col < D) gb[(i64)row * L.ld[5] + col] = acc[n][e] * scale;
+        }
+}
+
+// dv_j = sum_i pd_ij do_i and dk_j = scale * sum_i ds_ij q_i: a warp per 16 key rows, queries in tiles; the
+// products are computed transposed (rows = keys), so P^T and dS^T come straight out of the accumulators.
+template <bool F16, int HEAD, int TILE>
+__device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
+                                            const float* lse, const float* delta, float* gk, float* gv, int T, int S, int D, int Dv,
+                                            int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
+    extern __shared__ float smem[];
+    float* lses = smem;                       // [TILE]
+    float* deltas = lses + TILE;              // [TILE]
+    u16* qs = (u16*)(deltas + TILE);          // [TILE][HEAD + 8]
+    u16* dos = qs + TILE * (HEAD + 8);        // [TILE][HEAD + 8]
+    const i64 b = mma_batch();
+    if (b >= batch) return;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int key0 = blockIdx.x * MMA_ROWS;   // causal: the first blocks see the most queries, and start first
+    const int wkey = key0 + warp * 16;
+    const float* qb = q + mma_matrix_offset(L, 0, b);
+    const float* gb = gout + mma_matrix_offset(L, 4, b);
+    const float keep = 1.f - dropoutP;
+    const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
+
+    unsigned ka[HEAD / 16][4], va[HEAD / 16][4];
+    load_a<F16, HEAD>(ka, k + mma_matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
+    load_a<F16, HEAD>(va, v + mma_matrix_offset(L, 2, b), L.ld[2], wkey, S, Dv);
+    const int keys[2] = {wkey + g, wkey + g + 8};
+    float dk[HEAD / 8][4], dv[HEAD / 8][4];
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dk[n][e] = dv[n][e] = 0.f;
+    const int firstQuery = causal ? min(key0, T) : 0;   // query i sees key j only when j <= i
+
+    for (int t0 = firstQuery; t0 < T; t0 += TILE) {
+        __syncthreads();
+        load_tile<F16, HEAD>(qs, qb, L.ld[0], t0, TILE, T, D);
+        load_tile<F16, HEAD>(dos, gb, L.ld[4], t0, TILE, T, Dv);
+        for (int r = threadIdx.x; r < TILE; r += blockDim.x) {
+            lses[r] = t0 + r < T ? lse[b * T + t0 + r] : 0.f;
+            deltas[r] = t0 + r < T ? delta[b * T + t0 + r] : 0.f;
+        }
+        __syncthreads();
+        if (wkey >= S || (causal && t0 + TILE <= wkey)) continue;   // warp-uniform: no query here sees these keys
+
+        float s[TILE / 8][4], dp[TILE / 8][4];
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
+#pragma unroll
+            for (int st = 0; st < HEAD / 16; ++st) {
+                unsigned qf[2], df[2];
+                b_along<HEAD>(qf, qs, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], ka[st], qf);
+                b_along<HEAD>(df, dos, 8 * j, 16 * st);
+                mma_16816<F16>(dp[j], va[st], df);
+            }
+        }
+        float pd[TILE / 8][4];
+#pragma unroll
+        for (int j = 0; j < TILE / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int local = 8 * j + 2 * t + (e & 1), query = t0 + local, key = keys[e >> 1];
+                const bool visible = query < T && key < S && (!causal || key <= query);
+                const float p = visible ? expf(s[j][e] * scale - lses[local]) : 0.f;
+                const bool dropped = dropoutP > 0.f && visible && !mma_kept(seed, b, T, S, query, key, keep);
+                pd[j][e] = dropped ? 0.f : p * keepScale;
+                const float d = dropped ? 0.f : dp[j][e] * keepScale;
+                s[j][e] = p * (d - deltas[local]);   // ds^T
+            }
+#pragma unroll
+        for (int c = 0; c < TILE / 16; ++c) {
+            unsigned pa[4], dsa[4];
+            acc_as_a<F16>(pa, pd[2 * c], pd[2 * c + 1]);
+            acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
+#pragma unroll
+            for (int n = 0; n < HEAD / 8; ++n) {
+                unsigned df[2], qf[2];
+                b_across<HEAD>(df, dos, 16 * c, 8 * n);
+                mma_16816<F16>(dv[n], pa, df);
+                b_across<HEAD>(qf, qs, 16 * c, 8 * n);
+                mma_16816<F16>(dk[n], dsa, qf);
+            }
+        }
+    }
+    if (wkey >= S) return;
+    float* kout = gk + mma_matrix_offset(L, 6, b);
+    float* vout = gv + mma_matrix_offset(L, 7, b);
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int key = keys[e >> 1], col = 8 * n + 2 * t + (e & 1);
+            if (key >= S) continue;
+            if (col < D) kout[(i64)key * L.ld[6] + col] = dk[n][e] * scale;
+            if (col < Dv) vout[(i64)key * L.ld[7] + col] = dv[n][e];
+        }
+}
+
+// Entry points: <16-bit format>_<HEAD>. Tiles of 64 keys (queries in dk/dv) for HEAD 64, 32 for HEAD 128
+// (registers). Shared memory: 2 * TILE * (HEAD + 8) * 2 bytes (+ 2 * TILE floats for dk/dv), under 48 KiB.
+#define FORWARD_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse, int T, int S, \
+    int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
+#define FORWARD_ARGS L, q, k, v, out, lse, T, S, D, Dv, causal, scale, dropoutP, seed, batch
+#define DQ_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
+    const float* delta, float* gq, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
+#define DQ_ARGS L, q, k, v, gout, lse, delta, gq, T, S, D, Dv, causal, scale, dropoutP, seed, batch
+#define DKDV_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
+    const float* delta, float* gk, float* gv, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, \
+    unsigned long long seed, i64 batch
+#define DKDV_ARGS L, q, k, v, gout, lse, delta, gk, gv, T, S, D, Dv, causal, scale, dropoutP, seed, batch
+
+extern "C" __global__ void attention_forward_mma_bf16_64(FORWARD_PARAMS) { attention_forward_mma<false, 64, 64>(FORWARD_ARGS); }
+extern "C" __global__ void attention_forward_mma_bf16_128(FORWARD_PARAMS) { attention_forward_mma<false, 128, 32>(FORWARD_ARGS); }
+extern "C" __global__ void attention_forward_mma_f16_64(FORWARD_PARAMS) { attention_forward_mma<true, 64, 64>(FORWARD_ARGS); }
+extern "C" __global__ void attention_forward_mma_f16_128(FORWARD_PARAMS) { attention_forward_mma<true, 128, 32>(FORWARD_ARGS); }
+
+extern "C" __global__ void attention_backward_dq_mma_bf16_64(DQ_PARAMS) { attention_backward_dq_mma<false, 64, 64>(DQ_ARGS); }
+extern "C" __global__ void attention_backward_dq_mma_bf16_128(DQ_PARAMS) { attention_backward_dq_mma<false, 128, 32>(DQ_ARGS); }
+extern "C" __global__ void attention_backward_dq_mma_f16_64(DQ_PARAMS) { attention_backward_dq_mma<true, 64, 64>(DQ_ARGS); }
+extern "C" __global__ void attention_backward_dq_mma_f16_128(DQ_PARAMS) { attention_backward_dq_mma<true, 128, 32>(DQ_ARGS); }
+
+extern "C" __global__ void attention_backward_dkdv_mma_bf16_64(DKDV_PARAMS) { attention_backward_dkdv_mma<false, 64, 64>(DKDV_ARGS); }
+extern "C" __global__ void attention_backward_dkdv_mma_bf16_128(DKDV_PARAMS) { attention_backward_dkdv_mma<false, 128, 32>(DKDV_ARGS); }
+extern "C" __global__ void attention_backward_dkdv_mma_f16_64(DKDV_PARAMS) { attention_backward_dkdv_mma<true, 64, 64>(DKDV_ARGS); }
+extern "C" __global__ void attention_backward_dkdv_mma_f16_128(DKDV_PARAMS) { attention_backward_dkdv_mma<true, 128, 32>(DKDV_ARGS); }
