@@ -45,7 +45,8 @@ internal sealed unsafe partial class CudaBackend
             return;
         }
         var shared = (uint)((AttentionRows * D + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
-        Dev.Launch("attention.cu", "attention_forward", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
+        var (y, z) = BatchGrid(batch);
+        Dev.Launch("attention.cu", "attention_forward", (uint)((T + AttentionRows - 1) / AttentionRows), y, z,
             AttentionRows * 32, shared, ref args);
     }
 
@@ -86,13 +87,14 @@ internal sealed unsafe partial class CudaBackend
         dq.Add(dropoutP);
         dq.Add((long)dropoutSeed);
         var mma = TensorCoreKernel(precision, D, Dv);
+        var (gridY, gridZ) = BatchGrid(batch);
         if (mma is not null)
         {
             dq.Add((long)batch);
             LaunchMma("attention_backward_dq_mma_" + mma.Value.Name, T, batch, mma.Value.Shared(ExtraFloats: 0), ref dq);
         }
-        else Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), (uint)batch,
-            AttentionRows * 32, shared, ref dq);
+        else Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), gridY,
+            gridZ, AttentionRows * 32, shared, ref dq);
 
         var dkdv = new KernelArgs();
         dkdv.Add(layout);
@@ -117,8 +119,8 @@ internal sealed unsafe partial class CudaBackend
             dkdv.Add((long)batch);
             LaunchMma("attention_backward_dkdv_mma_" + mma.Value.Name, S, batch, mma.Value.Shared(ExtraFloats: 2 * mma.Value.Tile), ref dkdv);
         }
-        else Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), (uint)batch,
-            AttentionRows * 32, shared, ref dkdv);
+        else Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), gridY,
+            gridZ, AttentionRows * 32, shared, ref dkdv);
     }
 
     /// <summary>
@@ -142,11 +144,18 @@ internal sealed unsafe partial class CudaBackend
         return new MmaAttentionKernel($"{format}_{head}", head, head == 64 ? 64 : 32);
     }
 
-    /// <summary>Grid for the tensor-core kernels: x = blocks of 64 rows, y and z = the batch (y at most 65535).</summary>
-    internal static (uint X, uint Y, uint Z) MmaGrid(int rows, int batch)
+    /// <summary>Grid y and z for <paramref name="batch"/> matrices: y at most 65535 (its limit), the rest on z.</summary>
+    internal static (uint Y, uint Z) BatchGrid(int batch)
     {
         var y = Math.Min(batch, 65535);
-        return ((uint)((rows + MmaRows - 1) / MmaRows), (uint)y, (uint)((batch + y - 1) / y));
+        return ((uint)y, (uint)((batch + y - 1) / y));
+    }
+
+    /// <summary>Grid for the tensor-core kernels: x = blocks of 64 rows, y and z = the batch.</summary>
+    internal static (uint X, uint Y, uint Z) MmaGrid(int rows, int batch)
+    {
+        var (y, z) = BatchGrid(batch);
+        return ((uint)((rows + MmaRows - 1) / MmaRows), y, z);
     }
 
     void LaunchMma(string kernel, int rows, int batch, uint shared, ref KernelArgs args)

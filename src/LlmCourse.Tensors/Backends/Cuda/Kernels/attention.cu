@@ -24,6 +24,15 @@ struct AttnLayout {
     int strides[8][6];
 };
 
+// The matrix a block works on: grid y holds at most 65535, so more batches continue on grid z; the grid's
+// y * z may pass the batch count (the layout's batch shape), and those blocks have nothing to do.
+__device__ __forceinline__ i64 block_batch(const AttnLayout& L) {
+    i64 batch = 1;
+    for (int d = 0; d < L.rank; ++d) batch *= L.shape[d];
+    const i64 b = (i64)blockIdx.z * gridDim.y + blockIdx.y;
+    return b < batch ? b : -1;
+}
+
 __device__ __forceinline__ i64 matrix_offset(const AttnLayout& L, int operand, i64 b) {
     i64 off = L.offsets[operand];
     for (int d = L.rank - 1; d >= 0; --d) {
@@ -53,7 +62,8 @@ extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const
     float* qs = smem;                    // [ROWS][D]
     float* ks = qs + ROWS * D;           // [TILE][D + 1] (padded: lanes read different rows without bank conflicts)
     float* vs = ks + TILE * (D + 1);     // [TILE][Dv + 1]
-    const i64 b = blockIdx.y;
+    const i64 b = block_batch(L);
+    if (b < 0) return;   // the whole block: before any barrier
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row0 = blockIdx.x * ROWS, i = row0 + warp;
     const float* qb = q + matrix_offset(L, 0, b);
@@ -146,7 +156,8 @@ extern "C" __global__ void attention_backward_dq(AttnLayout L, const float* q, c
     float* dos = qs + ROWS * D;          // [ROWS][Dv]
     float* ks = dos + ROWS * Dv;         // [TILE][D + 1]
     float* vs = ks + TILE * (D + 1);     // [TILE][Dv + 1]
-    const i64 b = blockIdx.y;
+    const i64 b = block_batch(L);
+    if (b < 0) return;   // the whole block: before any barrier
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row0 = blockIdx.x * ROWS, i = row0 + warp;
     const float* qb = q + matrix_offset(L, 0, b);
@@ -220,7 +231,8 @@ extern "C" __global__ void attention_backward_dkdv(AttnLayout L, const float* q,
     float* vss = kss + ROWS * D;         // [ROWS][Dv]
     float* qt = vss + ROWS * Dv;         // [TILE][D + 1]
     float* dot_ = qt + TILE * (D + 1);   // [TILE][Dv + 1] gradOutput rows
-    const i64 b = blockIdx.y;
+    const i64 b = block_batch(L);
+    if (b < 0) return;   // the whole block: before any barrier
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row0 = blockIdx.x * ROWS, j = row0 + warp;
     const float* qb = q + matrix_offset(L, 0, b);
