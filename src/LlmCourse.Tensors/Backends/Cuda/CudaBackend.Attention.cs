@@ -38,7 +38,7 @@ internal sealed unsafe partial class CudaBackend
         args.Add(scale);
         args.Add(dropoutP);
         args.Add((long)dropoutSeed);
-        if (TensorCoreKernel(precision, D, Dv) is { } mma)
+        if (TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability) is { } mma)
         {
             args.Add((long)batch);
             LaunchMma("attention_forward_mma_" + mma.Name, T, batch, mma.Shared(ExtraFloats: 0), ref args);
@@ -86,7 +86,7 @@ internal sealed unsafe partial class CudaBackend
         dq.Add(scale);
         dq.Add(dropoutP);
         dq.Add((long)dropoutSeed);
-        var mma = TensorCoreKernel(precision, D, Dv);
+        var mma = TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability);
         var (gridY, gridZ) = BatchGrid(batch);
         if (mma is not null)
         {
@@ -135,11 +135,14 @@ internal sealed unsafe partial class CudaBackend
 
     internal const int MmaRows = 64, MmaThreads = 128;
 
-    /// <summary>The tensor-core kernels for this precision and head sizes, or null for the float32 kernels (attention.cu).</summary>
-    internal static MmaAttentionKernel? TensorCoreKernel(DType precision, int d, int dv)
+    /// <summary>
+    /// The tensor-core kernels for this precision and head sizes, or null for the float32 kernels (attention.cu):
+    /// float32 operands, or a GPU older than compute capability 8.0 (mma.m16n8k16 with bf16 needs sm_80).
+    /// </summary>
+    internal static MmaAttentionKernel? TensorCoreKernel(DType precision, int d, int dv, int computeCapability)
     {
         var format = precision switch { DType.BFloat16 => "bf16", DType.Float16 => "f16", _ => null };
-        if (format is null) return null;
+        if (format is null || computeCapability < 80) return null;
         var head = Math.Max(d, dv) <= 64 ? 64 : 128;
         return new MmaAttentionKernel($"{format}_{head}", head, head == 64 ? 64 : 32);
     }
