@@ -66,8 +66,12 @@ public sealed partial class Tensor
     {
         if (precision == DType.Float32) return this;
         var result = NewEmpty(shape);
-        Backend.Copy(this, result);
-        Backend.RoundTo(precision, result, result);
+        if (contiguous && DType == DType.Float32) Backend.RoundTo(precision, this, result);   // one pass
+        else
+        {
+            Backend.Copy(this, result);
+            Backend.RoundTo(precision, result, result);
+        }
         result.Storage.ValuesRoundedTo = precision;
         return result;
     }
