@@ -144,6 +144,9 @@ internal abstract class Backend
     /// where a backend may multiply in that format with float32 sums (CUDA: tensor cores, the probabilities rounded
     /// to it before they multiply v, as FlashAttention does); the CPU computes in float32 either way.
     /// </summary>
+    /// <summary>The largest head size (D and Dv) <see cref="Attention"/> takes; larger heads run the composite attention.</summary>
+    public virtual int FusedAttentionMaxHeadSize => int.MaxValue;
+
     public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp);
 

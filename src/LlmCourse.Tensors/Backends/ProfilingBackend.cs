@@ -199,6 +199,8 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.LayerNormBackward(x, weight, mean, rstd, gy, rms, gx, gWeight, gBias); } finally { End("LayerNormBackward", start); }
     }
 
+    public override int FusedAttentionMaxHeadSize => inner.FusedAttentionMaxHeadSize;
+
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp)
     {

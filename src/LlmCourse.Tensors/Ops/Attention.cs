@@ -46,7 +46,8 @@ public static partial class Functional
         q.Rank == k.Rank && k.Rank == v.Rank &&
         Shapes.Equal(q.shape.AsSpan(0, q.Rank - 2), k.shape.AsSpan(0, k.Rank - 2)) &&
         Shapes.Equal(k.shape.AsSpan(0, k.Rank - 2), v.shape.AsSpan(0, v.Rank - 2)) &&
-        q.Count > 0 && k.Count > 0 && v.Count > 0;
+        q.Count > 0 && k.Count > 0 && v.Count > 0 &&
+        Math.Max(q.shape[^1], v.shape[^1]) <= q.Backend.FusedAttentionMaxHeadSize;   // CUDA: 128; larger heads take the composite
 
     /// <summary>The kernels take any batch strides but need each matrix's rows contiguous and apart.</summary>
     static Tensor RowsContiguous(Tensor t) =>

@@ -17,6 +17,9 @@ internal sealed unsafe partial class CudaBackend
 {
     const int AttentionRows = 8, AttentionTile = 32, MaxHeadSize = 128;
 
+    /// <summary>Both kernel families keep a row's accumulators in registers: 4 per lane (attention.cu), 16 × 4 (attention_mma.cu).</summary>
+    public override int FusedAttentionMaxHeadSize => MaxHeadSize;
+
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp)
     {
@@ -173,8 +176,8 @@ internal sealed unsafe partial class CudaBackend
         var batch = (int)Shapes.Count(q.shape.AsSpan(0, q.Rank - 2));
         if (D > MaxHeadSize || Dv > MaxHeadSize)
             throw new NotSupportedException(
-                $"ScaledDotProductAttention (CUDA): head sizes up to {MaxHeadSize} are supported, got q {Shapes.Format(q.shape)}, v {Shapes.Format(v.shape)}; " +
-                "pass an explicit mask to use the composite attention instead.");
+                $"ScaledDotProductAttention (CUDA): head sizes up to {MaxHeadSize} are supported, got q {Shapes.Format(q.shape)}, v {Shapes.Format(v.shape)} " +
+                "(Functional.ScaledDotProductAttention runs the composite attention for larger heads).");
         if (q.Rank - 2 > CudaAttentionLayout.MaxBatchDims)
             throw new NotSupportedException($"ScaledDotProductAttention (CUDA): at most {CudaAttentionLayout.MaxBatchDims} batch dims, got {q.Rank - 2}.");
         return (T, S, D, Dv, batch);
