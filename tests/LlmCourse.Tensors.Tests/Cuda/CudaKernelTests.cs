@@ -149,6 +149,9 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         // A bias gradient's shape: a few long columns (the chunked two-pass sum).
         Twin("long column sum", xs => xs[0].Sum(0), RedAtol, RedRtol, output, inputs: Randn(21, 5003, 3));
         Twin("max all", xs => xs[0].Max(), 0, 0, output, inputs: x);
+        // A few very long rows (whole-tensor sums): chunk sums on many blocks, then the chunks.
+        Twin("sum of 3,000,017 values", xs => xs[0].Sum(), RedAtol, RedRtol, output, inputs: Randn(23, 3_000_017) + 0.5f);
+        Twin("sum of 3 rows of 200,003", xs => xs[0].Sum(1), RedAtol, RedRtol, output, inputs: Randn(24, 3, 200_003) + 0.5f);
     }
 
     [Fact]

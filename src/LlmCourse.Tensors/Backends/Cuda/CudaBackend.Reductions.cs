@@ -13,9 +13,27 @@ internal sealed partial class CudaBackend
     /// <summary>Rows per chunk when a few long columns are summed in two passes.</summary>
     const int ColumnChunk = 64;
 
+    /// <summary>Elements per block when a few long rows are summed in two passes (32 per thread of 512).</summary>
+    const int RowChunk = 16384;
+
     public override void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner, Tensor y, Tensor? indices)
     {
         if ((long)outer * inner == 0) return;
+        if (inner == 1 && op == ReduceOp.Sum && outer < Dev.Multiprocessors && size > 4 * RowChunk)
+        {
+            // A few long rows (a whole-tensor sum): chunk sums on many blocks, then the chunks in order.
+            var chunks = (size + RowChunk - 1) / RowChunk;
+            var partial = Temp([outer, chunks], DType.Float32);
+            var parts = new KernelArgs();
+            parts.Add(P(x));
+            parts.Add((long)size);
+            parts.Add(RowChunk);
+            parts.Add(chunks);
+            parts.Add(P(partial));
+            Dev.Launch("reduce.cu", "sum_rows_chunked", (uint)(outer * chunks), 1, 512, 0, ref parts);
+            Reduce(op, partial, outer, chunks, 1, y, null);
+            return;
+        }
         if (inner == 1)
         {
             var args = new KernelArgs();

@@ -53,6 +53,21 @@ extern "C" __global__ void reduce_rows(int op, const float* x, int size, float* 
     }
 }
 
+// inner == 1 with a few very long rows (a whole-tensor sum): block c of row o sums elements
+// [c * chunk, (c + 1) * chunk) of the row into partial[o * chunks + c]; reduce_rows then sums the chunks in
+// order. One block per row would leave all but one SM idle, and each thread would add ~size / 512 terms.
+extern "C" __global__ void sum_rows_chunked(const float* x, i64 size, int chunk, int chunks, float* partial) {
+    __shared__ float sv[32];
+    const i64 o = blockIdx.x / chunks;
+    const int c = (int)(blockIdx.x - o * chunks);
+    const i64 first = (i64)c * chunk, last = min(size, first + chunk);
+    const float* row = x + o * size;
+    float s = 0.f;
+    for (i64 i = first + threadIdx.x; i < last; i += blockDim.x) s += row[i];
+    s = block_sum(s, sv);
+    if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
 // inner > 1: one thread per (outer, column), walking the rows in order (coalesced across columns).
 extern "C" __global__ void reduce_columns(int op, const float* x, int outer, int size, int inner, float* y, int* indices) {
     GRID_STRIDE(t, (i64)outer * inner) {
