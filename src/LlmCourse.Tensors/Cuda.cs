@@ -37,7 +37,11 @@ public static class Cuda
     /// <summary>Returns the allocator's cached, unused blocks to the driver (other processes can then use them).</summary>
     public static void EmptyCache(int device = 0) => CudaBackend.For(device).Gpu.Allocator.EmptyCache();
 
-    /// <summary>Waits until every kernel queued on the device has finished (for timing).</summary>
+    /// <summary>
+    /// Waits until every kernel queued on the device has finished (for timing). Like every read-back, it then
+    /// throws an index check that failed on the GPU meanwhile (an embedding id or a target out of range: the
+    /// CPU's <see cref="TensorShapeException"/>, reported late as PyTorch's device-side asserts are).
+    /// </summary>
     public static void Synchronize(int device = 0) => CudaBackend.For(device).Gpu.Synchronize();
 
     /// <summary>The GPU, its compute capability and memory, and the driver, NVRTC and cuBLAS found.</summary>

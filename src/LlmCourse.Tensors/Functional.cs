@@ -56,19 +56,20 @@ public static partial class Functional
     /// Index-to-vector lookup: rows of <paramref name="weight"/> [count, dim] at Int32 <paramref name="indices"/>
     /// [...], giving [..., dim]. The weight's gradient is a scatter-add (repeated tokens accumulate).
     /// </summary>
+    /// <remarks>
+    /// An id outside [0, count) is a <see cref="TensorShapeException"/> naming the id and its flat position. On
+    /// the CPU it is thrown here; on a GPU the ids are checked by a kernel queued with the lookup and the error
+    /// is thrown at the next read-back (Item, ToArray, Cuda.Synchronize), as PyTorch's device-side asserts are,
+    /// so a training step never waits for the GPU. Until then the bad rows read as zeros.
+    /// </remarks>
     public static Tensor Embedding(Tensor indices, Tensor weight)
     {
         if (weight.Rank != 2) throw new TensorShapeException($"Embedding: weight must be 2-D [count, dim], got {Shapes.Format(weight.shape)}");
         if (indices.DType != DType.Int32)
             throw new TensorShapeException($"Embedding: indices must be int32 token ids, got {indices.DType} (shape {Shapes.Format(indices.shape)})");
         var flat = indices.Reshape(-1);
-        if (flat.Count > 0)
-        {
-            var (min, max) = flat.ContiguousData().Backend.IndexRange(flat.ContiguousData());
-            if (min < 0 || max >= weight.shape[0])
-                throw new TensorShapeException($"Embedding: index {(min < 0 ? min : max)} is out of range for an embedding of {weight.shape[0]} rows");
-        }
-        var rows = weight.IndexSelect(0, flat);
+        // One check, with the embedding's words (IndexSelect would otherwise check the same ids again).
+        var rows = weight.IndexSelect(0, flat, $"Embedding: index {{0}} at position {{1}} is out of range for an embedding of {weight.shape[0]} rows");
         return rows.Reshape([.. indices.shape, weight.shape[1]]);
     }
 

@@ -118,7 +118,8 @@ internal abstract class Backend
 
     /// <summary>
     /// logits [rows, classes], Int32 targets [rows]: per-row loss (0 where the target is ignored) and
-    /// the row's log-sum-exp, kept for backward.
+    /// the row's log-sum-exp, kept for backward. Targets were bounds-checked by the op (<see cref="CheckIndices"/>);
+    /// a kernel given a bad one anyway must not read outside the row (CUDA reports the check later).
     /// </summary>
     public abstract void CrossEntropy(Tensor logits, Tensor targets, int ignoreIndex, float labelSmoothing, Tensor losses, Tensor logSumExp);
 
@@ -155,8 +156,15 @@ internal abstract class Backend
         bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, Tensor gq, Tensor gk, Tensor gv);
 
     // ---- indexing ----------------------------------------------------------------------------
-    /// <summary>Smallest and largest value of a contiguous, non-empty Int32 tensor (index bounds checks).</summary>
-    public abstract (int Min, int Max) IndexRange(Tensor indices);
+    /// <summary>
+    /// The bounds check of index ops: every value of the contiguous, non-empty Int32 <paramref name="indices"/>
+    /// must lie in [0, <paramref name="size"/>) or equal <paramref name="allowed"/> (cross-entropy's ignoreIndex).
+    /// The first one that does not (lowest position) is reported as a <see cref="TensorShapeException"/> with
+    /// <see cref="IndexCheck.Message"/> of <paramref name="message"/>. The CPU throws before returning; CUDA only
+    /// queues the check and throws at the device's next read-back (<see cref="Cuda.CudaDeviceAsserts"/>), as
+    /// PyTorch's device-side asserts do, so a training step never waits for the GPU to check its ids.
+    /// </summary>
+    public abstract void CheckIndices(Tensor indices, int size, int? allowed, string message);
 
     /// <summary>x contiguous [outer, size, inner], Int32 indices [n] → y [outer, n, inner].</summary>
     public abstract void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner, Tensor y);

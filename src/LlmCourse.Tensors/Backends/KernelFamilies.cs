@@ -25,7 +25,7 @@ internal static class KernelFamilies
         "LayerNorm" or "LayerNormBackward" => Norms,
         "Softmax" or "SoftmaxBackward" or "CrossEntropy" or "CrossEntropyBackward" => SoftmaxAndLoss,
         "Reduce" or "CumSum" or "TopK" or "SumOfSquares" or "FindNonFinite" => Reductions,
-        "IndexRange" or "IndexSelect" or "IndexAdd" or "Gather" or "ScatterAdd" => Indexing,
+        "CheckIndices" or "IndexSelect" or "IndexAdd" or "Gather" or "ScatterAdd" => Indexing,
         "AdamStep" => Optimizer,
         "Allocate" or "ReadElement" or "Upload" or "Download" => Memory,
         _ => "other",

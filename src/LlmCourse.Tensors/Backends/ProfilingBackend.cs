@@ -216,7 +216,11 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         finally { End("AttentionBackward", start); }
     }
 
-    public override (int Min, int Max) IndexRange(Tensor indices) => Time("IndexRange", () => inner.IndexRange(indices));
+    public override void CheckIndices(Tensor indices, int size, int? allowed, string message)
+    {
+        var start = Begin();
+        try { inner.CheckIndices(indices, size, allowed, message); } finally { End("CheckIndices", start); }
+    }
 
     public override void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner1, Tensor y)
     {

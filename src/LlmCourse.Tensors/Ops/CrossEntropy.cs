@@ -9,12 +9,22 @@ namespace LlmCourse.Tensors;
 /// </summary>
 public static partial class Functional
 {
+    /// <remarks>
+    /// A target that is neither a class nor <paramref name="ignoreIndex"/> is a <see cref="TensorShapeException"/>
+    /// ("target 70 at row 1 is out of bounds for 65 classes"). On the CPU it is thrown here; on a GPU the check
+    /// is a kernel queued with the loss and the error is thrown at the next read-back (<c>loss.Item()</c>,
+    /// ToArray, Cuda.Synchronize), as PyTorch's device-side asserts are. The mean divides by the count of
+    /// counted targets on the device, so computing the loss never waits for the GPU.
+    /// </remarks>
     public static Tensor CrossEntropy(Tensor logits, Tensor targets, int ignoreIndex = -100,
         Reduction reduction = Reduction.Mean, float labelSmoothing = 0f)
     {
         var (rows, classes, flatTargets) = CheckClassTargets(logits, targets, "CrossEntropy");
         if (labelSmoothing < 0f || labelSmoothing > 1f)
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1]");
+        if (rows > 0)
+            flatTargets.Backend.CheckIndices(flatTargets, classes, ignoreIndex,
+                $"CrossEntropy: target {{0}} at row {{1}} is out of bounds for {classes} classes (ignoreIndex is {ignoreIndex})");
         var x = logits.FloatInput("CrossEntropy").ReshapeData([rows, classes]).ContiguousData();
         var losses = Tensor.Allocate([rows], DType.Float32, logits.Device);
         var logSumExp = Tensor.Allocate([rows], DType.Float32, logits.Device);
@@ -80,7 +90,8 @@ public static partial class Functional
             case Reduction.None: return losses.Reshape(targetShape);
             case Reduction.Sum: return losses.Sum();
             default:
-                var counted = flatTargets.Ne(ignoreIndex).Sum().Item();
+                // The count stays a tensor: reading it back (Item) would make every GPU step wait here.
+                var counted = flatTargets.Ne(ignoreIndex).Sum();
                 return losses.Sum() / counted;
         }
     }

@@ -8,12 +8,20 @@ namespace LlmCourse.Tensors;
 public sealed partial class Tensor
 {
     /// <summary>Slices at <paramref name="indices"/> (1-D Int32) along <paramref name="dim"/>, in index order.</summary>
-    public Tensor IndexSelect(int dim, Tensor indices)
+    /// <remarks>
+    /// An index outside the dim is a <see cref="TensorShapeException"/> naming it and its position. On a GPU it is
+    /// reported at the next read-back (Item, ToArray, Cuda.Synchronize), as PyTorch's device-side asserts are:
+    /// the step does not wait for the GPU to check the ids.
+    /// </remarks>
+    public Tensor IndexSelect(int dim, Tensor indices) => IndexSelect(dim, indices, outOfRange: null);
+
+    /// <summary><see cref="IndexSelect(int, Tensor)"/> with the op's own out-of-range message (see <see cref="IndexCheck"/>).</summary>
+    internal Tensor IndexSelect(int dim, Tensor indices, string? outOfRange)
     {
         SameDevice("IndexSelect", this, indices);
         var d = Shapes.Dim(dim, Rank, "IndexSelect");
         if (indices.Rank > 1) throw new TensorShapeException($"IndexSelect: indices must be 0-d or 1-D, got shape {Shapes.Format(indices.shape)}");
-        var ids = CheckIndices(indices, Rank == 0 ? 1 : shape[d], "IndexSelect", $"dim {d} of size {(Rank == 0 ? 1 : shape[d])}");
+        var ids = CheckIndices(indices, Rank == 0 ? 1 : shape[d], "IndexSelect", $"dim {d} of size {(Rank == 0 ? 1 : shape[d])}", outOfRange);
         var x = FloatInput("IndexSelect").ContiguousData();
         var source = Rank == 0 ? x.AsView([1], [1], x.offset) : x;
         var (outer, size, inner) = Split3(source.shape, Rank == 0 ? 0 : d, Rank == 0 ? 0 : d);
@@ -44,6 +52,7 @@ public sealed partial class Tensor
     /// <c>y[i][j][k] = x[i][index[i][j][k]][k]</c> for dim 1 (likewise for any dim): index has this
     /// tensor's rank, and no larger sizes than it outside <paramref name="dim"/>; y has index's shape.
     /// </summary>
+    /// <remarks>An index outside the dim is reported as <see cref="IndexSelect(int, Tensor)"/>'s is (on a GPU, at the next read-back).</remarks>
     public Tensor Gather(int dim, Tensor index)
     {
         SameDevice("Gather", this, index);
@@ -76,16 +85,19 @@ public sealed partial class Tensor
         protected override void ReleaseSaved() => index = null;
     }
 
-    /// <summary>Contiguous Int32 indices, every one in [0, size) (negative ones are not allowed, as in PyTorch's gather).</summary>
-    internal static Tensor CheckIndices(Tensor indices, int size, string op, string what)
+    /// <summary>
+    /// Contiguous Int32 indices, every one in [0, size) (negative ones are not allowed, as in PyTorch's gather).
+    /// The bounds are checked by the backend: at once on the CPU, at the next read-back on a GPU
+    /// (<see cref="Backend.CheckIndices"/>). <paramref name="outOfRange"/>: the op's own message, else "{op}: index
+    /// v at position p is out of range for {what}".
+    /// </summary>
+    internal static Tensor CheckIndices(Tensor indices, int size, string op, string what, string? outOfRange = null)
     {
         if (indices.DType != DType.Int32)
             throw new TensorShapeException($"{op}: indices must be int32, got {indices.DType} (shape {Shapes.Format(indices.shape)}); convert with To(DType.Int32)");
         var ids = indices.ContiguousData();
         if (ids.Count == 0) return ids;
-        var (min, max) = ids.Backend.IndexRange(ids);
-        if (min < 0) throw new TensorShapeException($"{op}: index {min} is out of range for {what}");
-        if (max >= size) throw new TensorShapeException($"{op}: index {max} is out of range for {what}");
+        ids.Backend.CheckIndices(ids, size, null, outOfRange ?? $"{op}: index {{0}} at position {{1}} is out of range for {what}");
         return ids;
     }
 }

@@ -14,7 +14,10 @@ internal static class TokenIds
     public const int IgnoreIndex = -100;
 
     /// <summary>Throws when <paramref name="tokens"/> is not Int32 or holds an id outside [0, vocabSize).</summary>
-    /// <remarks>Checked on the CPU only: on a GPU the check would cost a copy back per step.</remarks>
+    /// <remarks>
+    /// Checked on the CPU only: on a GPU the check would cost a copy back per step. There the embedding's and
+    /// cross-entropy's own checks still catch a bad id, reported at the next read-back (loss.Item()).
+    /// </remarks>
     public static void Check(Tensor tokens, int vocabSize, string model, string what = "token ids") =>
         Check(tokens, vocabSize, model, what, allowIgnored: false);
 

@@ -91,6 +91,20 @@ public sealed unsafe class KernelArgumentLayoutTests
         Assert.Equal(320, sizeof(CudaAttentionLayout));
     }
 
+    /// <summary>The deferred checks' error slot: the 16 bytes CudaDeviceAsserts allocates, reads and clears (first at byte 8).</summary>
+    [Fact]
+    public void TheErrorSlotHasTheBytesTheHostReads()
+    {
+        Assert.SkipUnless(Nvrtc.IsAvailable, $"NVRTC is not installed: {Nvrtc.LoadError}");
+        var checks = $$"""
+
+            static_assert(sizeof(ErrorSlot) == {{CudaDeviceAsserts.SlotBytes}}, "ErrorSlot size");
+            static_assert(sizeof(((ErrorSlot*)0)->first) == 8 && alignof(ErrorSlot) == 8, "ErrorSlot.first is the 8 bytes at 8");
+            """;
+        Assert.NotEmpty(Nvrtc.CompileToPtx(CudaKernelCompiler.Source("indexing.cu") + checks, "slot_check.cu",
+            [.. CudaKernelCompiler.Options(80), "--std=c++14"]));
+    }
+
     [Fact]
     public void KernelArgumentsAreWrittenAtTheirAddressesInOrder()
     {

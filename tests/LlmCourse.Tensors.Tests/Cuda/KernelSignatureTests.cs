@@ -51,6 +51,36 @@ public sealed class KernelSignatureTests
             Compiled("attention_mma.cu")["attention_forward_mma_bf16_64"]);
     }
 
+    /// <summary>
+    /// The deferred check and IndexAdd's device grouping (indexing.cu), packed as CudaBackend.Indexing.cs packs
+    /// them: pointers and the slot address as ulong, the check's element count as a long, sizes and ids as int.
+    /// </summary>
+    [Fact]
+    public void TheIndexKernelsTakeWhatTheirLaunchersPack()
+    {
+        var kernels = Compiled("indexing.cu");
+        var check = new KernelArgs();
+        check.Add(0UL);        // ids
+        check.Add(6L);         // indices.Count
+        check.Add(65);         // size
+        check.Add(0);          // allowed ?? 0
+        check.Add(1);          // allowed.HasValue
+        check.Add(0UL);        // the error slot
+        check.Add(1);          // launch
+        check.Add(1);          // check
+        Check("check_indices", kernels["check_indices"], check.Codes);
+        Assert.Equal([U64, U32, U32, U64], kernels["index_histogram"]);
+        Assert.Equal([U64, U32, U64], kernels["exclusive_scan_block"]);
+        Assert.Equal([U64, U32, U32, U64, U64, U64], kernels["index_bucket"]);
+        Assert.Equal([U64, U32, U32, U64, U64, U64], kernels["index_rank"]);
+        Assert.Equal([U64, U64, U64, U32, U32, U32, U32, U64], kernels["index_add_sorted"]);
+        // gather_dim(Layout, x, dim, size, index, y, n): size is x's extent along dim, for the bounds guard.
+        Assert.Equal([Code(Blob, 200), U64, U32, U32, U64, U64, U64], kernels["gather_dim"]);
+        Assert.False(kernels.ContainsKey("index_add_grouped"));   // the host-grouped add is gone
+        Assert.False(Compiled("reduce.cu").ContainsKey("index_range"));
+        Assert.False(Compiled("rows.cu").ContainsKey("check_targets"));
+    }
+
     [Fact]
     public void PointerAttributesOfNewerCompilersAreReadAndAnUnknownFormIsLeftUnchecked()
     {

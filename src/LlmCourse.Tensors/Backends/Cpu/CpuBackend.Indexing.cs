@@ -7,10 +7,15 @@ namespace LlmCourse.Tensors.Backends.Cpu;
 /// </summary>
 internal sealed partial class CpuBackend
 {
-    public override (int Min, int Max) IndexRange(Tensor indices)
+    /// <summary>Synchronous: throws before returning, naming the first bad value and its position.</summary>
+    public override void CheckIndices(Tensor indices, int size, int? allowed, string message)
     {
         var ids = Ints(indices);
-        return (System.Numerics.Tensors.TensorPrimitives.Min<int>(ids), System.Numerics.Tensors.TensorPrimitives.Max<int>(ids));
+        // The vectorised range is the common, all-good case; the scan for the first bad one only runs on failure.
+        var (min, max) = (System.Numerics.Tensors.TensorPrimitives.Min<int>(ids), System.Numerics.Tensors.TensorPrimitives.Max<int>(ids));
+        if (min >= 0 && max < size) return;
+        if (IndexCheck.FirstBad(ids, size, allowed) is { } bad)
+            throw new TensorShapeException(IndexCheck.Message(message, bad.Value, bad.Position));
     }
 
     public override void IndexSelect(Tensor x, Tensor indices, int outer, int size, int inner, Tensor y)

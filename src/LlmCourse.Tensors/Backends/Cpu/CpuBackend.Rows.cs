@@ -106,10 +106,6 @@ internal sealed partial class CpuBackend
     {
         var classes = logits.shape[^1];
         var rows = (int)targets.Count;
-        var ts = Ints(targets);
-        for (var r = 0; r < rows; r++)
-            if (ts[r] != ignoreIndex && (ts[r] < 0 || ts[r] >= classes))
-                throw new TensorShapeException($"CrossEntropy: target {ts[r]} at row {r} is out of bounds for {classes} classes (ignoreIndex is {ignoreIndex})");
         ForRows(rows, classes, (start, end) =>
         {
             var xs = Floats(logits);

@@ -95,8 +95,7 @@ internal sealed class CudaAllocator(CudaDevice device)
             cached = 0;
         }
         if (blocks.Count == 0) return;
-        device.MakeCurrent();
-        device.Synchronize();
+        device.WaitIdle();
         foreach (var (pointer, size) in blocks)
         {
             CudaDriver.Check(CudaDriver.Free(pointer), "cuMemFree_v2");

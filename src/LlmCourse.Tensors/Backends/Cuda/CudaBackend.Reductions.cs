@@ -112,17 +112,4 @@ internal sealed partial class CudaBackend
         args.Add(P(indices));
         Dev.Launch("reduce.cu", "topk_rows", (uint)rows, 1, CudaDevice.Threads, 0, ref args);
     }
-
-    public override (int Min, int Max) IndexRange(Tensor indices)
-    {
-        var range = Tensor.FromArray([int.MaxValue, int.MinValue], [2], device);
-        var args = new KernelArgs();
-        args.Add(P(indices));
-        args.Add(indices.Count);
-        args.Add(P(range));
-        Dev.LaunchElementwise("reduce.cu", "index_range", indices.Count, ref args);
-        var host = new int[2];
-        Download(range, host);
-        return (host[0], host[1]);
-    }
 }

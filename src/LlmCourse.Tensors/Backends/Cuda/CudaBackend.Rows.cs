@@ -46,7 +46,6 @@ internal sealed partial class CudaBackend
         var classes = logits.shape[^1];
         var rows = (int)targets.Count;
         if (rows == 0) return;
-        CheckTargets(targets, rows, classes, ignoreIndex);
         var args = new KernelArgs();
         args.Add(P(logits));
         args.Add(P(targets));
@@ -56,22 +55,6 @@ internal sealed partial class CudaBackend
         args.Add(P(losses));
         args.Add(P(logSumExp));
         Dev.Launch("rows.cu", "cross_entropy_forward", (uint)rows, 1, RowThreads(classes), 0, ref args);
-    }
-
-    /// <summary>The CPU backend's bounds check, on the GPU: one int comes back (the first bad row), then its target for the message.</summary>
-    void CheckTargets(Tensor targets, int rows, int classes, int ignoreIndex)
-    {
-        var firstBad = Tensor.FromArray([int.MaxValue], [1], device);
-        var args = new KernelArgs();
-        args.Add(P(targets));
-        args.Add(rows);
-        args.Add(classes);
-        args.Add(ignoreIndex);
-        args.Add(P(firstBad));
-        Dev.LaunchElementwise("rows.cu", "check_targets", rows, ref args);
-        var row = firstBad.ToInt32Array()[0];
-        if (row != int.MaxValue)
-            throw new TensorShapeException($"CrossEntropy: target {(int)ReadElement(targets.Storage, targets.offset + row)} at row {row} is out of bounds for {classes} classes (ignoreIndex is {ignoreIndex})");
     }
 
     public override void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,

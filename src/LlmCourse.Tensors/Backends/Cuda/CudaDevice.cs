@@ -36,6 +36,7 @@ internal sealed unsafe class CudaDevice
         MakeCurrent();
         Stream = CudaDriver.CreateStream();
         Allocator = new CudaAllocator(this);
+        Asserts = new CudaDeviceAsserts(this);
         cublas = new Lazy<CublasHandle>(() =>
         {
             if (!Native.Cublas.IsAvailable) throw new CudaException(Native.Cublas.LoadError!);
@@ -61,6 +62,18 @@ internal sealed unsafe class CudaDevice
 
     public CudaAllocator Allocator { get; }
 
+    /// <summary>The deferred checks' error slot, read by <see cref="Synchronize"/>.</summary>
+    public CudaDeviceAsserts Asserts { get; }
+
+    long hostWaits;
+
+    /// <summary>
+    /// How many times the host has waited for this device's stream (<see cref="Synchronize"/>: every read-back,
+    /// <c>Cuda.Synchronize()</c>, a profiled kernel). A training step should add one, its loss read-back: tests
+    /// count with it.
+    /// </summary>
+    public long HostWaits => Interlocked.Read(ref hostWaits);
+
     public CublasHandle Blas => cublas.Value;
 
     /// <summary>Makes this device's context current on the calling thread (cheap when it already is).</summary>
@@ -71,9 +84,21 @@ internal sealed unsafe class CudaDevice
         currentContext = context;
     }
 
+    /// <summary>
+    /// Waits for every queued kernel and copy, then reports a deferred check that failed meanwhile
+    /// (<see cref="CudaDeviceAsserts.Report"/>): read-backs go through here, so that is where they surface.
+    /// </summary>
     public void Synchronize()
     {
+        WaitIdle();
+        Asserts.Report();
+    }
+
+    /// <summary>Waits for the stream without looking at the error slot (the allocator's cache release: a failed check stays pending for the next read-back).</summary>
+    public void WaitIdle()
+    {
         MakeCurrent();
+        Interlocked.Increment(ref hostWaits);
         CudaDriver.SynchronizeStream(Stream);
     }
 

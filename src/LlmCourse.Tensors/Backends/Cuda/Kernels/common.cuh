@@ -130,3 +130,21 @@ __device__ float block_max(float v, float* scratch) {
     for (int o = 16; o > 0; o >>= 1) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
 }
+
+// ---- deferred checks (CudaDeviceAsserts.cs) ----------------------------------------------------
+// The device's error slot, byte for byte: the launch that failed first, its check (the message's id on
+// the host), and its first failure packed as position << 32 | value, so atomicMin keeps the lowest position.
+struct ErrorSlot {
+    int launch;
+    int check;
+    unsigned long long first;
+};
+
+// Records a failure of check `check` in launch `launch` unless an earlier launch already failed (the
+// stream runs launches in order, so a claimed slot belongs to an earlier one, or to this one).
+__device__ __forceinline__ void report_failure(ErrorSlot* slot, int launch, int check, i64 position, int value) {
+    int owner = atomicCAS(&slot->launch, 0, launch);
+    if (owner != 0 && owner != launch) return;
+    slot->check = check;  // every failing thread of the launch writes the same value
+    atomicMin(&slot->first, ((unsigned long long)position << 32) | (unsigned)value);
+}

@@ -1,5 +1,5 @@
 // Reductions of a contiguous [outer, size, inner] tensor over its middle axis, cumulative sums,
-// top-k, and the scalar summaries (non-finite flags, sum of squares, index range). Every result is
+// top-k, and the scalar summaries (non-finite flags, sum of squares). Every result is
 // computed in a fixed order for a given shape, so runs repeat bit for bit.
 
 // (value, index) ranking of max/min: a NaN wins (and propagates), then the extreme value, then the
@@ -148,17 +148,6 @@ extern "C" __global__ void sum_partials_d(const double* partial, int count, doub
         s = warp_sum_d(s);
         if (lane == 0) total[0] = s;
     }
-}
-
-// range[0] = min, range[1] = max of Int32 values (range initialised to INT_MAX, INT_MIN by the host).
-extern "C" __global__ void index_range(const int* x, i64 n, int* range) {
-    int lo = 0x7fffffff, hi = (int)0x80000000;
-    GRID_STRIDE(i, n) { int v = x[i]; lo = min(lo, v); hi = max(hi, v); }
-    for (int o = 16; o > 0; o >>= 1) {
-        lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, o));
-        hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, o));
-    }
-    if ((threadIdx.x & 31) == 0) { atomicMin(&range[0], lo); atomicMax(&range[1], hi); }
 }
 
 // Top-k of each contiguous row, one block per row: pass t finds the best element ranked strictly after

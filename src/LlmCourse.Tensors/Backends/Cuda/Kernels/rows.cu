@@ -38,14 +38,6 @@ extern "C" __global__ void softmax_backward(const float* y, const float* gy, flo
     }
 }
 
-// firstBad[0] = the smallest row whose target is neither ignoreIndex nor a class (INT_MAX when none).
-extern "C" __global__ void check_targets(const int* targets, int rows, int classes, int ignoreIndex, int* firstBad) {
-    GRID_STRIDE(r, rows) {
-        int t = targets[r];
-        if (t != ignoreIndex && (t < 0 || t >= classes)) atomicMin(firstBad, (int)r);
-    }
-}
-
 extern "C" __global__ void cross_entropy_forward(const float* logits, const int* targets, int classes, int ignoreIndex,
                                                  float labelSmoothing, float* losses, float* logSumExp) {
     __shared__ float scratch[32];
@@ -66,6 +58,8 @@ extern "C" __global__ void cross_entropy_forward(const float* logits, const int*
     logSumExp[r] = m + logSum;
     int t = targets[r];
     if (t == ignoreIndex) { losses[r] = 0.f; return; }
+    // A bad target was recorded by check_indices and is reported at the next read-back: never read outside the row.
+    if (t < 0 || t >= classes) { losses[r] = nan_f(); return; }
     float nll = -((row[t] - m) - logSum);
     if (labelSmoothing == 0.f) losses[r] = nll;
     else {
