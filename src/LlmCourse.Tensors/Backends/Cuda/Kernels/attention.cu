@@ -15,15 +15,6 @@
 #define TILE 32      // keys (or queries) per tile: one per lane
 #define MAX_HEAD 128 // 4 accumulators per lane
 
-// Must match CudaAttentionLayout in CudaKernelArgs.cs byte for byte.
-struct AttnLayout {
-    i64 offsets[8];
-    int ld[8];
-    int rank;
-    int shape[6];
-    int strides[8][6];
-};
-
 // The matrix a block works on: grid y holds at most 65535, so more batches continue on grid z; the grid's
 // y * z may pass the batch count (the layout's batch shape), and those blocks have nothing to do.
 __device__ __forceinline__ i64 block_batch(const AttnLayout& L) {
@@ -31,28 +22,6 @@ __device__ __forceinline__ i64 block_batch(const AttnLayout& L) {
     for (int d = 0; d < L.rank; ++d) batch *= L.shape[d];
     const i64 b = (i64)blockIdx.z * gridDim.y + blockIdx.y;
     return b < batch ? b : -1;
-}
-
-__device__ __forceinline__ i64 matrix_offset(const AttnLayout& L, int operand, i64 b) {
-    i64 off = L.offsets[operand];
-    for (int d = L.rank - 1; d >= 0; --d) {
-        i64 n = L.shape[d];
-        i64 q = b / n;
-        off += (b - q * n) * L.strides[operand][d];
-        b = q;
-    }
-    return off;
-}
-
-// Must match CounterDropout.Keeps bit for bit: the (index + 1)-th SplitMix64 output from seed, its top
-// 24 bits as a float in [0, 1) (exact), compared with keep = 1 - dropoutP.
-__device__ __forceinline__ bool kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
-    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
-    unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
 }
 
 extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse,

@@ -34,36 +34,6 @@ __device__ __forceinline__ void mma_16816_f16(float* d, const unsigned* a, const
 #define MMA_WARPS 4
 #define MMA_ROWS 64   // query rows (forward, dq) or key rows (dk, dv) per block: 16 per warp
 
-// Must match CudaAttentionLayout in CudaKernelArgs.cs byte for byte (the same struct as attention.cu's).
-struct MmaAttnLayout {
-    i64 offsets[8];
-    int ld[8];
-    int rank;
-    int shape[6];
-    int strides[8][6];
-};
-
-__device__ __forceinline__ i64 mma_matrix_offset(const MmaAttnLayout& L, int operand, i64 b) {
-    i64 off = L.offsets[operand];
-    for (int d = L.rank - 1; d >= 0; --d) {
-        i64 n = L.shape[d];
-        i64 q = b / n;
-        off += (b - q * n) * L.strides[operand][d];
-        b = q;
-    }
-    return off;
-}
-
-// Must match CounterDropout.Keeps (and attention.cu's kept) bit for bit.
-__device__ __forceinline__ bool mma_kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
-    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
-    unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
-}
-
 template <bool F16> __device__ __forceinline__ u16 to_half(float x) { return F16 ? f32_to_f16(x) : f32_to_bf16(x); }
 
 template <bool F16> __device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
@@ -133,7 +103,7 @@ __device__ __forceinline__ void acc_as_a(unsigned (&a)[4], const float* lo, cons
 __device__ __forceinline__ i64 mma_batch() { return (i64)blockIdx.z * gridDim.y + blockIdx.y; }
 
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, float* out, float* lse,
+__device__ void attention_forward_mma(const AttnLayout& L, const float* q, const float* k, const float* v, float* out, float* lse,
                                       int T, int S, int D, int Dv, int causal, float scale, float dropoutP,
                                       unsigned long long seed, i64 batch) {
     extern __shared__ float smem[];
@@ -144,13 +114,13 @@ __device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, co
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;   // the longest causal blocks first
     const int wrow = row0 + warp * 16;
-    const float* kb = k + mma_matrix_offset(L, 1, b);
-    const float* vb = v + mma_matrix_offset(L, 2, b);
+    const float* kb = k + matrix_offset(L, 1, b);
+    const float* vb = v + matrix_offset(L, 2, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned qa[HEAD / 16][4];
-    load_a<F16, HEAD>(qa, q + mma_matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    load_a<F16, HEAD>(qa, q + matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
     float o[HEAD / 8][4];
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
@@ -210,7 +180,7 @@ __device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, co
                 const float p = expf(s[j][e] - mUse[e >> 1]);
                 l[e >> 1] += p;
                 float pd = p * keepScale;
-                if (dropoutP > 0.f && p != 0.f && !mma_kept(seed, b, T, S, rows[e >> 1], t0 + 8 * j + 2 * t + (e & 1), keep)) pd = 0.f;
+                if (dropoutP > 0.f && p != 0.f && !kept(seed, b, T, S, rows[e >> 1], t0 + 8 * j + 2 * t + (e & 1), keep)) pd = 0.f;
                 s[j][e] = pd;
             }
 #pragma unroll
@@ -231,7 +201,7 @@ __device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, co
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
     }
-    float* ob = out + mma_matrix_offset(L, 3, b);
+    float* ob = out + matrix_offset(L, 3, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
@@ -248,7 +218,7 @@ __device__ void attention_forward_mma(const MmaAttnLayout& L, const float* q, co
 // dq_i = scale * sum_j ds_ij k_j with ds_ij = p_ij (dp_ij - delta_i), dp_ij = do_i . v_j (masked and rescaled
 // by dropout); delta comes from attention.cu's attention_delta.
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
+__device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
                                           const float* lse, const float* delta, float* gq, int T, int S, int D, int Dv,
                                           int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
     extern __shared__ float smem[];
@@ -259,14 +229,14 @@ __device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;
     const int wrow = row0 + warp * 16;
-    const float* kb = k + mma_matrix_offset(L, 1, b);
-    const float* vb = v + mma_matrix_offset(L, 2, b);
+    const float* kb = k + matrix_offset(L, 1, b);
+    const float* vb = v + matrix_offset(L, 2, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned qa[HEAD / 16][4], da[HEAD / 16][4];
-    load_a<F16, HEAD>(qa, q + mma_matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
-    load_a<F16, HEAD>(da, gout + mma_matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
+    load_a<F16, HEAD>(qa, q + matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    load_a<F16, HEAD>(da, gout + matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
     const int rows[2] = {wrow + g, wrow + g + 8};
     float rowLse[2], rowDelta[2];
 #pragma unroll
@@ -309,7 +279,7 @@ __device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q
                 const bool visible = key < S && (!causal || key <= row);
                 const float p = visible ? expf(s[j][e] * scale - rowLse[e >> 1]) : 0.f;
                 float d = dp[j][e] * keepScale;
-                if (dropoutP > 0.f && visible && !mma_kept(seed, b, T, S, row, key, keep)) d = 0.f;
+                if (dropoutP > 0.f && visible && !kept(seed, b, T, S, row, key, keep)) d = 0.f;
                 s[j][e] = p * (d - rowDelta[e >> 1]);   // ds
             }
 #pragma unroll
@@ -325,7 +295,7 @@ __device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q
         }
     }
     if (wrow >= T) return;
-    float* gb = gq + mma_matrix_offset(L, 5, b);
+    float* gb = gq + matrix_offset(L, 5, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
@@ -338,7 +308,7 @@ __device__ void attention_backward_dq_mma(const MmaAttnLayout& L, const float* q
 // dv_j = sum_i pd_ij do_i and dk_j = scale * sum_i ds_ij q_i: a warp per 16 key rows, queries in tiles; the
 // products are computed transposed (rows = keys), so P^T and dS^T come straight out of the accumulators.
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
+__device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
                                             const float* lse, const float* delta, float* gk, float* gv, int T, int S, int D, int Dv,
                                             int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
     extern __shared__ float smem[];
@@ -351,14 +321,14 @@ __device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float*
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int key0 = blockIdx.x * MMA_ROWS;   // causal: the first blocks see the most queries, and start first
     const int wkey = key0 + warp * 16;
-    const float* qb = q + mma_matrix_offset(L, 0, b);
-    const float* gb = gout + mma_matrix_offset(L, 4, b);
+    const float* qb = q + matrix_offset(L, 0, b);
+    const float* gb = gout + matrix_offset(L, 4, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned ka[HEAD / 16][4], va[HEAD / 16][4];
-    load_a<F16, HEAD>(ka, k + mma_matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
-    load_a<F16, HEAD>(va, v + mma_matrix_offset(L, 2, b), L.ld[2], wkey, S, Dv);
+    load_a<F16, HEAD>(ka, k + matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
+    load_a<F16, HEAD>(va, v + matrix_offset(L, 2, b), L.ld[2], wkey, S, Dv);
     const int keys[2] = {wkey + g, wkey + g + 8};
     float dk[HEAD / 8][4], dv[HEAD / 8][4];
 #pragma unroll
@@ -400,7 +370,7 @@ __device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float*
                 const int local = 8 * j + 2 * t + (e & 1), query = t0 + local, key = keys[e >> 1];
                 const bool visible = query < T && key < S && (!causal || key <= query);
                 const float p = visible ? expf(s[j][e] * scale - lses[local]) : 0.f;
-                const bool dropped = dropoutP > 0.f && visible && !mma_kept(seed, b, T, S, query, key, keep);
+                const bool dropped = dropoutP > 0.f && visible && !kept(seed, b, T, S, query, key, keep);
                 pd[j][e] = dropped ? 0.f : p * keepScale;
                 const float d = dropped ? 0.f : dp[j][e] * keepScale;
                 s[j][e] = p * (d - deltas[local]);   // ds^T
@@ -421,8 +391,8 @@ __device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float*
         }
     }
     if (wkey >= S) return;
-    float* kout = gk + mma_matrix_offset(L, 6, b);
-    float* vout = gv + mma_matrix_offset(L, 7, b);
+    float* kout = gk + matrix_offset(L, 6, b);
+    float* vout = gv + matrix_offset(L, 7, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
@@ -436,13 +406,13 @@ __device__ void attention_backward_dkdv_mma(const MmaAttnLayout& L, const float*
 
 // Entry points: <16-bit format>_<HEAD>. Tiles of 64 keys (queries in dk/dv) for HEAD 64, 32 for HEAD 128
 // (registers). Shared memory: 2 * TILE * (HEAD + 8) * 2 bytes (+ 2 * TILE floats for dk/dv), under 48 KiB.
-#define FORWARD_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse, int T, int S, \
+#define FORWARD_PARAMS AttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse, int T, int S, \
     int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
 #define FORWARD_ARGS L, q, k, v, out, lse, T, S, D, Dv, causal, scale, dropoutP, seed, batch
-#define DQ_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
+#define DQ_PARAMS AttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
     const float* delta, float* gq, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
 #define DQ_ARGS L, q, k, v, gout, lse, delta, gq, T, S, D, Dv, causal, scale, dropoutP, seed, batch
-#define DKDV_PARAMS MmaAttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
+#define DKDV_PARAMS AttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
     const float* delta, float* gk, float* gv, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, \
     unsigned long long seed, i64 batch
 #define DKDV_ARGS L, q, k, v, gout, lse, delta, gk, gv, T, S, D, Dv, causal, scale, dropoutP, seed, batch

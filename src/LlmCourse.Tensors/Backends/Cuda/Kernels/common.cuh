@@ -148,3 +148,36 @@ __device__ __forceinline__ void report_failure(ErrorSlot* slot, int launch, int 
     slot->check = check;  // every failing thread of the launch writes the same value
     atomicMin(&slot->first, ((unsigned long long)position << 32) | (unsigned)value);
 }
+
+// ---- attention (attention.cu, attention_mma.cu) ------------------------------------------------
+// The eight operands of fused attention (0 q, 1 k, 2 v, 3 output, 4 gradOutput, 5 gq, 6 gk, 7 gv): each
+// matrix's offset, row distance (ld) and batch strides. Must match CudaAttentionLayout in CudaKernelArgs.cs byte for byte.
+struct AttnLayout {
+    i64 offsets[8];
+    int ld[8];
+    int rank;
+    int shape[6];
+    int strides[8][6];
+};
+
+__device__ __forceinline__ i64 matrix_offset(const AttnLayout& L, int operand, i64 b) {
+    i64 off = L.offsets[operand];
+    for (int d = L.rank - 1; d >= 0; --d) {
+        i64 n = L.shape[d];
+        i64 q = b / n;
+        off += (b - q * n) * L.strides[operand][d];
+        b = q;
+    }
+    return off;
+}
+
+// Must match CounterDropout.Keeps bit for bit: the (index + 1)-th SplitMix64 output from seed, its top
+// 24 bits as a float in [0, 1) (exact), compared with keep = 1 - dropoutP.
+__device__ __forceinline__ bool kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
+    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
+    unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
+}
