@@ -4,7 +4,8 @@
 #                            .NET needed where it runs) in bench/gpu/bundle.tar.gz, checked under 64 MiB
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
 #                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
-#                            a per-kernel profile of 3 more steps), and a table
+#                            a per-kernel profile of 3 more steps), gpu-attention (the fused attention
+#                            alone against PyTorch's flash attention), and a table
 # Output goes to stdout and, when $OUT is set (the device tool), to $OUT/gpu-run.log and $OUT/cuda-tests.xml.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,6 +51,10 @@ run() {
       echo "== benchmark $name"
       timeout 240 "$bundle/LlmCourse.Bench" "$name" --profile || echo "$name: failed or timed out (exit $?)"
     done
+    # Attention alone: the tensor-core kernels (bf16) against PyTorch's flash attention, then the float32 kernels.
+    echo "== benchmark gpu-attention"
+    timeout 90 "$bundle/LlmCourse.Bench" gpu-attention || echo "gpu-attention: failed or timed out (exit $?)"
+    timeout 60 "$bundle/LlmCourse.Bench" gpu-attention --fp32 --skip-anchor --steps 5 || echo "gpu-attention --fp32: failed or timed out (exit $?)"
   } 2>&1 | tee "$log" | tee /tmp/gpu-run.log
   table /tmp/gpu-run.log
 }
@@ -71,6 +76,8 @@ table() {
         printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", n, ours[n], ms[n], mfu[n], eager[n] ? eager[n] : "-", comp[n] ? comp[n] : "-", re, rc
       }
     }' "$1"
+  echo
+  grep -E "^(ours|pytorch): \[" "$1" || true
   grep -E "Total: [0-9]+, Errors" "$1" | tail -1 || true
 }
 
