@@ -148,6 +148,13 @@ internal abstract class Backend
     /// <summary>The largest head size (D and Dv) <see cref="Attention"/> takes; larger heads run the composite attention.</summary>
     public virtual int FusedAttentionMaxHeadSize => int.MaxValue;
 
+    /// <summary>
+    /// Whether <see cref="Attention"/> rounds float32 q, k and v to <paramref name="precision"/> itself as it
+    /// reads them (the same round-to-nearest-even as <c>RoundedTo</c>), so autocast need not make rounded
+    /// copies first. The CPU's kernels compute on the values they are given: false.
+    /// </summary>
+    public virtual bool AttentionRoundsOperands(DType precision, int headSize, int valueSize) => false;
+
     public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp);
 

@@ -74,10 +74,13 @@ public static partial class Functional
 
     static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed)
     {
-        // Autocast: q, k, v rounded to bf16/fp16 (into contiguous copies), the output rounded too; the
-        // softmax inside stays float32, as in PyTorch's bf16 flash attention.
+        // Autocast: q, k, v rounded to bf16/fp16, the output rounded too; the softmax inside stays float32,
+        // as in PyTorch's bf16 flash attention. Rounded copies, unless the backend rounds as it reads
+        // (CUDA's tensor-core kernels): then q, k, v go in as they are, in the model's time-major layout,
+        // so neither the copies nor a transpose of the output (see AllocateInLayoutOf) are made.
         var precision = Autocast.CurrentPrecision;
-        var (qs, ks, vs) = precision == DType.Float32
+        var asTheyAre = precision == DType.Float32 || q.Backend.AttentionRoundsOperands(precision, q.shape[^1], v.shape[^1]);
+        var (qs, ks, vs) = asTheyAre
             ? (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v))
             : (q.RoundedTo(precision), k.RoundedTo(precision), v.RoundedTo(precision));
         var output = AllocateInLayoutOf(qs, [.. q.shape[..^1], v.shape[^1]]);

@@ -20,6 +20,10 @@ internal sealed unsafe partial class CudaBackend
     /// <summary>Both kernel families keep a row's accumulators in registers: 4 per lane (attention.cu), 16 × 4 (attention_mma.cu).</summary>
     public override int FusedAttentionMaxHeadSize => MaxHeadSize;
 
+    /// <summary>The tensor-core kernels round q, k, v (and gradOutput) to 16 bits as they load them into shared memory or registers.</summary>
+    public override bool AttentionRoundsOperands(DType precision, int headSize, int valueSize) =>
+        TensorCoreKernel(precision, headSize, valueSize, Dev.ComputeCapability) is not null;
+
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp)
     {
