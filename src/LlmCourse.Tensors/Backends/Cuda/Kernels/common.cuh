@@ -59,9 +59,11 @@ __device__ __forceinline__ u16 f32_to_bf16(float f) {
     return (u16)(u >> 16);
 }
 
+#ifndef SIMT_EMULATION  // the CPU emulator of the tests (tests/.../Cuda/Simt/simt.h) defines these two itself
 __device__ __forceinline__ float f16_to_f32(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 
 __device__ __forceinline__ u16 f32_to_f16(float f) { u16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+#endif
 
 // dtype codes: the order of the DType enum (Float32, Int32, BFloat16, Float16).
 #define DT_F32 0
