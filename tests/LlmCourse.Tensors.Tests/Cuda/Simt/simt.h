@@ -1,12 +1,13 @@
 // A CPU emulator of the CUDA execution model, enough to run the engine's kernel files with g++ and check
 // their logic without a GPU (SimtEmulationTests.cs compiles and runs the harnesses next to this file).
-// Every thread of a block is a std::thread; blocks run one after another. __syncthreads is a barrier of the
-// block, warp shuffles and mma.sync a barrier of the warp's 32 lanes; a thread that returns early no longer
-// counts at later barriers of its block (as on a GPU). A barrier that waits more than 20 s aborts with where
-// it was (a deadlock, e.g. a divergent __syncthreads, fails the test instead of hanging it).
+// Every thread of a block is a fiber on one OS thread; blocks run one after another.
+// __syncthreads is a barrier of the block, warp shuffles and mma.sync a barrier of the warp's 32 lanes; a
+// thread runs until it must wait at one, then the next runnable thread runs. A thread that returns early no
+// longer counts at later barriers of its block (as on a GPU). When no thread can run and some have not
+// returned (a divergent __syncthreads, a shuffle some lanes never reach) it aborts, naming where each waits.
 // What it does not model: timing, memory coalescing and bank conflicts, warps running in lockstep (lanes run
-// independently between collectives), and the hardware's summation order inside an mma (emulated in double,
-// then added to the float accumulator).
+// one after another between collectives), and the hardware's summation order inside an mma (emulated in
+// double, then added to the float accumulator).
 //
 // How to write a harness for a kernel file: #include "simt.h", then "common.cuh" and the .cu file (the test
 // passes -I to the kernels' folder); launch with simt_launch(grid, threads, [&] { kernel(args...); }); print
@@ -19,14 +20,14 @@
 #include <math.h>
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <functional>
+#include <ucontext.h>
 #include <type_traits>
 #include <vector>
 
@@ -39,77 +40,133 @@ struct dim3 {
     unsigned x = 1, y = 1, z = 1;
 };
 
-inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 threadIdx, blockIdx;   // of the fiber running now (set by the scheduler at each switch)
 inline dim3 blockDim, gridDim;
-inline thread_local int simt_lane, simt_warp;
+inline int simt_lane, simt_warp;
 inline const char* simt_kernel = "";
 
 #define SIMT_SHARED_BYTES 65536
 alignas(16) float smem[SIMT_SHARED_BYTES / sizeof(float)];
 
-// ---- barriers that threads can leave (an early return) ----------------------------------------------
-class SimtBarrier {
-    std::mutex m;
-    std::condition_variable cv;
-    int expected = 0, arrived = 0;
-    unsigned long generation = 0;
+// ---- fibers: the threads of a block, switched cooperatively on one OS thread ------------------------
+// The switch: x86-64 saves the callee-saved registers on the old stack and resumes the new one (swapcontext
+// would also make a signal-mask system call per switch, most of a run's time); elsewhere, ucontext.
+#if defined(__x86_64__)
+extern "C" void simt_switch(void** save, void* resume);
+asm(R"(
+    .text
+    .globl simt_switch
+    .type simt_switch, @function
+simt_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size simt_switch, .-simt_switch
+)");
+struct SimtContext {
+    void* sp = nullptr;
+};
+inline void simt_swap(SimtContext& save, SimtContext& resume) { simt_switch(&save.sp, resume.sp); }
+inline void simt_start(SimtContext& c, char* stack, size_t bytes, void (*entry)()) {
+    auto top = (uintptr_t)(stack + bytes) & ~(uintptr_t)15;
+    auto* slots = (void**)(top - 8 * sizeof(void*));   // r15 r14 r13 r12 rbx rbp, then ret's address, then a pad
+    for (int i = 0; i < 6; ++i) slots[i] = nullptr;
+    slots[6] = (void*)entry;                            // entered as if called: rsp % 16 == 8 there
+    slots[7] = nullptr;
+    c.sp = slots;
+}
+#else
+struct SimtContext {
+    ucontext_t context;
+};
+inline void simt_swap(SimtContext& save, SimtContext& resume) { swapcontext(&save.context, &resume.context); }
+inline void simt_start(SimtContext& c, char* stack, size_t bytes, void (*entry)()) {
+    getcontext(&c.context);
+    c.context.uc_stack.ss_sp = stack;
+    c.context.uc_stack.ss_size = bytes;
+    c.context.uc_link = nullptr;
+    makecontext(&c.context, entry, 0);
+}
+#endif
 
-public:
-    const char* kind = "";
-    void reset(int n) {
-        std::lock_guard<std::mutex> g(m);
-        expected = n;
-        arrived = 0;
-    }
-    void wait() {
-        std::unique_lock<std::mutex> l(m);
-        const auto g = generation;
-        if (++arrived == expected) {
-            arrived = 0;
-            ++generation;
-            cv.notify_all();
-            return;
-        }
-        if (!cv.wait_for(l, std::chrono::seconds(20), [&] { return generation != g; })) {
-            std::fprintf(stderr, "SIMT deadlock in %s: %s barrier, block (%u, %u, %u), thread %u (%d of %d arrived)\n", simt_kernel, kind,
-                         blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, arrived, expected);
-            std::fflush(stderr);
-            std::abort();
-        }
-    }
-    void leave() {
-        std::lock_guard<std::mutex> g(m);
-        --expected;
-        if (expected > 0 && arrived == expected) {
-            arrived = 0;
-            ++generation;
-            cv.notify_all();
-        }
-    }
+// A thread runs until it reaches a barrier others have not reached, then the scheduler runs the next one.
+// Deterministic (the same interleaving every run) and far cheaper than OS threads and futexes.
+struct SimtFiber {
+    SimtContext context;
+    std::unique_ptr<char[]> stack;
+    unsigned index = 0;
+    bool done = false;
+    int waiting = 0;   // 0 runnable, 1 at __syncthreads, 2 at its warp's barrier
 };
 
 struct SimtWarp {
-    SimtBarrier barrier;
+    int alive = 32, arrived = 0;
     uint64_t slot[32];
     unsigned a[32][4], b[32][2];
 };
 
-inline SimtBarrier simt_block;
-inline std::vector<std::unique_ptr<SimtWarp>> simt_warps;
+inline SimtContext simt_scheduler;
+inline std::vector<SimtFiber> simt_fibers;
+inline std::vector<SimtWarp> simt_warps;
+inline int simt_block_alive = 0, simt_block_arrived = 0;
+inline SimtFiber* simt_current = nullptr;
+inline std::function<void()> simt_body;
 
-inline void __syncthreads() { simt_block.wait(); }
+inline void simt_release(int kind, int warp) {
+    for (auto& f : simt_fibers)
+        if (!f.done && f.waiting == kind && (kind == 1 || (int)(f.index >> 5) == warp)) f.waiting = 0;
+}
+
+// Arrive at a barrier; when the last live thread of its group arrives, all go on.
+inline void simt_barrier(int kind) {
+    SimtFiber& self = *simt_current;
+    int& arrived = kind == 1 ? simt_block_arrived : simt_warps[simt_warp].arrived;
+    const int alive = kind == 1 ? simt_block_alive : simt_warps[simt_warp].alive;
+    if (++arrived == alive) {
+        arrived = 0;
+        simt_release(kind, simt_warp);
+        return;
+    }
+    self.waiting = kind;
+    simt_swap(self.context, simt_scheduler);
+}
+
+inline void simt_fiber_entry() {
+    simt_body();
+    SimtFiber& self = *simt_current;
+    self.done = true;
+    // A thread that returns no longer counts: a barrier the others wait at may now be complete.
+    SimtWarp& w = simt_warps[self.index >> 5];
+    if (--w.alive > 0 && w.arrived == w.alive) { w.arrived = 0; simt_release(2, (int)(self.index >> 5)); }
+    if (--simt_block_alive > 0 && simt_block_arrived == simt_block_alive) { simt_block_arrived = 0; simt_release(1, 0); }
+    simt_swap(self.context, simt_scheduler);
+}
+
+inline void __syncthreads() { simt_barrier(1); }
 
 // ---- warp collectives ---------------------------------------------------------------------------
 template <class T>
 T simt_exchange(T v, int source) {
     static_assert(sizeof(T) <= 8, "shuffle of at most 8 bytes");
-    SimtWarp& w = *simt_warps[simt_warp];
+    SimtWarp& w = simt_warps[simt_warp];
     uint64_t bits = 0;
     std::memcpy(&bits, &v, sizeof(T));
     w.slot[simt_lane] = bits;
-    w.barrier.wait();
+    simt_barrier(2);
     const uint64_t r = w.slot[source & 31];
-    w.barrier.wait();
+    simt_barrier(2);
     T out;
     std::memcpy(&out, &r, sizeof(T));
     return out;
@@ -174,10 +231,10 @@ inline float simt_decode(unsigned short h, bool f16) {
 }
 
 inline void simt_mma(float* d, const unsigned* a, const unsigned* b, bool f16) {
-    SimtWarp& w = *simt_warps[simt_warp];
+    SimtWarp& w = simt_warps[simt_warp];
     std::memcpy(w.a[simt_lane], a, sizeof w.a[0]);
     std::memcpy(w.b[simt_lane], b, sizeof w.b[0]);
-    w.barrier.wait();
+    simt_barrier(2);
     // A[row][col]: lane (row % 8) * 4 + (col % 8) / 2, register (row >= 8) + 2 (col >= 8), odd columns high.
     auto A = [&](int row, int col) {
         const unsigned r = w.a[(row % 8) * 4 + (col % 8) / 2][(row >= 8 ? 1 : 0) + (col >= 8 ? 2 : 0)];
@@ -196,7 +253,7 @@ inline void simt_mma(float* d, const unsigned* a, const unsigned* b, bool f16) {
         for (int k = 0; k < 16; ++k) s += (double)A(row, k) * (double)B(k, col);
         out[e] = (float)((double)d[e] + s);
     }
-    w.barrier.wait();   // every lane has read every fragment before any lane deposits its next ones
+    simt_barrier(2);   // every lane has read every fragment before any lane deposits its next ones
     std::memcpy(d, out, sizeof out);
 }
 
@@ -204,6 +261,8 @@ inline void mma_16816_bf16(float* d, const unsigned* a, const unsigned* b) { sim
 inline void mma_16816_f16(float* d, const unsigned* a, const unsigned* b) { simt_mma(d, a, b, true); }
 
 // ---- launch ----------------------------------------------------------------------------------------------
+inline constexpr size_t SimtStackBytes = 256 * 1024;
+
 template <class F>
 void simt_launch(const char* name, dim3 grid, unsigned threads, F&& body) {
     if (threads == 0 || threads % 32 != 0 || threads > 1024) {
@@ -213,31 +272,48 @@ void simt_launch(const char* name, dim3 grid, unsigned threads, F&& body) {
     simt_kernel = name;
     blockDim = {threads, 1, 1};
     gridDim = grid;
-    const unsigned warps = threads / 32;
-    simt_warps.clear();
-    for (unsigned w = 0; w < warps; ++w) {
-        simt_warps.push_back(std::make_unique<SimtWarp>());
-        simt_warps.back()->barrier.kind = "warp";
-    }
-    simt_block.kind = "__syncthreads";
+    simt_body = body;
+    simt_fibers.resize(threads);
+    simt_warps.assign(threads / 32, SimtWarp{});
+    for (unsigned i = 0; i < threads; ++i)
+        if (!simt_fibers[i].stack) simt_fibers[i].stack.reset(new char[SimtStackBytes]);
     for (unsigned z = 0; z < grid.z; ++z)
         for (unsigned y = 0; y < grid.y; ++y)
             for (unsigned x = 0; x < grid.x; ++x) {
                 std::memset(smem, 0xff, sizeof smem);   // NaN bytes: a read of unwritten shared memory shows
-                simt_block.reset((int)threads);
-                for (auto& w : simt_warps) w->barrier.reset(32);
-                std::vector<std::thread> pool;
-                pool.reserve(threads);
-                for (unsigned i = 0; i < threads; ++i)
-                    pool.emplace_back([&, i] {
-                        threadIdx = {i, 0, 0};
-                        blockIdx = {x, y, z};
-                        simt_lane = (int)(i & 31);
-                        simt_warp = (int)(i >> 5);
-                        body();
-                        simt_block.leave();
-                        simt_warps[simt_warp]->barrier.leave();
-                    });
-                for (auto& t : pool) t.join();
+                blockIdx = {x, y, z};
+                simt_block_alive = (int)threads;
+                simt_block_arrived = 0;
+                for (auto& w : simt_warps) { w.alive = 32; w.arrived = 0; }
+                for (unsigned i = 0; i < threads; ++i) {
+                    SimtFiber& f = simt_fibers[i];
+                    f.index = i;
+                    f.done = false;
+                    f.waiting = 0;
+                    simt_start(f.context, f.stack.get(), SimtStackBytes, simt_fiber_entry);
+                }
+                // Round robin over the runnable threads until every one has returned.
+                for (;;) {
+                    bool any = false, progressed = false;
+                    for (auto& f : simt_fibers) {
+                        if (f.done) continue;
+                        any = true;
+                        if (f.waiting) continue;
+                        simt_current = &f;
+                        threadIdx = {f.index, 0, 0};
+                        simt_lane = (int)(f.index & 31);
+                        simt_warp = (int)(f.index >> 5);
+                        simt_swap(simt_scheduler, f.context);
+                        progressed = true;
+                    }
+                    if (!any) break;
+                    if (!progressed) {
+                        for (auto& f : simt_fibers)
+                            if (!f.done)
+                                std::fprintf(stderr, "SIMT deadlock in %s, block (%u, %u, %u): thread %u waits at %s\n", name, x, y, z, f.index,
+                                             f.waiting == 1 ? "__syncthreads" : "a warp collective");
+                        std::abort();
+                    }
+                }
             }
 }

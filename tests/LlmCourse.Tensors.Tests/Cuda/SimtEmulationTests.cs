@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using LlmCourse.Tensors.Tests.Parity;
+
+namespace LlmCourse.Tensors.Tests.Cuda;
+
+/// <summary>
+/// The CUDA kernel files run on the CPU: each harness in Cuda/Simt (a C++ program) includes the emulator
+/// (simt.h: the threads of a block as fibers, __syncthreads, warp shuffles, mma.sync by the PTX fragment
+/// layout), common.cuh and a kernel file, runs its kernels as the backend launches them and checks them
+/// against a reference computed in double. So a kernel's indexing, masking, online softmax and fragment
+/// bookkeeping are tested on every machine with g++ (CI installs it), not only on a GPU; what it cannot
+/// check is the hardware itself (the fragment layout is the PTX ISA's, written into simt.h), speed, and
+/// NVRTC's code generation (the CudaCompile tests compile the same files with NVRTC).
+/// </summary>
+[Trait("Category", "CudaEmulation")]
+public sealed class SimtEmulationTests(ITestOutputHelper output)
+{
+    static string SimtFolder => Path.Combine(Fixtures.RepoRoot, "tests", "LlmCourse.Tensors.Tests", "Cuda", "Simt");
+    static string KernelFolder => Path.Combine(Fixtures.RepoRoot, "src", "LlmCourse.Tensors", "Backends", "Cuda", "Kernels");
+
+    public static TheoryData<string> Harnesses() =>
+        [.. Directory.GetFiles(SimtFolder, "*.cpp").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(Harnesses))]
+    public void KernelsOnTheEmulatorMatchTheirReference(string harness)
+    {
+        var compiler = FindOnPath("g++");
+        Assert.SkipWhen(compiler is null, "g++ is not installed (apt-get install g++): the emulated CUDA kernels are compiled with it");
+        var folder = Directory.CreateTempSubdirectory("simt-");
+        try
+        {
+            var binary = Path.Combine(folder.FullName, harness);
+            var (built, buildLog) = Run(compiler!, ["-std=c++20", "-O2", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function",
+                $"-I{KernelFolder}", Path.Combine(SimtFolder, harness + ".cpp"), "-o", binary], TimeSpan.FromMinutes(3));
+            Assert.True(built == 0, $"g++ failed on {harness}.cpp:\n{buildLog}");
+            var (exit, log) = Run(binary, [], TimeSpan.FromMinutes(5));
+            foreach (var line in log.Split('\n', StringSplitOptions.RemoveEmptyEntries)) output.WriteLine(line);
+            var totals = Regex.Match(log, @"^(\d+) passed, (\d+) failed\s*$", RegexOptions.Multiline);
+            Assert.True(totals.Success, $"{harness}: no totals line (crashed?), exit code {exit}:\n{log}");
+            Assert.True(int.Parse(totals.Groups[1].Value) > 0, $"{harness}: no check ran");
+            Assert.True(exit == 0 && totals.Groups[2].Value == "0",
+                $"{harness}: {totals.Value.Trim()}, exit code {exit}:\n{string.Join('\n', log.Split('\n').Where(l => !l.StartsWith("PASS")))}");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
+
+    static (int ExitCode, string Output) Run(string program, string[] arguments, TimeSpan limit)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(limit))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"{stdout.Result}{stderr.Result}\n(killed after {limit.TotalMinutes} minutes)");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+}
