@@ -183,6 +183,19 @@ template <class T> T __shfl_up_sync(unsigned, T v, unsigned delta) {
     return simt_exchange(v, s >= 0 ? s : simt_lane);
 }
 
+// Warp votes (every lane of the warp takes part, as the full mask says).
+inline unsigned __ballot_sync(unsigned, int predicate) {
+    SimtWarp& w = simt_warps[simt_warp];
+    w.slot[simt_lane] = predicate != 0;
+    simt_barrier(2);
+    unsigned bits = 0;
+    for (int l = 0; l < 32; ++l) bits |= (unsigned)(w.slot[l] != 0) << l;
+    simt_barrier(2);
+    return bits;
+}
+inline int __any_sync(unsigned mask, int predicate) { return __ballot_sync(mask, predicate) != 0; }
+inline int __all_sync(unsigned mask, int predicate) { return __ballot_sync(mask, predicate) == 0xffffffffu; }
+
 // ---- bit casts, 16-bit floats, integer min/max as CUDA's overloads ------------------------------------
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
