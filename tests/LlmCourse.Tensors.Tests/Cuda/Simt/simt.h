@@ -202,6 +202,13 @@ inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); retu
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
 inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 
+// Round-to-nearest float arithmetic (__fadd_rn and kin): on a GPU these are never contracted into a fused
+// multiply-add; here each result goes through a volatile float, so g++ cannot fuse a product into a sum either.
+inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
+inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
+inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
+inline float __fsqrt_rn(float a) { volatile float r = sqrtf(a); return r; }
+
 // fp16 by GCC's _Float16 (x86-64, GCC 12+): conversions round to nearest even, as cvt.rn does.
 inline float f16_to_f32(unsigned short h) { _Float16 x; std::memcpy(&x, &h, 2); return (float)x; }
 inline unsigned short f32_to_f16(float f) { _Float16 x = (_Float16)f; unsigned short h; std::memcpy(&h, &x, 2); return h; }
