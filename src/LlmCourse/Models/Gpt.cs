@@ -115,7 +115,7 @@ public sealed class CausalSelfAttention : Module
         var k = qkv[1].View(B, T, H, D).Transpose(1, 2);   // (B, H, T, D)
         var scores = q.MatMul(k.Transpose(-2, -1)) * (1f / MathF.Sqrt(D));   // (B, H, T, T)
         if (!config.Causal) return scores.Softmax(-1);     // an encoder: nothing masked
-        var future = Tensor.Ones(T, T).Triu(1);            // (T, T): 1 above the diagonal
+        var future = Tensor.Ones([T, T], DType.Float32, x.Device).Triu(1);   // (T, T): 1 above the diagonal, with the scores
         return scores.MaskedFill(future, float.NegativeInfinity).Softmax(-1); // (B, H, T, T)
     }
 }
@@ -226,7 +226,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
             throw new ArgumentException($"Gpt: {past + T} positions exceed the block size {Config.BlockSize}.");
         _ = B;
 
-        var positions = Tensor.Arange(past, past + T);                    // (T), Int32
+        var positions = Tensor.Arange(past, past + T, device: wpe.Weight.Device);   // (T), Int32, where the model is
         var x = drop.Forward(wte.Forward(tokens) + wpe.Forward(positions));  // (B, T, C) + (T, C) broadcast
         for (var layer = 0; layer < h.Count; layer++)
             x = h[layer].Forward(x, caches?[layer]);                       // (B, T, C)
@@ -240,7 +240,7 @@ public sealed class Gpt : Module, INeuralLanguageModel
     {
         using var inference = Inference();
         var T = tokens.Size(1);
-        var x = wte.Forward(tokens) + wpe.Forward(Tensor.Arange(0, T));   // (B, T, C)
+        var x = wte.Forward(tokens) + wpe.Forward(Tensor.Arange(0, T, device: wpe.Weight.Device));   // (B, T, C)
         var weights = new Tensor[h.Count];
         for (var layer = 0; layer < h.Count; layer++)
         {
@@ -293,13 +293,13 @@ public sealed class Gpt : Module, INeuralLanguageModel
             Tensor logits;
             if (useKvCache && caches is not null && caches[0].Length < Config.BlockSize)
             {
-                logits = Forward(Tensor.FromArray([tokens[^1]], 1, 1), caches);   // (1, 1, V)
+                logits = Forward(Tensor.FromArray([tokens[^1]], [1, 1], wte.Weight.Device), caches);   // (1, 1, V)
             }
             else
             {
                 var window = tokens.Skip(Math.Max(0, tokens.Count - Config.BlockSize)).ToArray();
                 caches = useKvCache ? Enumerable.Range(0, Config.Layers).Select(_ => new KvCache()).ToArray() : null;
-                logits = Forward(Tensor.FromArray(window, 1, window.Length), caches);   // (1, T, V)
+                logits = Forward(Tensor.FromArray(window, [1, window.Length], wte.Weight.Device), caches);   // (1, T, V)
             }
             var last = logits.Select(1, logits.Size(1) - 1).Select(0, 0).ToArray();     // (V)
             tokens.Add(sampling.Sample(last, random));

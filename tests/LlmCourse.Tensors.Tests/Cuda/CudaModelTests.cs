@@ -1,3 +1,4 @@
+using LlmCourse.Tests.Cuda;
 using LlmCourse.Tensors.Optim;
 using LlmCourse.Tensors.Tests.Parity;
 using LlmCourse.Tensors.Tests.Regression;
@@ -116,6 +117,7 @@ public sealed class CudaModelTests(ITestOutputHelper output)
     /// between steps does not grow (parameters, gradients, optimizer state only).
     /// </summary>
     [Fact]
+    [Trait(EmulatedGpu.Trait, "TooSlow")]   // 1,000 steps: minutes on the emulated GPU
     public void ReservedMemoryStaysFlatOverAThousandSteps()
     {
         Require();

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using LlmCourse.Tensors.Tests.Parity;
+using LlmCourse.Tests.Cuda;
 
 namespace LlmCourse.Tensors.Tests.Cuda;
 
@@ -20,23 +20,25 @@ public sealed class SimtEmulationTests(ITestOutputHelper output)
     static string KernelFolder => Path.Combine(Fixtures.RepoRoot, "src", "LlmCourse.Tensors", "Backends", "Cuda", "Kernels");
 
     public static TheoryData<string> Harnesses() =>
-        [.. Directory.GetFiles(SimtFolder, "*.cpp").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)];
+        [.. Directory.GetFiles(SimtFolder, "*.cpp").Select(f => Path.GetFileNameWithoutExtension(f))
+            .Where(n => !n.StartsWith("simt_", StringComparison.Ordinal))   // simt_cuda.cpp is the emulated GPU (EmulatedGpuTests)
+            .Order(StringComparer.Ordinal)];
 
     [Theory]
     [MemberData(nameof(Harnesses))]
     public void KernelsOnTheEmulatorMatchTheirReference(string harness)
     {
-        var compiler = FindOnPath("g++");
+        var compiler = EmulatedGpu.FindOnPath("g++");
         Assert.SkipWhen(compiler is null, "g++ is not installed (apt-get install g++): the emulated CUDA kernels are compiled with it");
         var folder = Directory.CreateTempSubdirectory("simt-");
         try
         {
             var kernels = EmulatorSources(folder.FullName);
             var binary = Path.Combine(folder.FullName, harness);
-            var (built, buildLog) = Run(compiler!, ["-std=c++20", "-O2", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function", "-Wno-sign-compare",
+            var (built, buildLog) = EmulatedGpu.Run(compiler!, ["-std=c++20", "-O2", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function", "-Wno-sign-compare",
                 $"-I{kernels}", Path.Combine(SimtFolder, harness + ".cpp"), "-o", binary], TimeSpan.FromMinutes(3));
             Assert.True(built == 0, $"g++ failed on {harness}.cpp:\n{buildLog}");
-            var (exit, log) = Run(binary, [], TimeSpan.FromMinutes(5));
+            var (exit, log) = EmulatedGpu.Run(binary, [], TimeSpan.FromMinutes(5));
             foreach (var line in log.Split('\n', StringSplitOptions.RemoveEmptyEntries)) output.WriteLine(line);
             var totals = Regex.Match(log, @"^(\d+) passed, (\d+) failed\s*$", RegexOptions.Multiline);
             Assert.True(totals.Success, $"{harness}: no totals line (crashed?), exit code {exit}:\n{log}");
@@ -64,24 +66,5 @@ public sealed class SimtEmulationTests(ITestOutputHelper output)
             File.WriteAllText(Path.Combine(kernels, Path.GetFileName(file)), text);
         }
         return kernels;
-    }
-
-    static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
-
-    static (int ExitCode, string Output) Run(string program, string[] arguments, TimeSpan limit)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"{stdout.Result}{stderr.Result}\n(killed after {limit.TotalMinutes} minutes)");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }

@@ -6,7 +6,7 @@ using LlmCourse.Tensors.Tests.Core;
 
 /// <summary>
 /// Every CPU unary operator's vectorised block (what runs) against its own scalar form (the readable
-/// reference beside it), forward and gradient. Tolerance: 2e-5 relative plus 1e-6 absolute, since the
+/// reference beside it), forward (also in place) and gradient. Tolerance: 2e-5 relative plus 1e-6 absolute, since the
 /// vector forms use System.Numerics.Tensors' or our own exp/tanh/sin, a few ulp from MathF's.
 /// </summary>
 public sealed class UnaryOperatorTests
@@ -44,6 +44,13 @@ public sealed class UnaryOperatorTests
             var y = new float[x.Length];
             op.Forward(x, y);
             for (var i = 0; i < x.Length; i++) Near(y[i], op.Forward(x[i]), $"{name} forward, x = {x[i]}");
+            // In place, as the backend runs a strided input (copied contiguous into y, then y = f(y)): the
+            // same bits. (The overlapping last vector once re-read outputs as inputs: f(f(x)) at the end.)
+            var inPlace = (float[])x.Clone();
+            op.Forward(inPlace, inPlace);
+            for (var i = 0; i < x.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(inPlace[i]) == BitConverter.SingleToInt32Bits(y[i]),
+                    $"{name} forward in place, x[{i}] = {x[i]}: {inPlace[i]}, out of place {y[i]}");
             var gx = new float[x.Length];
             op.Backward(x, y, gy, gx);
             for (var i = 0; i < x.Length; i++) Near(gx[i], op.Backward(x[i], y[i], gy[i]), $"{name} backward, x = {x[i]}");

@@ -330,7 +330,7 @@ public static class OpCases
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, bool causal)
     {
         var scores = q.MatMul(k.Transpose(-2, -1)) * (1f / MathF.Sqrt(q.Size(-1)));   // (B, H, Tq, Tk)
-        if (causal) scores = scores.MaskedFill(CausalMask(q.Size(-2)), float.NegativeInfinity);
+        if (causal) scores = scores.MaskedFill(CausalMask(q.Size(-2)).To(scores.Device), float.NegativeInfinity);
         return scores.Softmax(-1).MatMul(v);
     }
 

@@ -20,7 +20,7 @@ public sealed class TinyGpt(IReadOnlyDictionary<string, Tensor> parameters, int 
     {
         int B = idx.Size(0), T = idx.Size(1), C = P("wte.weight").Size(1), H = heads, D = C / H;
         var x = F.Embedding(idx, P("wte.weight")) + P("wpe.weight").Slice(0, 0, T);         // (B, T, C)
-        var causal = Parity.OpCases.CausalMask(T);
+        var causal = Parity.OpCases.CausalMask(T).To(x.Device);      // the mask lives with the scores
         for (var l = 0; l < layers; l++)
         {
             var h = $"h.{l}.";

@@ -61,7 +61,10 @@ internal interface IVectorOutputGradient
 /// <summary>
 /// The loop every <see cref="IVectorOperator"/> runs in: the widest vector the CPU has, then the last
 /// partial vector done as one overlapping full vector (so an element's bits never depend on where it
-/// sits in the array), scalar only for inputs shorter than a vector.
+/// sits in the array), scalar only for inputs shorter than a vector. The overlapping vector's inputs are
+/// loaded before anything is stored: the output may be the input (the backend runs an op in place on a
+/// contiguous copy of a strided input), and reading them after the main loop would apply the op twice to
+/// the elements both vectors cover.
 /// </summary>
 internal static class VectorLoops
 {
@@ -72,21 +75,21 @@ internal static class VectorLoops
         var n = x.Length;
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
-            for (var i = 0; ; i += Vector512<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector512<float>.Count);
-                op.Forward(Vector512.LoadUnsafe(ref xr, at)).StoreUnsafe(ref yr, at);
-                if ((int)at == n - Vector512<float>.Count) return;
-            }
+            const int w = 512 / 32;
+            var last = (nuint)(n - w);
+            var lastX = Vector512.LoadUnsafe(ref xr, last);
+            for (nuint i = 0; i + w <= (nuint)n; i += w) op.Forward(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+            if (n % w != 0) op.Forward(lastX).StoreUnsafe(ref yr, last);
+            return;
         }
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            for (var i = 0; ; i += Vector256<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector256<float>.Count);
-                op.Forward(Vector256.LoadUnsafe(ref xr, at)).StoreUnsafe(ref yr, at);
-                if ((int)at == n - Vector256<float>.Count) return;
-            }
+            const int w = 256 / 32;
+            var last = (nuint)(n - w);
+            var lastX = Vector256.LoadUnsafe(ref xr, last);
+            for (nuint i = 0; i + w <= (nuint)n; i += w) op.Forward(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+            if (n % w != 0) op.Forward(lastX).StoreUnsafe(ref yr, last);
+            return;
         }
         for (var i = 0; i < n; i++) y[i] = op.Forward(x[i]);
     }
@@ -98,25 +101,27 @@ internal static class VectorLoops
     {
         ref var xr = ref MemoryMarshal.GetReference(x);
         ref var gr = ref MemoryMarshal.GetReference(gy);
-        ref var yr = ref MemoryMarshal.GetReference(gx);
+        ref var outr = ref MemoryMarshal.GetReference(gx);
         var n = x.Length;
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
-            for (var i = 0; ; i += Vector512<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector512<float>.Count);
-                op.Backward(Vector512.LoadUnsafe(ref xr, at), Vector512.LoadUnsafe(ref gr, at)).StoreUnsafe(ref yr, at);
-                if ((int)at == n - Vector512<float>.Count) return;
-            }
+            const int w = 512 / 32;
+            var last = (nuint)(n - w);
+            var (lastX, lastG) = (Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref gr, last));
+            for (nuint i = 0; i + w <= (nuint)n; i += w)
+                op.Backward(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref gr, i)).StoreUnsafe(ref outr, i);
+            if (n % w != 0) op.Backward(lastX, lastG).StoreUnsafe(ref outr, last);
+            return;
         }
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            for (var i = 0; ; i += Vector256<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector256<float>.Count);
-                op.Backward(Vector256.LoadUnsafe(ref xr, at), Vector256.LoadUnsafe(ref gr, at)).StoreUnsafe(ref yr, at);
-                if ((int)at == n - Vector256<float>.Count) return;
-            }
+            const int w = 256 / 32;
+            var last = (nuint)(n - w);
+            var (lastX, lastG) = (Vector256.LoadUnsafe(ref xr, last), Vector256.LoadUnsafe(ref gr, last));
+            for (nuint i = 0; i + w <= (nuint)n; i += w)
+                op.Backward(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref gr, i)).StoreUnsafe(ref outr, i);
+            if (n % w != 0) op.Backward(lastX, lastG).StoreUnsafe(ref outr, last);
+            return;
         }
         for (var i = 0; i < n; i++) gx[i] = op.Backward(x[i], float.NaN, gy[i]);
     }
@@ -132,23 +137,23 @@ internal static class VectorLoops
         var n = x.Length;
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
-            for (var i = 0; ; i += Vector512<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector512<float>.Count);
-                op.Backward(Vector512.LoadUnsafe(ref xr, at), Vector512.LoadUnsafe(ref yr, at), Vector512.LoadUnsafe(ref gr, at))
-                    .StoreUnsafe(ref outr, at);
-                if ((int)at == n - Vector512<float>.Count) return;
-            }
+            const int w = 512 / 32;
+            var last = (nuint)(n - w);
+            var (lastX, lastY, lastG) = (Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref yr, last), Vector512.LoadUnsafe(ref gr, last));
+            for (nuint i = 0; i + w <= (nuint)n; i += w)
+                op.Backward(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i), Vector512.LoadUnsafe(ref gr, i)).StoreUnsafe(ref outr, i);
+            if (n % w != 0) op.Backward(lastX, lastY, lastG).StoreUnsafe(ref outr, last);
+            return;
         }
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            for (var i = 0; ; i += Vector256<float>.Count)
-            {
-                var at = (nuint)Math.Min(i, n - Vector256<float>.Count);
-                op.Backward(Vector256.LoadUnsafe(ref xr, at), Vector256.LoadUnsafe(ref yr, at), Vector256.LoadUnsafe(ref gr, at))
-                    .StoreUnsafe(ref outr, at);
-                if ((int)at == n - Vector256<float>.Count) return;
-            }
+            const int w = 256 / 32;
+            var last = (nuint)(n - w);
+            var (lastX, lastY, lastG) = (Vector256.LoadUnsafe(ref xr, last), Vector256.LoadUnsafe(ref yr, last), Vector256.LoadUnsafe(ref gr, last));
+            for (nuint i = 0; i + w <= (nuint)n; i += w)
+                op.Backward(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i), Vector256.LoadUnsafe(ref gr, i)).StoreUnsafe(ref outr, i);
+            if (n % w != 0) op.Backward(lastX, lastY, lastG).StoreUnsafe(ref outr, last);
+            return;
         }
         for (var i = 0; i < n; i++) gx[i] = op.Backward(x[i], y[i], gy[i]);
     }

@@ -45,7 +45,9 @@ inline dim3 blockDim, gridDim;
 inline int simt_lane, simt_warp;
 inline const char* simt_kernel = "";
 
+#ifndef SIMT_SHARED_BYTES
 #define SIMT_SHARED_BYTES 65536
+#endif
 alignas(16) float smem[SIMT_SHARED_BYTES / sizeof(float)];
 
 // ---- fibers: the threads of a block, switched cooperatively on one OS thread ------------------------

@@ -1,0 +1,15 @@
+using LlmCourse.Tests.Cuda;
+
+namespace LlmCourse.Tensors.Tests.Cuda;
+
+/// <summary>
+/// Every Category=Cuda test of this assembly on the emulated GPU (<see cref="EmulatedGpu"/>): the CUDA backend's
+/// launchers, allocator, copies, cuBLAS calls and kernels run together on every machine with g++, not only on the
+/// GPU machine. Its output lists each test with its time; a failure names the tests that did not pass.
+/// </summary>
+[Trait("Category", "CudaEmulation")]
+public sealed class EmulatedGpuTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void EveryCudaTestPassesOnTheEmulatedGpu() => EmulatedGpu.RunCudaTests(typeof(EmulatedGpuTests).Assembly, output);
+}
