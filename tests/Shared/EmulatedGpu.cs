@@ -14,7 +14,7 @@ namespace LlmCourse.Tests.Cuda;
 /// GPU, from the C# launchers and the caching allocator to the kernels. What this cannot check: the hardware (its
 /// fragment layouts are simt.h's reading of the PTX ISA), NVRTC's code generation, cuBLAS's own algorithms, timing and
 /// races between warps. Tests too slow on the emulator carry <c>[Trait("Emulator", "TooSlow")]</c> and run on the GPU
-/// only. Shared by the test projects (linked, not copied).
+/// only. In tests/Shared, linked into each test project that has Category=Cuda tests.
 /// </summary>
 public static class EmulatedGpu
 {
