@@ -142,6 +142,30 @@ public sealed class CudaModelTests(ITestOutputHelper output)
         Assert.True(end.Allocated <= afterWarmup.Allocated, $"allocated grew from {afterWarmup.Allocated} to {end.Allocated} bytes");
     }
 
+    /// <summary>
+    /// A request larger than the whole GPU: an error naming the request and what is allocated, reserved and free,
+    /// and nothing lost: the tensors held keep their values and the next allocation works.
+    /// </summary>
+    [Fact]
+    public void OutOfMemoryNamesTheRequestAndWhatIsHeldAndLosesNothing()
+    {
+        Require();
+        var kept = Randn(3, 1000).To(Gpu.Device);
+        var before = kept.ToArray();
+        var total = Tensors.Cuda.MemoryStats().DeviceTotal;
+        const int rows = 1_000_000;
+        var columns = checked((int)(total / sizeof(float) / rows + 1000));   // about 1000 × 4 MB more than the GPU has
+        var e = Assert.ThrowsAny<Exception>(() => Tensor.Zeros([rows, columns], DType.Float32, Gpu.Device));
+        output.WriteLine(e.Message);
+        Assert.Contains("out of memory", e.Message);
+        Assert.Contains($"tried to allocate {(long)rows * columns * sizeof(float) / (double)(1L << 30):F2} GiB", e.Message);
+        Assert.Contains("allocated by tensors", e.Message);
+        Assert.Contains("reserved by the caching allocator", e.Message);
+        Assert.Contains("free of", e.Message);
+        Assert.Equal(before, kept.ToArray());
+        Assert.Equal(2000f, (kept * 0f + 2f).Sum().Item());
+    }
+
     [Fact]
     public void ModulesAndOptimizerStateMoveWithTheirParameters()
     {

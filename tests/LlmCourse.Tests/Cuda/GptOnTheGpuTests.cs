@@ -85,6 +85,24 @@ public sealed class GptOnTheGpuTests : IDisposable
         Assert.Equal(uninterrupted, resumed.Run().Losses);
     }
 
+    /// <summary>Lesson 05's "where the time goes": the profiler on the GPU, with gradient accumulation and autocast.</summary>
+    [Fact]
+    public void ProfilingTrainingStepsOnTheGpuTimesEveryKernelFamily()
+    {
+        RequireGpu();
+        var trainer = new Trainer(Model(Device.Cuda(0)), TrainTokens, ValidationTokens,
+            Options(3) with { EvalInterval = 0, GradientAccumulationSteps = 2, Autocast = DType.BFloat16 });
+        trainer.Run(untilStep: 1);
+        var profile = OpProfiler.Start();
+        try { trainer.Run(untilStep: 3); }
+        finally { profile.Stop(); }
+        var families = profile.Families.Select(f => f.Family).ToHashSet();
+        foreach (var family in new[] { "matmul", "attention", "norms", "optimizer" })
+            Assert.True(families.Contains(family), $"no {family} kernels in the profile:\n{profile.Format()}");
+        Assert.True(profile.KernelTime <= profile.WallTime, $"kernel time {profile.KernelTime} exceeds the wall time {profile.WallTime}");
+        Assert.Equal(3, trainer.Step);
+    }
+
     [Fact]
     public void GenerationAndAttentionWeightsOnTheGpuMatchTheCpu()
     {
