@@ -2,6 +2,9 @@
 # The GPU check of the CUDA backend, in two halves (bench/gpu/README.md):
 #   bench/gpu/run.sh build   here, with the .NET SDK: a self-contained bundle (tests + benchmarks, no
 #                            .NET needed where it runs) in bench/gpu/bundle.tar.gz, checked under 64 MiB
+#   bench/gpu/run.sh emulated  here, no GPU: the same bundle on the emulated GPU (tests/LlmCourse.Tensors.Tests/
+#                            Cuda/Simt/simt_cuda.cpp, g++): its Category=Cuda tests and every GPU benchmark at toy
+#                            sizes, so the bundle, this script and the benchmarks' code run before GPU time is spent
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
 #                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
 #                            a per-kernel profile of 3 more steps), gpu-attention (the fused attention
@@ -81,9 +84,35 @@ table() {
   grep -E "Total: [0-9]+, Errors" "$1" | tail -1 || true
 }
 
+# The bundle on the emulated GPU: the CUDA libraries built from simt_cuda.cpp under the sonames the engine loads,
+# found first through LD_LIBRARY_PATH (EmulatedGpu.cs does the same for the tests). Toy sizes: the emulator runs
+# each thread as a fiber, so the benchmarks' figures mean nothing here; what is checked is that they run.
+emulated() {
+  [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive" || { echo "no bundle: run bench/gpu/run.sh build first"; exit 1; }
+  local simt=tests/LlmCourse.Tensors.Tests/Cuda/Simt lib
+  lib=$(mktemp -d)
+  trap 'rm -rf "$lib"' RETURN
+  g++ -std=c++20 -O2 -shared -fPIC -DSIMT_DIR="\"$(pwd)/$simt\"" "$simt/simt_cuda.cpp" -o "$lib/libsimtcuda.so" || exit 1
+  for soname in libcuda.so.1 libnvrtc.so.13 libcublas.so.13 libcublasLt.so.13; do ln -s libsimtcuda.so "$lib/$soname"; done
+  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LLMCOURSE_CACHE="$lib/cache"
+  local failed=0
+  echo "== tests: Category=Cuda on the emulated GPU (without the two marked Emulator=TooSlow)"
+  timeout 600 "$bundle/LlmCourse.Tensors.Tests" -nocolor -parallel none -trait "Category=Cuda" -trait- "Emulator=TooSlow" || failed=1
+  for args in "gpu-step --block 16 --batch 2 --warmup 1 --steps 1 --skip-anchor --profile" \
+              "gpu-step-gpt2 --block 16 --batch 1 --warmup 1 --steps 1 --skip-anchor" \
+              "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor" \
+              "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor --fp32"; do
+    echo "== benchmark on the emulated GPU: $args"
+    # shellcheck disable=SC2086
+    timeout 300 "$bundle/LlmCourse.Bench" $args || { echo "failed (exit $?): $args"; failed=1; }
+  done
+  [ "$failed" = 0 ] && echo "emulated: every test and benchmark ran" || { echo "emulated: something failed (above)"; exit 1; }
+}
+
 case "${1:-}" in
   build) build ;;
   run) run ;;
+  emulated) emulated ;;
   table) table "${2:-/tmp/gpu-run.log}" ;;
-  *) echo "usage: bench/gpu/run.sh build|run|table [log]"; exit 2 ;;
+  *) echo "usage: bench/gpu/run.sh build|emulated|run|table [log]"; exit 2 ;;
 esac

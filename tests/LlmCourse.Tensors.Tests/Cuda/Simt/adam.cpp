@@ -5,6 +5,7 @@
 // - within 1e-6 relative of Adam computed in double from the same scalars (so both sides cannot share an error);
 // Adam (L2 weight decay folded into the gradient) and AdamW (decoupled decay), each with and without decay.
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "adam.cu"
 
@@ -12,12 +13,6 @@
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
-
-static void check(bool ok, const std::string& what) {
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    (ok ? passed : failed)++;
-}
 
 static const unsigned Threads = 256;
 static dim3 grid_for(long long n, unsigned cap = 3) { return dim3{(unsigned)std::max(1LL, std::min((n + Threads - 1) / Threads, (long long)cap)), 1, 1}; }
@@ -98,6 +93,5 @@ int main() {
     adam_case("AdamW, no decay, n=1000", 1000, 3e-3f, 0.f, true, 4, 3);
     adam_case("AdamW, decay 0.01, n=1283", 1283, 3e-3f, 0.01f, true, 6, 4);
     adam_case("AdamW, decay 0.1, lr 1e-2, n=5", 5, 1e-2f, 0.1f, true, 3, 5);
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

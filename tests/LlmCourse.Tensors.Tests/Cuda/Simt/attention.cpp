@@ -8,6 +8,7 @@
 // the kernels also round P and dS to 16 bits before their second products: ~2^-9 per term), and every element
 // within 5e-2 + 5e-2 |x|. A fragment in the wrong place, a wrong mask or a lost rescaling errs by O(1).
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "attention_mma.cu"   // first: attention.cu #defines TILE, a template parameter's name here
 #include "attention.cu"
@@ -15,12 +16,6 @@
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
-
-static void check(bool ok, const std::string& what) {
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    (ok ? passed : failed)++;
-}
 
 static float round_to(float x, int format) {   // 0: none, 1: bf16, 2: fp16
     if (format == 1) return bf16_to_f32(f32_to_bf16(x));
@@ -261,6 +256,5 @@ int main(int argc, char** argv) {
         }
         ++index;
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

@@ -6,6 +6,7 @@
 // - copy_strided f32 -> bf16 (round to nearest even, a tie, NaN), bf16/f16 -> f32, f32 -> i32, i32 -> f32;
 //   fill_strided on a sliced view (what lies outside untouched); round_to; to_bf16.
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "elementwise.cu"
 
@@ -13,12 +14,6 @@
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
-
-static void check(bool ok, const std::string& what) {
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    (ok ? passed : failed)++;
-}
 
 static const unsigned Threads = 256;
 static dim3 grid_for(long long n, unsigned cap = 2) { return dim3{(unsigned)std::max(1LL, std::min((n + Threads - 1) / Threads, (long long)cap)), 1, 1}; }
@@ -357,6 +352,5 @@ int main() {
         check(okt, "to_bf16: the bf16 bits, nearest even");
     }
 
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

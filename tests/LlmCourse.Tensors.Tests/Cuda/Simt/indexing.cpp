@@ -7,18 +7,13 @@
 // - index_select: rows picked exactly; a bad id reads as 0 and nothing outside x is read.
 // Elementwise kernels get the backend's 256 threads and a small grid, so the grid-stride loops wrap.
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "indexing.cu"
 
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
-
-static void check(bool ok, const std::string& what) {
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    (ok ? passed : failed)++;
-}
 
 static const unsigned Threads = 256;
 static dim3 grid_for(long long n, unsigned cap = 3) { return dim3{(unsigned)std::max(1LL, std::min((n + Threads - 1) / Threads, (long long)cap)), 1, 1}; }
@@ -124,6 +119,5 @@ int main() {
         check(ok, "index_select: rows picked exactly, bad ids read as 0");
     }
 
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

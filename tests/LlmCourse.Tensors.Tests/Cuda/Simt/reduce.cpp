@@ -6,6 +6,7 @@
 // (float kernels within 1e-5 + 1e-4 |x|, the double sum of squares within 1e-12 relative); selections exact,
 // with PyTorch's rules (a NaN wins max/min and top-k's largest; equal values: the first index).
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "reduce.cu"
 
@@ -14,12 +15,6 @@
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
-
-static void check(bool ok, const std::string& what) {
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    (ok ? passed : failed)++;
-}
 
 static bool near(double expected, double actual, double atol = 1e-5, double rtol = 1e-4) {
     if (std::isnan(expected) || std::isnan(actual)) return std::isnan(expected) && std::isnan(actual);   // a NaN sums to NaN
@@ -217,6 +212,5 @@ int main() {
         }
     }
 
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

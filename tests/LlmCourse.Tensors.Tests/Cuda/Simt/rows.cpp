@@ -6,6 +6,7 @@
 // (one warp, a partial warp, several, more than a block). Tolerance: |kernel - reference| <= 1e-5 + 1e-4 |x|
 // (float32 sums of up to 1000 terms in the block's order).
 #include "simt.h"
+#include "harness.h"
 #include "common.cuh"
 #include "rows.cu"
 
@@ -13,7 +14,6 @@
 #include <random>
 #include <string>
 
-static int passed = 0, failed = 0;
 
 static void close(const std::string& what, const std::vector<double>& expected, const std::vector<float>& actual) {
     double worst = 0;
@@ -24,8 +24,7 @@ static void close(const std::string& what, const std::vector<double>& expected, 
     }
     char line[200];
     std::snprintf(line, sizeof line, "%s: %zu of %zu beyond 1e-5 + 1e-4|x| (worst %.3g at %zu)", what.c_str(), bad, expected.size(), worst, at);
-    std::printf("%s %s\n", bad == 0 ? "PASS" : "FAIL", line);
-    (bad == 0 ? passed : failed)++;
+    check(bad == 0, line);
 }
 
 static unsigned row_threads(int n) { return (unsigned)std::clamp((n + 31) / 32 * 32, 32, 512); }
@@ -169,6 +168,5 @@ int main() {
         norm_case(9, n, false, false);
         norm_case(70, n, true, true);
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return simt_report();
 }

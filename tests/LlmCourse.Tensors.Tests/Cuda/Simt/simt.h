@@ -10,8 +10,8 @@
 // double, then added to the float accumulator).
 //
 // How to write a harness for a kernel file: #include "simt.h", then "common.cuh" and the .cu file (the test
-// passes -I to the kernels' folder); launch with simt_launch(grid, threads, [&] { kernel(args...); }); print
-// one line per check and last "N passed, M failed"; exit code 0 only when every check passed. Kernels must use
+// passes -I to the kernels' folder) and "harness.h" (check(ok, what) prints one line per check, main returns
+// simt_report(): the totals line); launch with simt_launch(grid, threads, [&] { kernel(args...); }). Kernels must use
 // dynamic shared memory only (extern __shared__ float smem[]: SIMT_SHARED_BYTES bytes, filled with NaN bytes
 // at the start of each block so a read of memory never written shows up).
 #pragma once
