@@ -108,8 +108,17 @@ internal abstract class Backend
     /// <summary>
     /// c[..., m, n] = a[..., m, k] @ b[..., k, n] over identical batch shapes (broadcast batches come
     /// as stride-0 views), plus c's old value when <paramref name="accumulate"/>. a and b may be transposed views.
+    /// <paramref name="precision"/> is autocast's (bf16/fp16; Float32 without autocast): a backend whose
+    /// <see cref="MatMulRoundsOperands"/> is true rounds the operands itself; the others receive them rounded.
     /// </summary>
-    public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate);
+    public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32);
+
+    /// <summary>
+    /// Whether <see cref="MatMul"/> rounds float32 operands to <paramref name="precision"/> itself as it reads them
+    /// (the same round-to-nearest-even as <c>RoundedTo</c>), so autocast need not make rounded copies first.
+    /// The CPU multiplies the values it is given: false.
+    /// </summary>
+    public virtual bool MatMulRoundsOperands(DType precision) => false;
 
     // ---- fused row kernels -------------------------------------------------------------------
     public abstract void Softmax(Tensor x, Tensor y, bool log);

@@ -154,11 +154,13 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     public override double SumOfSquares(IReadOnlyList<Tensor> tensors) => Time("SumOfSquares", () => inner.SumOfSquares(tensors));
 
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32)
     {
         var start = Begin();
-        try { inner.MatMul(a, b, c, accumulate); } finally { End("MatMul", start); }
+        try { inner.MatMul(a, b, c, accumulate, precision); } finally { End("MatMul", start); }
     }
+
+    public override bool MatMulRoundsOperands(DType precision) => inner.MatMulRoundsOperands(precision);
 
     public override void Softmax(Tensor x, Tensor y, bool log)
     {

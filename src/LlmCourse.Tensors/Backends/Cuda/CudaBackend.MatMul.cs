@@ -7,15 +7,18 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// Matrix products through cuBLAS (<c>cublasGemmStridedBatchedEx</c>, float32 accumulation). Row-major
 /// C = A B is the column-major C^T = B^T A^T, so the operands are passed swapped. Views whose last two
 /// dims are swapped go in with the transpose flag and their leading dimension (no copy), like the CPU
-/// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>; operands autocast
-/// rounded to bf16/fp16 (<see cref="Storage.ValuesRoundedTo"/>) are converted to bf16/fp16 storage
-/// (exactly: they hold such values) and run on the tensor cores, with float32 accumulation and output.
+/// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>. Under autocast the float32
+/// operands are rounded to bf16/fp16 as they are converted to 16-bit storage (one pass each: autocast makes no
+/// rounded float32 copy first, see <see cref="MatMulRoundsOperands"/>), and run on the tensor cores with float32
+/// accumulation and output; operands rounded elsewhere (<see cref="Storage.ValuesRoundedTo"/>) do too.
 /// cuBLAS may pick different algorithms run to run only if its workspace or heuristics change; on one
 /// machine with one library version its results repeat.
 /// </summary>
 internal sealed partial class CudaBackend
 {
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    public override bool MatMulRoundsOperands(DType precision) => precision is DType.BFloat16 or DType.Float16;
+
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32)
     {
         var rank = c.Rank;
         int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];
@@ -30,25 +33,23 @@ internal sealed partial class CudaBackend
         if (!CpuBackend.MatrixLayout(b, k, n, out var transB, out var ldb)) { b = b.ContiguousData(); CpuBackend.MatrixLayout(b, k, n, out transB, out ldb); }
         if (!c.contiguous) throw new InvalidOperationException("MatMul (CUDA): the output must be contiguous.");
 
-        var precision = a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo ? a.Storage.ValuesRoundedTo : DType.Float32;
+        if (precision == DType.Float32 && a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo) precision = a.Storage.ValuesRoundedTo;
         // The 16-bit copies are held as tensors until every product is queued: held only by their device
         // address, a copy could be finalized (its block back in the allocator's cache) before the product
         // is queued, and the next allocation (b's copy) would take the same block and overwrite a's values.
         Tensor? narrowA = null, narrowB = null;
         try
         {
-            ulong pa, pb;
+            ulong addressA, addressB;
             int type;
-            if (precision == DType.Float32) (pa, pb, type) = (Base(a), Base(b), Cublas.R32F);
+            if (precision == DType.Float32) (addressA, addressB, type) = (Base(a) + (ulong)a.offset * 4, Base(b) + (ulong)b.offset * 4, Cublas.R32F);
             else
             {
                 narrowA = Narrow(a, precision);
                 narrowB = Narrow(b, precision);
-                (pa, pb, type) = (Base(narrowA), Base(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+                (addressA, addressB, type) = (Base(narrowA), Base(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
             }
             var elementSize = precision == DType.Float32 ? 4UL : 2UL;
-            var addressA = pa + (ulong)a.offset * elementSize;
-            var addressB = pb + (ulong)b.offset * elementSize;
             var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
 
             var batchRank = rank - 2;
@@ -106,20 +107,24 @@ internal sealed partial class CudaBackend
             c, n, strideC, batch, compute);
 
     /// <summary>
-    /// The whole storage of an autocast operand converted to 16-bit floats, at the same element offsets,
-    /// so the view's strides and leading dimension apply unchanged. Exact: the values are already rounded.
+    /// The elements a view reaches, from its first (its offset) to its last, converted to 16-bit floats with
+    /// round-to-nearest-even (autocast's rounding, exact for values rounded already); the view's strides apply
+    /// unchanged from the copy's start. Strides are never negative in this engine.
     /// </summary>
     Tensor Narrow(Tensor t, DType precision)
     {
-        var count = t.Storage.Length;
-        var narrow = Temp([checked((int)count)], precision);
+        var last = t.offset;
+        for (var d = 0; d < t.Rank; d++)
+            if (t.shape[d] > 1) last += (long)(t.shape[d] - 1) * t.strides[d];
+        var count = checked((int)(last - t.offset + 1));
+        var narrow = Temp([count], precision);
         var args = new KernelArgs();
-        args.Add(CudaLayout.Of([checked((int)count)], narrow, new Tensor(t.Storage, [checked((int)count)])));
+        args.Add(CudaLayout.Of([count], narrow, new Tensor(t.Storage, [count], [1], t.offset)));
         args.Add(Base(narrow));
         args.Add((int)precision);
         args.Add(Base(t));
         args.Add((int)DType.Float32);
-        args.Add(count);
+        args.Add((long)count);
         Dev.LaunchElementwise("elementwise.cu", "copy_strided", count, ref args);
         return narrow;
     }
