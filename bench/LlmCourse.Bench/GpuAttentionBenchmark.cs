@@ -38,15 +38,12 @@ public sealed class GpuAttentionBenchmark : Benchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ours: [{b}, {h}, {t}, {d}] {ours:F3} ms forward + backward, {flops / ours / 1e9:F1} TFLOP/s"));
             if (options.Flag("skip-anchor")) continue;
-            anchor = RunAnchor(GpuPython, "gpu_attention.py", $"{b}", $"{h}", $"{t}", $"{d}", $"{warmup}", $"{steps}");
+            anchor = RunAnchor(GpuStepBenchmarkBase.Python, "gpu_attention.py", $"{b}", $"{h}", $"{t}", $"{d}", $"{warmup}", $"{steps}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"pytorch: [{b}, {h}, {t}, {d}] {anchor:F3} ms forward + backward, {flops / anchor / 1e9:F1} TFLOP/s; ratio {anchor / ours:F3}"));
         }
         return new BenchResult(Name, ours, anchor, "ms", HigherIsBetter: false);
     }
-
-    /// <summary>The Python with a CUDA PyTorch: <c>$LLMCOURSE_PYTHON</c>, else <c>python3</c> (the GPU machine's).</summary>
-    static string GpuPython => Environment.GetEnvironmentVariable("LLMCOURSE_PYTHON") is { Length: > 0 } p ? p : "python3";
 
     static double MeasureOurs(int b, int h, int t, int d, int warmup, int steps, bool fp32)
     {

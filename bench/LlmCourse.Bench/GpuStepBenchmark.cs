@@ -56,7 +56,7 @@ public abstract class GpuStepBenchmarkBase : Benchmark
     }
 
     /// <summary>The Python with a CUDA PyTorch: <c>$LLMCOURSE_PYTHON</c>, else the first <c>python3</c> on the PATH (the GPU machine's).</summary>
-    static string Python => Environment.GetEnvironmentVariable("LLMCOURSE_PYTHON") is { Length: > 0 } p ? p : "python3";
+    internal static string Python => Environment.GetEnvironmentVariable("LLMCOURSE_PYTHON") is { Length: > 0 } p ? p : "python3";
 
     static void Report(string who, double tokensPerSecond, long parameters, int tokensPerStep) =>
         Console.WriteLine($"{who}: {tokensPerSecond:F0} tokens/s, {tokensPerStep / tokensPerSecond * 1e3:F2} ms/step, " +

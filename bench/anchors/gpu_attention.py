@@ -4,6 +4,8 @@ as bench/LlmCourse.Bench/GpuAttentionBenchmark.cs.
 
 usage: gpu_attention.py B H T D WARMUP STEPS
 The last line printed is milliseconds per forward + backward (CUDA-synchronised mean over STEPS).
+RunAnchor unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this process, as for every anchor (the GPU does the
+work here); the torch, CUDA, device and attention backend used are printed.
 """
 import sys
 import time

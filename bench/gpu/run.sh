@@ -5,6 +5,8 @@
 #   bench/gpu/run.sh emulated  here, no GPU: the same bundle on the emulated GPU (tests/LlmCourse.Tensors.Tests/
 #                            Cuda/Simt/simt_cuda.cpp, g++): its Category=Cuda tests and every GPU benchmark at toy
 #                            sizes, so the bundle, this script and the benchmarks' code run before GPU time is spent
+#   bench/gpu/run.sh lesson05  on the GPU machine: lesson 05's run (gpu-char-run: nanoGPT's shakespeare_char, 5,000
+#                            steps, bf16) against PyTorch's, and a table of validation loss, seconds and tokens/s
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
 #                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
 #                            a per-kernel profile of 3 more steps), gpu-attention (the fused attention
@@ -24,8 +26,14 @@ build() {
   local common=(-c Release -r linux-x64 --self-contained true -p:PublishTrimmed=false -p:PublishSingleFile=false
                 -p:InvariantGlobalization=true -p:GenerateDocumentationFile=false -nodeReuse:false)
   dotnet publish tests/LlmCourse.Tensors.Tests "${common[@]}" -o "$bundle"
+  dotnet publish tests/LlmCourse.Tests "${common[@]}" -o "$bundle"
   dotnet publish bench/LlmCourse.Bench "${common[@]}" -o "$bundle"
   rm -f "$bundle"/*.pdb
+  # The GPU machine has no network: TinyShakespeare travels with the bundle (gpu-char-run, lesson05 below).
+  local data="${LLMCOURSE_DATA:-$(cd .. && pwd)/shared/datasets}"
+  [ -f "$data/tinyshakespeare.txt" ] || { echo "error: $data/tinyshakespeare.txt not found: set LLMCOURSE_DATA to the offline datasets"; exit 1; }
+  mkdir -p "$bundle/data"
+  cp "$data/tinyshakespeare.txt" "$bundle/data/"
   tar -C bench/gpu -czf "$archive" bundle
   local size unpacked
   size=$(stat -c %s "$archive")
@@ -41,13 +49,16 @@ run() {
     [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive"
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
     echo "python3: $(command -v python3), $(python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1)"
-    export LLMCOURSE_CACHE="${LLMCOURSE_CACHE:-/tmp/llmcourse-cache}" LLMCOURSE_PYTHON="${LLMCOURSE_PYTHON:-python3}"
-    export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
+    setup
 
     echo "== tests: Category=Cuda and CudaCompile"
     local xml=()
     [ -n "${OUT:-}" ] && xml=(-xml "$OUT/cuda-tests.xml")
     timeout 300 "$bundle/LlmCourse.Tensors.Tests" -nocolor -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
+    echo "tests exit code: $?"
+    # The course's GPT and trainer on the GPU (lesson 05's path).
+    [ -n "${OUT:-}" ] && xml=(-xml "$OUT/gpt-tests.xml")
+    timeout 120 "$bundle/LlmCourse.Tests" -nocolor -trait "Category=Cuda" "${xml[@]}"
     echo "tests exit code: $?"
 
     for name in gpu-step gpu-step-gpt2; do
@@ -60,6 +71,36 @@ run() {
     timeout 60 "$bundle/LlmCourse.Bench" gpu-attention --fp32 --skip-anchor --steps 5 || echo "gpu-attention --fp32: failed or timed out (exit $?)"
   } 2>&1 | tee "$log" | tee /tmp/gpu-run.log
   table /tmp/gpu-run.log
+}
+
+# What every mode on the GPU machine needs: caches in /tmp, PyTorch's python3, the bundle's copy of the data.
+setup() {
+  export LLMCOURSE_CACHE="${LLMCOURSE_CACHE:-/tmp/llmcourse-cache}" LLMCOURSE_PYTHON="${LLMCOURSE_PYTHON:-python3}"
+  export LLMCOURSE_DATA="$(pwd)/$bundle/data" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
+}
+
+# Lesson 05's figures: nanoGPT's shakespeare_char run on the GPU, 5,000 steps, ours and PyTorch's (eager), then a
+# table. About 4 minutes on an H200 (PyTorch's run about 1; ours unmeasured); one call of the device tool.
+lesson05() {
+  local log=/dev/null
+  [ -n "${OUT:-}" ] && log="$OUT/lesson05.log"
+  {
+    [ -x "$bundle/LlmCourse.Bench" ] || tar -C bench/gpu -xzf "$archive"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
+    setup
+    echo "== benchmark gpu-char-run"
+    timeout 540 "$bundle/LlmCourse.Bench" gpu-char-run "$@" || echo "gpu-char-run: failed or timed out (exit $?)"
+  } 2>&1 | tee "$log" | tee /tmp/lesson05.log
+  echo
+  echo "| run | validation loss | training s | tokens/s |"
+  echo "|---|---|---|---|"
+  sed -nE 's/^ *\[ours\] validation loss ([0-9.]+).* ([0-9.]+) s, ([0-9]+) tokens\/s.*/| ours | \1 | \2 | \3 |/p' /tmp/lesson05.log
+  local anchor_loss anchor_rate anchor_s
+  anchor_loss=$(sed -nE 's/^ *\[anchor\] validation loss ([0-9.]+).*/\1/p' /tmp/lesson05.log)
+  anchor_rate=$(sed -nE 's/^ *\[anchor\] validation loss .* ([0-9]+) tokens\/s.*/\1/p' /tmp/lesson05.log)
+  anchor_s=$(sed -nE 's/^gpu-char-run: ratio .*anchor ([0-9.]+), s\)/\1/p' /tmp/lesson05.log)
+  [ -n "$anchor_loss" ] && echo "| PyTorch eager | $anchor_loss | ${anchor_s:-?} | ${anchor_rate:-?} |"
+  grep -E "^gpu-char-run: ratio" /tmp/lesson05.log || true
 }
 
 # The summary: one row per benchmark, from the lines the benchmarks print.
@@ -94,14 +135,16 @@ emulated() {
   trap 'rm -rf "$lib"' RETURN
   g++ -std=c++20 -O2 -shared -fPIC -DSIMT_DIR="\"$(pwd)/$simt\"" "$simt/simt_cuda.cpp" -o "$lib/libsimtcuda.so" || exit 1
   for soname in libcuda.so.1 libnvrtc.so.13 libcublas.so.13 libcublasLt.so.13; do ln -s libsimtcuda.so "$lib/$soname"; done
-  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LLMCOURSE_CACHE="$lib/cache"
+  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LLMCOURSE_CACHE="$lib/cache" LLMCOURSE_DATA="$(pwd)/$bundle/data"
   local failed=0
   echo "== tests: Category=Cuda on the emulated GPU (without the two marked Emulator=TooSlow)"
   timeout 600 "$bundle/LlmCourse.Tensors.Tests" -nocolor -parallel none -trait "Category=Cuda" -trait- "Emulator=TooSlow" || failed=1
+  timeout 300 "$bundle/LlmCourse.Tests" -nocolor -parallel none -trait "Category=Cuda" || failed=1
   for args in "gpu-step --block 16 --batch 2 --warmup 1 --steps 1 --skip-anchor --profile" \
               "gpu-step-gpt2 --block 16 --batch 1 --warmup 1 --steps 1 --skip-anchor" \
               "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor" \
-              "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor --fp32"; do
+              "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor --fp32" \
+              "gpu-char-run --steps 2 --block 32 --batch 2 --layers 1 --embd 48 --skip-anchor"; do
     echo "== benchmark on the emulated GPU: $args"
     # shellcheck disable=SC2086
     timeout 300 "$bundle/LlmCourse.Bench" $args || { echo "failed (exit $?): $args"; failed=1; }
@@ -113,6 +156,7 @@ case "${1:-}" in
   build) build ;;
   run) run ;;
   emulated) emulated ;;
+  lesson05) shift; lesson05 "$@" ;;
   table) table "${2:-/tmp/gpu-run.log}" ;;
-  *) echo "usage: bench/gpu/run.sh build|emulated|run|table [log]"; exit 2 ;;
+  *) echo "usage: bench/gpu/run.sh build|emulated|run|lesson05 [gpu-char-run options]|table [log]"; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ public static class SequenceScoring
         int warmup = 0, int batchSize = 32)
     {
         var module = model.Module;
+        var device = module.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;   // the windows go where the model is
         using var inference = module.Inference();
         // (start, count, context) of every window; windows of the same shape run as one batch.
         var windows = new List<(int Start, int Count, int Context)>();
@@ -35,7 +36,7 @@ public static class SequenceScoring
                 Array.Copy(tokens, batch[b].Start - context + 1, y, b * length, length);
             }
             using var scope = TensorScope.Begin();
-            var logits = model.Logits(Tensor.FromArray(x, batch.Length, length));   // (B, T, V)
+            var logits = model.Logits(Tensor.FromArray(x, [batch.Length, length], device));   // (B, T, V)
             nats += SumLosses(logits, y, batch.Length, length, context);
         }
         return (nats, Math.Max(0, tokens.Length - 1));
@@ -44,7 +45,7 @@ public static class SequenceScoring
     static double SumLosses(Tensor logits, int[] targets, int batch, int length, int context)
     {
         var v = logits.Size(-1);
-        var losses = F.CrossEntropy(logits.View(batch * length, v), Tensor.FromArray(targets, batch * length),
+        var losses = F.CrossEntropy(logits.View(batch * length, v), Tensor.FromArray(targets, [batch * length], logits.Device),
             reduction: Reduction.None).ToArray();   // (B·T) nats
         double sum = 0;
         for (var b = 0; b < batch; b++)

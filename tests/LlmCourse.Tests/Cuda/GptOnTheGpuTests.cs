@@ -104,7 +104,7 @@ public sealed class GptOnTheGpuTests : IDisposable
     }
 
     [Fact]
-    public void GenerationAndAttentionWeightsOnTheGpuMatchTheCpu()
+    public void GenerationScoringAndAttentionWeightsOnTheGpuMatchTheCpu()
     {
         RequireGpu();
         var (cpu, gpu) = (Model(Device.Cpu), Model(Device.Cuda(0)));
@@ -113,6 +113,11 @@ public sealed class GptOnTheGpuTests : IDisposable
         var expected = cpu.GenerateTokens(prompt, 24, Sampling.Greedy);
         Assert.Equal(expected, gpu.GenerateTokens(prompt, 24, Sampling.Greedy, useKvCache: true));
         Assert.Equal(expected, gpu.GenerateTokens(prompt, 24, Sampling.Greedy, useKvCache: false));
+
+        // Scoring the validation text window by window (what lessons report as validation loss).
+        var (nc, count) = SequenceScoring.Windows(cpu, ValidationTokens, 16);
+        var (ng, _) = SequenceScoring.Windows(gpu, ValidationTokens, 16);
+        Assert.True(Math.Abs(nc - ng) <= 1e-5 * Math.Abs(nc), $"validation nats: cpu {nc / count:F6}, gpu {ng / count:F6} per token");
 
         var tokens = Tensor.FromArray(Chars.Encode("jumps over"), 1, 10);
         var (wc, wg) = (cpu.AttentionWeights(tokens), gpu.AttentionWeights(tokens.To(Device.Cuda(0))));
