@@ -53,7 +53,7 @@ public sealed class CudaModelTests(ITestOutputHelper output)
         }
     }
 
-    static double[] Train(Device device, int steps, bool autocast = false, bool fusedAttention = true)
+    static double[] Train(Device device, int steps, bool autocast = false, bool fusedAttention = true, GradScaler? fp16Scaler = null)
     {
         var (model, idx, targets) = Load(device);
         var h = Fixtures.Get("gpt", "adamw").ToArray();   // lr, beta1, beta2, eps, weight decay
@@ -67,10 +67,18 @@ public sealed class CudaModelTests(ITestOutputHelper output)
             using var scope = TensorScope.Begin();
             optimizer.ZeroGrad();
             Tensor loss;
-            using (autocast ? Autocast.BFloat16() : Autocast.Disabled()) loss = model.Forward(idx, targets, fusedAttention).Loss;
+            using (fp16Scaler is not null ? Autocast.Float16() : autocast ? Autocast.BFloat16() : Autocast.Disabled())
+                loss = model.Forward(idx, targets, fusedAttention).Loss;
             losses[step] = loss.Item();
-            loss.Backward();
-            optimizer.Step();
+            if (fp16Scaler is null)
+            {
+                loss.Backward();
+                optimizer.Step();
+                continue;
+            }
+            fp16Scaler.Scale(loss).Backward();   // fp16 with dynamic loss scaling: overflowing steps are skipped
+            fp16Scaler.Step(optimizer);
+            fp16Scaler.Update();
         }
         return losses;
     }
@@ -102,6 +110,29 @@ public sealed class CudaModelTests(ITestOutputHelper output)
             Assert.True(Math.Abs(bf16[i] - cpuBf16[i]) <= 0.05 * cpuBf16[i], $"step {i}: GPU bf16 {bf16[i]} vs CPU bf16 {cpuBf16[i]} (tolerance 5%)");
         }
         Assert.True(Math.Abs(bf16[0] - fp32[0]) <= 1e-3 * fp32[0], "first loss within 1e-3 relative");
+    }
+
+    /// <summary>
+    /// fp16 autocast with a GradScaler on the GPU: the scale starts too large, so the first steps overflow fp16 and
+    /// are skipped (the GPU's non-finite check), the scale halves until steps go through; the same happens on the
+    /// CPU, step for step, and the losses stay near the CPU's.
+    /// </summary>
+    [Fact]
+    public void Fp16AutocastWithAGradScalerSkipsAndRecoversLikeTheCpu()
+    {
+        Require();
+        const int steps = 16;
+        var (gpuScaler, cpuScaler) = (new GradScaler(initialScale: 1 << 24), new GradScaler(initialScale: 1 << 24));
+        var gpu = Train(Gpu.Device, steps, fp16Scaler: gpuScaler);
+        var cpu = Train(Device.Cpu, steps, fp16Scaler: cpuScaler);
+        for (var i = 0; i < steps; i++) output.WriteLine($"step {i}: gpu fp16 {gpu[i]:F5} cpu fp16 {cpu[i]:F5}");
+        output.WriteLine($"skipped: gpu {gpuScaler.SkippedSteps}, cpu {cpuScaler.SkippedSteps}; scale: gpu {gpuScaler.CurrentScale}, cpu {cpuScaler.CurrentScale}");
+        Assert.InRange(gpuScaler.SkippedSteps, 1, steps - 2);
+        Assert.Equal(cpuScaler.SkippedSteps, gpuScaler.SkippedSteps);
+        Assert.Equal(cpuScaler.CurrentScale, gpuScaler.CurrentScale);
+        for (var i = 0; i < steps; i++)
+            Assert.True(Math.Abs(gpu[i] - cpu[i]) <= 0.05 * cpu[i], $"step {i}: GPU fp16 {gpu[i]} vs CPU fp16 {cpu[i]} (tolerance 5%)");
+        Assert.True(gpu[^1] < gpu[0], $"the fp16 run did not learn: {gpu[0]:F4} → {gpu[^1]:F4}");
     }
 
     [Fact]
