@@ -210,5 +210,14 @@ internal abstract class Backend
     public virtual void Synchronize() { }
 
     // ---- optimizers (in place) ---------------------------------------------------------------
+    /// <summary>
+    /// Every tensor multiplied by <paramref name="factor"/> in place (gradient clipping's rescale); a GPU does it in one
+    /// launch for all of them. The same single rounding per element as <see cref="BinaryScalar"/>'s multiply.
+    /// </summary>
+    public virtual void ScaleInPlace(IReadOnlyList<Tensor> tensors, float factor)
+    {
+        foreach (var t in tensors) t.Backend.BinaryScalar(BinaryOp.Mul, t, factor, false, t);
+    }
+
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
 }

@@ -257,6 +257,12 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.RoundTo(precision, x, y); } finally { End("RoundTo", start); }
     }
 
+    public override void ScaleInPlace(IReadOnlyList<Tensor> tensors, float factor)
+    {
+        var start = Begin();
+        try { inner.ScaleInPlace(tensors, factor); } finally { End("ScaleInPlace", start); }
+    }
+
     public override void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args)
     {
         var start = Begin();

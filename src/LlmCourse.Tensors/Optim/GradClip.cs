@@ -14,7 +14,8 @@ public static class GradClip
         var total = Norm(grads);
         var coefficient = maxNorm / (total + 1e-6f);
         if (coefficient < 1f || float.IsNaN(coefficient))
-            foreach (var g in grads) g.Backend.BinaryScalar(Backends.BinaryOp.Mul, g, coefficient, false, g);
+            foreach (var onDevice in grads.GroupBy(g => g.Device))
+                onDevice.First().Backend.ScaleInPlace(onDevice.ToList(), coefficient);
         return total;
     }
 

@@ -384,6 +384,11 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         var many = GradClip.GradNorm(gpuParams);
         Assert.InRange(Math.Abs(many - Math.Sqrt(expected)) / Math.Sqrt(expected), 0, 1e-6);
         Assert.InRange(Math.Abs(many - GradClip.GradNorm(cpuParams)) / many, 0, 1e-6);
+        // Clipping them all: one launch for the contiguous ones on the GPU, the transposed one on its own; the CPU's values.
+        var (clippedCpu, clippedGpu) = (GradClip.ClipGradNorm(cpuParams, 0.5f), GradClip.ClipGradNorm(gpuParams, 0.5f));
+        Assert.InRange(Math.Abs(clippedCpu - clippedGpu) / clippedCpu, 0, 1e-6);
+        for (var i = 0; i < shapes.Length; i++)
+            Close($"clipped gradient {i} of several", cpuParams[i].Grad!.ToArray(), gpuParams[i].Grad!.ToArray(), 1e-7, 1e-6, output);
 
         var withNaN = Tensor.FromArray([1f, float.NaN, 3f], [3], Gpu.Device);
         Assert.Equal((true, false), withNaN.Backend.FindNonFinite(withNaN));

@@ -244,37 +244,69 @@ internal sealed unsafe partial class CudaBackend : Backend
     }
 
     /// <summary>
-    /// Every tensor's per-block partial sums into one buffer, one kernel adding them all, one read-back:
-    /// a global gradient norm waits for the GPU once, not once per parameter. The grids depend on the sizes
-    /// only, so the result repeats run after run.
+    /// Every tensor's per-block partial sums into one buffer by one kernel (each block finds its tensor in a table of
+    /// spans), one kernel adding them all, one read-back: a global gradient norm is two launches and one wait, however
+    /// many parameters. A tensor's blocks stride over it exactly as a launch of its own would, so the partials, their
+    /// order and the result depend on the sizes only and repeat run after run.
     /// </summary>
     public override double SumOfSquares(IReadOnlyList<Tensor> tensors)
     {
         var inputs = tensors.Select(t => ContiguousAs(t, DType.Float32)).Where(c => c.Count > 0).ToList();
         if (inputs.Count == 0) return 0;
-        var blocks = inputs.Select(c => (int)Math.Min((c.Count + CudaDevice.Threads - 1) / CudaDevice.Threads, 1024)).ToArray();
-        var count = blocks.Sum();
-        var partial = Temp([2 * count], DType.Float32);   // doubles
-        var total = Temp([2], DType.Float32);             // one double
-        var offset = 0;
-        for (var i = 0; i < inputs.Count; i++)
-        {
-            var args = new KernelArgs();
-            args.Add(P(inputs[i]));
-            args.Add(inputs[i].Count);
-            args.Add(P(partial) + (ulong)offset * sizeof(double));
-            Dev.Launch("reduce.cu", "sum_squares_partial", (uint)blocks[i], 1, CudaDevice.Threads, 0, ref args);
-            offset += blocks[i];
-        }
+        var (spans, blocks) = Spans(inputs, 1024);
+        var partial = Temp([2 * blocks], DType.Float32);   // doubles
+        var total = Temp([2], DType.Float32);              // one double
+        var args = new KernelArgs();
+        args.Add(P(spans));
+        args.Add(inputs.Count);
+        args.Add(P(partial));
+        Dev.Launch("reduce.cu", "sum_squares_multi", (uint)blocks, 1, CudaDevice.Threads, 0, ref args);
         var sum = new KernelArgs();
         sum.Add(P(partial));
-        sum.Add(count);
+        sum.Add(blocks);
         sum.Add(P(total));
         Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
         double result = 0;
         DeviceToHost(P(total), new Span<byte>(&result, 8));
         GC.KeepAlive(inputs);   // contiguous copies, held until their kernels are queued
         return result;
+    }
+
+    /// <summary>Contiguous float32 tensors (gradients) scaled in one launch; anything else one by one.</summary>
+    public override void ScaleInPlace(IReadOnlyList<Tensor> tensors, float factor)
+    {
+        var direct = tensors.Where(t => t.contiguous && t.DType == DType.Float32 && t.Count > 0).ToList();
+        foreach (var t in tensors.Where(t => !(t.contiguous && t.DType == DType.Float32)))
+            BinaryScalar(BinaryOp.Mul, t, factor, false, t);
+        if (direct.Count == 0) return;
+        var (spans, blocks) = Spans(direct, (int)Dev.GridFor(long.MaxValue));
+        var args = new KernelArgs();
+        args.Add(P(spans));
+        args.Add(direct.Count);
+        args.Add(factor);
+        Dev.Launch("elementwise.cu", "scale_multi", (uint)blocks, 1, CudaDevice.Threads, 0, ref args);
+        GC.KeepAlive(spans);
+    }
+
+    /// <summary>
+    /// The table a multi-tensor kernel reads (common.cuh's <c>TensorSpan</c>: address, length, first block), uploaded
+    /// to the device, and the total number of blocks: each tensor gets as many as a launch of its own would, at most
+    /// <paramref name="maxBlocks"/>.
+    /// </summary>
+    (Tensor Table, int Blocks) Spans(IReadOnlyList<Tensor> tensors, int maxBlocks)
+    {
+        var table = new long[3 * tensors.Count];
+        var blocks = 0;
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            table[3 * i] = (long)P(tensors[i]);
+            table[3 * i + 1] = tensors[i].Count;
+            table[3 * i + 2] = blocks;
+            blocks = checked(blocks + (int)Math.Min((tensors[i].Count + CudaDevice.Threads - 1) / CudaDevice.Threads, maxBlocks));
+        }
+        var device = Temp([2 * table.Length], DType.Int32);   // 8 bytes per entry
+        HostToDevice(MemoryMarshal.AsBytes(table.AsSpan()), Base(device));
+        return (device, blocks);
     }
 
     public override void RoundTo(DType precision, Tensor x, Tensor y)

@@ -136,6 +136,28 @@ __device__ float block_max(float v, float* scratch) {
 // ---- deferred checks (CudaDeviceAsserts.cs) ----------------------------------------------------
 // The device's error slot, byte for byte: the launch that failed first, its check (the message's id on
 // the host), and its first failure packed as position << 32 | value, so atomicMin keeps the lowest position.
+// One tensor of a multi-tensor launch (CudaBackend.Spans): its address, its length, and the first of the blocks the
+// launch gives it (in increasing order). A block finds its tensor by binary search, then strides over it exactly as
+// a launch of that tensor alone with `blocks` blocks would.
+struct TensorSpan {
+    i64 address, n, firstBlock;
+};
+
+__device__ __forceinline__ int span_of_block(const TensorSpan* spans, int count) {
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (spans[mid].firstBlock <= (i64)blockIdx.x) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+// This block's index within its tensor, and how many blocks the tensor has.
+__device__ __forceinline__ void span_blocks(const TensorSpan* spans, int count, int s, i64* local, i64* blocks) {
+    *local = (i64)blockIdx.x - spans[s].firstBlock;
+    *blocks = (s + 1 < count ? spans[s + 1].firstBlock : (i64)gridDim.x) - spans[s].firstBlock;
+}
+
 struct ErrorSlot {
     int launch;
     int check;

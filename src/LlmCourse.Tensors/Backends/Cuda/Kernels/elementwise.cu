@@ -250,6 +250,17 @@ extern "C" __global__ void round_to(int precision, float* y, const float* x, i64
     }
 }
 
+// x *= factor for many float32 tensors in one launch (gradient clipping's rescale): the one rounding of
+// binary_scalar's multiply, each tensor strided over by its own blocks.
+extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float factor) {
+    const int t = span_of_block(spans, count);
+    i64 local, blocks;
+    span_blocks(spans, count, t, &local, &blocks);
+    float* x = (float*)spans[t].address;
+    const i64 n = spans[t].n;
+    for (i64 i = local * blockDim.x + threadIdx.x; i < n; i += blocks * blockDim.x) x[i] = x[i] * factor;
+}
+
 // Converts float to bf16 storage for the tensor-core matrix products (values already bf16-exact under autocast).
 extern "C" __global__ void to_bf16(u16* y, const float* x, i64 n) {
     GRID_STRIDE(i, n) { y[i] = f32_to_bf16(x[i]); }

@@ -134,6 +134,28 @@ extern "C" __global__ void sum_squares_partial(const float* x, i64 n, double* pa
     }
 }
 
+// sum_squares_partial for many tensors in one launch (a global gradient norm): block b writes partial[b], the
+// partial sum_squares_partial would have written for its tensor, its blocks numbered after the earlier tensors'.
+extern "C" __global__ void sum_squares_multi(const TensorSpan* spans, int count, double* partial) {
+    __shared__ double scratch[32];
+    const int t = span_of_block(spans, count);
+    i64 local, blocks;
+    span_blocks(spans, count, t, &local, &blocks);
+    const float* x = (const float*)spans[t].address;
+    const i64 n = spans[t].n;
+    double s = 0.0;
+    for (i64 i = local * blockDim.x + threadIdx.x; i < n; i += blocks * blockDim.x) { double v = x[i]; s += v * v; }
+    s = warp_sum_d(s);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    if (lane == 0) scratch[warp] = s;
+    __syncthreads();
+    if (warp == 0) {
+        s = lane < warps ? scratch[lane] : 0.0;
+        s = warp_sum_d(s);
+        if (lane == 0) partial[blockIdx.x] = s;
+    }
+}
+
 // One block adds the partials in a fixed order.
 extern "C" __global__ void sum_partials_d(const double* partial, int count, double* total) {
     __shared__ double scratch[32];
