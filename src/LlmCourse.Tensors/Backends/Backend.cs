@@ -20,6 +20,9 @@ internal enum Distribution { Uniform, Normal, Bernoulli }
 internal readonly record struct AdamStepArgs(
     float LearningRate, float Beta1, float Beta2, float Eps, float WeightDecay, bool Decoupled, int Step);
 
+/// <summary>One parameter's Adam/AdamW update: the tensors it reads and writes, and its step's arguments.</summary>
+internal readonly record struct AdamUpdate(Tensor Param, Tensor Grad, Tensor ExpAvg, Tensor ExpAvgSq, AdamStepArgs Args);
+
 /// <summary>
 /// The kernels one device provides. Ops (autograd, shapes, errors) are written once against this;
 /// the CPU backend implements it now and a CUDA backend later, so model code never branches on the device.
@@ -220,4 +223,10 @@ internal abstract class Backend
     }
 
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
+
+    /// <summary>A whole step's updates (every parameter on this device): a GPU runs them in one launch. One by one here.</summary>
+    public virtual void AdamSteps(IReadOnlyList<AdamUpdate> updates)
+    {
+        foreach (var u in updates) AdamStep(u.Param, u.Grad, u.ExpAvg, u.ExpAvgSq, u.Args);
+    }
 }

@@ -263,6 +263,12 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.ScaleInPlace(tensors, factor); } finally { End("ScaleInPlace", start); }
     }
 
+    public override void AdamSteps(IReadOnlyList<AdamUpdate> updates)
+    {
+        var start = Begin();
+        try { inner.AdamSteps(updates); } finally { End("AdamStep", start); }
+    }
+
     public override void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args)
     {
         var start = Begin();

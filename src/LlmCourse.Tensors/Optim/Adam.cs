@@ -32,12 +32,23 @@ public class Adam : Optimizer
 
     public float Eps { get; }
 
-    protected override void Update(Tensor parameter, Tensor gradient, float learningRate, float weightDecay)
+    protected override void Update(Tensor parameter, Tensor gradient, float learningRate, float weightDecay) =>
+        parameter.Backend.AdamSteps([Prepare(parameter, gradient, learningRate, weightDecay)]);
+
+    /// <summary>Every parameter of a device in one call to its backend (the same per-element arithmetic as one by one).</summary>
+    protected override void Update(IReadOnlyList<ParameterUpdate> updates)
+    {
+        foreach (var onDevice in updates.GroupBy(u => u.Parameter.Device))
+            onDevice.First().Parameter.Backend.AdamSteps(
+                onDevice.Select(u => Prepare(u.Parameter, u.Gradient, u.LearningRate, u.WeightDecay)).ToList());
+    }
+
+    Backends.AdamUpdate Prepare(Tensor parameter, Tensor gradient, float learningRate, float weightDecay)
     {
         var m = State(parameter, "exp_avg");
         var v = State(parameter, "exp_avg_sq");
         var step = IncrementStep(parameter);
-        parameter.Backend.AdamStep(parameter, gradient, m, v,
+        return new Backends.AdamUpdate(parameter, gradient, m, v,
             new Backends.AdamStepArgs(learningRate, Beta1, Beta2, Eps, weightDecay, decoupled, step));
     }
 }

@@ -46,13 +46,27 @@ public abstract class Optimizer
     public void Step()
     {
         using var noGrad = Autograd.NoGrad();
+        var updates = new List<ParameterUpdate>();
         foreach (var g in groups)
             foreach (var p in g.Parameters)
-                if (p.grad is not null) Update(p, p.grad, g.LearningRate!.Value, g.WeightDecay!.Value);
+                if (p.grad is not null) updates.Add(new ParameterUpdate(p, p.grad, g.LearningRate!.Value, g.WeightDecay!.Value));
+        Update(updates);
     }
 
     /// <summary>One parameter's update, in place, under NoGrad.</summary>
     protected abstract void Update(Tensor parameter, Tensor gradient, float learningRate, float weightDecay);
+
+    /// <summary>
+    /// A step's updates, in group order, under NoGrad: one by one unless an optimizer hands them to its backend together
+    /// (<see cref="Adam"/> does: on a GPU, one launch for every parameter instead of one each).
+    /// </summary>
+    protected virtual void Update(IReadOnlyList<ParameterUpdate> updates)
+    {
+        foreach (var u in updates) Update(u.Parameter, u.Gradient, u.LearningRate, u.WeightDecay);
+    }
+
+    /// <summary>One parameter of a step: its gradient and its group's learning rate and weight decay.</summary>
+    protected readonly record struct ParameterUpdate(Tensor Parameter, Tensor Gradient, float LearningRate, float WeightDecay);
 
     /// <summary>Sets every parameter's gradient to null (memory goes back to the pool).</summary>
     public void ZeroGrad()

@@ -143,7 +143,9 @@ struct TensorSpan {
     i64 address, n, firstBlock;
 };
 
-__device__ __forceinline__ int span_of_block(const TensorSpan* spans, int count) {
+// (Any table whose entries have an increasing firstBlock: TensorSpan, adam.cu's AdamSpan.)
+template <class Span>
+__device__ __forceinline__ int span_of_block(const Span* spans, int count) {
     int lo = 0, hi = count - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) >> 1;
@@ -153,7 +155,8 @@ __device__ __forceinline__ int span_of_block(const TensorSpan* spans, int count)
 }
 
 // This block's index within its tensor, and how many blocks the tensor has.
-__device__ __forceinline__ void span_blocks(const TensorSpan* spans, int count, int s, i64* local, i64* blocks) {
+template <class Span>
+__device__ __forceinline__ void span_blocks(const Span* spans, int count, int s, i64* local, i64* blocks) {
     *local = (i64)blockIdx.x - spans[s].firstBlock;
     *blocks = (s + 1 < count ? spans[s + 1].firstBlock : (i64)gridDim.x) - spans[s].firstBlock;
 }
