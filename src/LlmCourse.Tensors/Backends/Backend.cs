@@ -110,18 +110,18 @@ internal abstract class Backend
     // ---- linear algebra ----------------------------------------------------------------------
     /// <summary>
     /// c[..., m, n] = a[..., m, k] @ b[..., k, n] over identical batch shapes (broadcast batches come
-    /// as stride-0 views), plus c's old value when <paramref name="accumulate"/>. a and b may be transposed views.
-    /// <paramref name="precision"/> is autocast's (bf16/fp16; Float32 without autocast): a backend whose
-    /// <see cref="MatMulRoundsOperands"/> is true rounds the operands itself; the others receive them rounded.
+    /// as stride-0 views), plus c's old value when <paramref name="accumulate"/>. a and b may be transposed views,
+    /// and (from <see cref="MatMulOperand"/>) 16-bit tensors where the backend makes those.
     /// </summary>
-    public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32);
+    public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate);
 
     /// <summary>
-    /// Whether <see cref="MatMul"/> rounds float32 operands to <paramref name="precision"/> itself as it reads them
-    /// (the same round-to-nearest-even as <c>RoundedTo</c>), so autocast need not make rounded copies first.
-    /// The CPU multiplies the values it is given: false.
+    /// Autocast's operand of a matrix product: <paramref name="t"/>'s values rounded to <paramref name="precision"/>
+    /// (itself for Float32), with t's shape and strides. The CPU gives a float32 tensor of rounded values; a GPU gives
+    /// bf16/fp16 storage, what its tensor cores read, converted in one pass. Autograd saves these for the backward
+    /// products, so each operand is converted once per step, as PyTorch's autocast does.
     /// </summary>
-    public virtual bool MatMulRoundsOperands(DType precision) => false;
+    public virtual Tensor MatMulOperand(Tensor t, DType precision) => t.RoundedTo(precision);
 
     // ---- fused row kernels -------------------------------------------------------------------
     public abstract void Softmax(Tensor x, Tensor y, bool log);

@@ -154,13 +154,18 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     public override double SumOfSquares(IReadOnlyList<Tensor> tensors) => Time("SumOfSquares", () => inner.SumOfSquares(tensors));
 
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32)
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
         var start = Begin();
-        try { inner.MatMul(a, b, c, accumulate, precision); } finally { End("MatMul", start); }
+        try { inner.MatMul(a, b, c, accumulate); } finally { End("MatMul", start); }
     }
 
-    public override bool MatMulRoundsOperands(DType precision) => inner.MatMulRoundsOperands(precision);
+    public override Tensor MatMulOperand(Tensor t, DType precision)
+    {
+        if (precision == DType.Float32) return t;
+        var start = Begin();
+        try { return inner.MatMulOperand(t, precision); } finally { End("RoundTo", start); }
+    }
 
     public override void Softmax(Tensor x, Tensor y, bool log)
     {

@@ -25,23 +25,20 @@ public static partial class Functional
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
         var rows = (int)(x.Count / Math.Max(inFeatures, 1));
         if (inFeatures == 0) rows = (int)Shapes.Count(x.shape.AsSpan(0, x.Rank - 1));
-        // Under autocast x, W and b are rounded to bf16/fp16 first and y after (PyTorch's autocast linear). A
-        // backend that rounds the operands as it reads them (CUDA, converting them to 16-bit storage) gets them as they are.
+        // Under autocast x, W and b are rounded to bf16/fp16 first and y after (PyTorch's autocast linear); the rounded
+        // operands (16-bit storage on a GPU) are what the backward products use too.
         var precision = Autocast.CurrentPrecision;
-        var x2 = Operand(x.ReshapeData([rows, inFeatures]), precision);                  // (N, I)
-        var w = Operand(weight, precision);
+        var x2 = x.Backend.MatMulOperand(x.ReshapeData([rows, inFeatures]), precision);   // (N, I)
+        var w = x.Backend.MatMulOperand(weight, precision);
         var y = Tensor.Allocate([rows, outFeatures], DType.Float32, x.Device);           // (N, O)
         if (bias is not null) x.Backend.Copy(bias.RoundedTo(precision).ExpandTo([rows, outFeatures], "Linear"), y);
-        x.Backend.MatMul(x2, w.MoveDimToEnd(0), y, accumulate: bias is not null, precision);   // (N, I) @ (I, O)
+        x.Backend.MatMul(x2, w.MoveDimToEnd(0), y, accumulate: bias is not null);        // (N, I) @ (I, O)
         y.RoundInPlace(precision);
         var result = y.AsView([.. x.shape[..^1], outFeatures], Shapes.ContiguousStrides([.. x.shape[..^1], outFeatures]), y.offset);
         if (Autograd.DetectNonFinite) NonFinite.Check("Linear", "forward", result, x, weight, bias);
         if (Autograd.Needs(x, weight, bias)) result.SetGradFn(new LinearBackward(x, weight, bias, w, x2, precision));
         return result;
     }
-
-    /// <summary>A matrix product's operand under autocast: rounded here unless the backend rounds it as it reads it.</summary>
-    internal static Tensor Operand(Tensor t, DType precision) => t.Backend.MatMulRoundsOperands(precision) ? t : t.RoundedTo(precision);
 
     /// <summary>weight and x2 are the operands forward used (rounded under autocast); the products run at forward's precision.</summary>
     sealed class LinearBackward(Tensor x, Tensor weight, Tensor? bias, Tensor weightOperand, Tensor x2, DType precision)
@@ -54,22 +51,23 @@ public static partial class Functional
             var w = Saved(weight);
             var input = Saved(x2);
             int rows = input.shape[0], outFeatures = w.shape[0];
-            var g = Operand(gy.ReshapeData([rows, outFeatures]), precision);              // (N, O)
+            var gyRows = gy.ReshapeData([rows, outFeatures]);
+            var g = gy.Backend.MatMulOperand(gyRows, precision);                          // (N, O), rounded once for both products
             if (NeedsGrad(0))
             {
                 var dx = Tensor.Allocate(input.shape, DType.Float32, gy.Device);         // (N, I) = (N, O) @ (O, I)
-                gy.Backend.MatMul(g, w, dx, accumulate: false, precision);
+                gy.Backend.MatMul(g, w, dx, accumulate: false);
                 dx.RoundInPlace(precision);
                 gx[0] = dx.AsView(Next[0].Shape, Shapes.ContiguousStrides(Next[0].Shape), dx.offset);
             }
             if (NeedsGrad(1))
             {
                 var dw = Tensor.Allocate(w.shape, DType.Float32, gy.Device);              // (O, I) = (O, N) @ (N, I)
-                gy.Backend.MatMul(g.MoveDimToEnd(0), input, dw, accumulate: false, precision);
+                gy.Backend.MatMul(g.MoveDimToEnd(0), input, dw, accumulate: false);
                 dw.RoundInPlace(precision);
                 gx[1] = dw;
             }
-            if (NeedsGrad(2)) gx[2] = g.Sum(0);                                           // (O)
+            if (NeedsGrad(2)) gx[2] = (g.DType == DType.Float32 ? g : gyRows.RoundedTo(precision)).Sum(0);   // (O)
         }
 
         protected override void ReleaseSaved() => x2 = weight = null;

@@ -10,8 +10,7 @@ namespace LlmCourse.Tensors.Backends.Cpu;
 /// </summary>
 internal sealed partial class CpuBackend
 {
-    /// <summary>The product of the values given: autocast rounds them first here (<see cref="MatMulRoundsOperands"/> is false).</summary>
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32)
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
         var rank = c.Rank;
         int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];

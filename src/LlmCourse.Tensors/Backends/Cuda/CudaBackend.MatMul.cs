@@ -7,18 +7,25 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// Matrix products through cuBLAS (<c>cublasGemmStridedBatchedEx</c>, float32 accumulation). Row-major
 /// C = A B is the column-major C^T = B^T A^T, so the operands are passed swapped. Views whose last two
 /// dims are swapped go in with the transpose flag and their leading dimension (no copy), like the CPU
-/// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>. Under autocast the float32
-/// operands are rounded to bf16/fp16 as they are converted to 16-bit storage (one pass each: autocast makes no
-/// rounded float32 copy first, see <see cref="MatMulRoundsOperands"/>), and run on the tensor cores with float32
-/// accumulation and output; operands rounded elsewhere (<see cref="Storage.ValuesRoundedTo"/>) do too.
+/// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>. Under autocast the operands
+/// come as bf16/fp16 tensors (<see cref="MatMulOperand"/>: converted once, with round-to-nearest-even, and saved
+/// by autograd for the backward products) and run on the tensor cores with float32 accumulation and output; a
+/// float32 operand beside a 16-bit one, or one rounded elsewhere (<see cref="Storage.ValuesRoundedTo"/>), is
+/// converted here.
 /// cuBLAS may pick different algorithms run to run only if its workspace or heuristics change; on one
 /// machine with one library version its results repeat.
 /// </summary>
 internal sealed partial class CudaBackend
 {
-    public override bool MatMulRoundsOperands(DType precision) => precision is DType.BFloat16 or DType.Float16;
+    /// <summary>The view's span converted to bf16/fp16 in one pass, as a 16-bit tensor with the view's shape and strides.</summary>
+    public override Tensor MatMulOperand(Tensor t, DType precision)
+    {
+        if (precision == DType.Float32 || t.DType == precision) return t;
+        if (t.DType != DType.Float32) throw new InvalidOperationException($"MatMul (CUDA): a {t.DType} operand cannot be autocast to {precision}.");
+        return new Tensor(Narrow(t, precision).Storage, t.shape, t.strides, 0);
+    }
 
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate, DType precision = DType.Float32)
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
         var rank = c.Rank;
         int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];
@@ -33,7 +40,8 @@ internal sealed partial class CudaBackend
         if (!CpuBackend.MatrixLayout(b, k, n, out var transB, out var ldb)) { b = b.ContiguousData(); CpuBackend.MatrixLayout(b, k, n, out transB, out ldb); }
         if (!c.contiguous) throw new InvalidOperationException("MatMul (CUDA): the output must be contiguous.");
 
-        if (precision == DType.Float32 && a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo) precision = a.Storage.ValuesRoundedTo;
+        var precision = a.DType != DType.Float32 ? a.DType : b.DType != DType.Float32 ? b.DType
+            : a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo ? a.Storage.ValuesRoundedTo : DType.Float32;
         // The 16-bit copies are held as tensors until every product is queued: held only by their device
         // address, a copy could be finalized (its block back in the allocator's cache) before the product
         // is queued, and the next allocation (b's copy) would take the same block and overwrite a's values.
@@ -45,9 +53,9 @@ internal sealed partial class CudaBackend
             if (precision == DType.Float32) (addressA, addressB, type) = (Base(a) + (ulong)a.offset * 4, Base(b) + (ulong)b.offset * 4, Cublas.R32F);
             else
             {
-                narrowA = Narrow(a, precision);
-                narrowB = Narrow(b, precision);
-                (addressA, addressB, type) = (Base(narrowA), Base(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+                narrowA = MatMulOperand(a, precision);
+                narrowB = MatMulOperand(b, precision);
+                (addressA, addressB, type) = (P(narrowA), P(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
             }
             var elementSize = precision == DType.Float32 ? 4UL : 2UL;
             var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
