@@ -229,4 +229,7 @@ internal abstract class Backend
     {
         foreach (var u in updates) AdamStep(u.Param, u.Grad, u.ExpAvg, u.ExpAvgSq, u.Args);
     }
+
+    /// <summary>Whether <see cref="AdamSteps"/> is one kernel (the profiler then times one call, not one per parameter).</summary>
+    public virtual bool AdamStepsInOneLaunch => false;
 }

@@ -270,9 +270,16 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     public override void AdamSteps(IReadOnlyList<AdamUpdate> updates)
     {
+        if (!inner.AdamStepsInOneLaunch)
+        {
+            base.AdamSteps(updates);   // one fused kernel per parameter, each timed (AdamStep below)
+            return;
+        }
         var start = Begin();
         try { inner.AdamSteps(updates); } finally { End("AdamStep", start); }
     }
+
+    public override bool AdamStepsInOneLaunch => inner.AdamStepsInOneLaunch;
 
     public override void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args)
     {

@@ -44,6 +44,8 @@ internal sealed partial class CudaBackend
     /// Every parameter's update in one launch (PyTorch's fused AdamW does the same with multi_tensor_apply): a table of
     /// spans, each parameter getting the blocks a launch of its own would, the same arithmetic per element.
     /// </summary>
+    public override bool AdamStepsInOneLaunch => true;
+
     public override void AdamSteps(IReadOnlyList<AdamUpdate> updates)
     {
         var live = updates.Where(u => u.Param.Count > 0).ToList();
