@@ -118,11 +118,10 @@ extern "C" __global__ void find_nonfinite(const float* x, i64 n, int* flags) {
     if (__any_sync(0xffffffffu, inf) && (threadIdx.x & 31) == 0) atomicOr(&flags[1], 1);
 }
 
-// Per-block partial sums of squares in double (the grid size is fixed by n on the host, so the order is too).
-extern "C" __global__ void sum_squares_partial(const float* x, i64 n, double* partial) {
+// The block's sum of every thread's s in a fixed order (each warp, then the first warp over the warps' sums),
+// stored by thread 0 at *out.
+__device__ __forceinline__ void block_sum_d_store(double s, double* out) {
     __shared__ double scratch[32];
-    double s = 0.0;
-    GRID_STRIDE(i, n) { double v = x[i]; s += v * v; }
     s = warp_sum_d(s);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     if (lane == 0) scratch[warp] = s;
@@ -130,14 +129,20 @@ extern "C" __global__ void sum_squares_partial(const float* x, i64 n, double* pa
     if (warp == 0) {
         s = lane < warps ? scratch[lane] : 0.0;
         s = warp_sum_d(s);
-        if (lane == 0) partial[blockIdx.x] = s;
+        if (lane == 0) *out = s;
     }
+}
+
+// Per-block partial sums of squares in double (the grid size is fixed by n on the host, so the order is too).
+extern "C" __global__ void sum_squares_partial(const float* x, i64 n, double* partial) {
+    double s = 0.0;
+    GRID_STRIDE(i, n) { double v = x[i]; s += v * v; }
+    block_sum_d_store(s, &partial[blockIdx.x]);
 }
 
 // sum_squares_partial for many tensors in one launch (a global gradient norm): block b writes partial[b], the
 // partial sum_squares_partial would have written for its tensor, its blocks numbered after the earlier tensors'.
 extern "C" __global__ void sum_squares_multi(const TensorSpan* spans, int count, double* partial) {
-    __shared__ double scratch[32];
     const int t = span_of_block(spans, count);
     i64 local, blocks;
     span_blocks(spans, count, t, &local, &blocks);
@@ -145,31 +150,14 @@ extern "C" __global__ void sum_squares_multi(const TensorSpan* spans, int count,
     const i64 n = spans[t].n;
     double s = 0.0;
     for (i64 i = local * blockDim.x + threadIdx.x; i < n; i += blocks * blockDim.x) { double v = x[i]; s += v * v; }
-    s = warp_sum_d(s);
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    if (lane == 0) scratch[warp] = s;
-    __syncthreads();
-    if (warp == 0) {
-        s = lane < warps ? scratch[lane] : 0.0;
-        s = warp_sum_d(s);
-        if (lane == 0) partial[blockIdx.x] = s;
-    }
+    block_sum_d_store(s, &partial[blockIdx.x]);
 }
 
 // One block adds the partials in a fixed order.
 extern "C" __global__ void sum_partials_d(const double* partial, int count, double* total) {
-    __shared__ double scratch[32];
     double s = 0.0;
     for (int i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
-    s = warp_sum_d(s);
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    if (lane == 0) scratch[warp] = s;
-    __syncthreads();
-    if (warp == 0) {
-        s = lane < warps ? scratch[lane] : 0.0;
-        s = warp_sum_d(s);
-        if (lane == 0) total[0] = s;
-    }
+    block_sum_d_store(s, &total[0]);
 }
 
 // Top-k of each contiguous row, one block per row: pass t finds the best element ranked strictly after
