@@ -58,7 +58,7 @@ public abstract class GpuStepBenchmarkBase : Benchmark
     /// <summary>The Python with a CUDA PyTorch: <c>$LLMCOURSE_PYTHON</c>, else the first <c>python3</c> on the PATH (the GPU machine's).</summary>
     internal static string Python => Environment.GetEnvironmentVariable("LLMCOURSE_PYTHON") is { Length: > 0 } p ? p : "python3";
 
-    static void Report(string who, double tokensPerSecond, long parameters, int tokensPerStep) =>
+    internal static void Report(string who, double tokensPerSecond, long parameters, int tokensPerStep) =>
         Console.WriteLine($"{who}: {tokensPerSecond:F0} tokens/s, {tokensPerStep / tokensPerSecond * 1e3:F2} ms/step, " +
                           $"MFU {6.0 * parameters * tokensPerSecond / PeakFlops * 100:F1}% (6 x {parameters} params x tokens/s / 989 TFLOP/s)");
 

@@ -5,10 +5,13 @@ F.scaled_dot_product_attention (is_causal, dropout in training); AdamW (fused) 1
 run after 100 warm-up steps, betas 0.9/0.99, weight decay 0.1 on 2-D weights, clip_grad_norm_(1.0), random
 256-character windows of the first 90% of the text; bf16 autocast with float32 master weights.
 
-usage: gpu_char_run.py TINYSHAKESPEARE_PATH STEPS SEED BATCH BLOCK LAYERS EMBD DTYPE MODE
-  DTYPE: bf16 or fp32; MODE: eager or compile (torch.compile, nanoGPT's default).
-Prints the validation loss on the whole validation text (consecutive BLOCK-character windows, in eval mode);
-the last line is the training time in seconds (CUDA-synchronised, evaluation excluded). RunAnchor unsets
+usage: gpu_char_run.py TINYSHAKESPEARE_PATH STEPS SEED BATCH BLOCK LAYERS EMBD DTYPE MODE [EVAL_EVERY [EVAL_ITERS]]
+  DTYPE: bf16 or fp32; MODE: eager or compile (torch.compile, nanoGPT's default); EVAL_EVERY (0: at the start
+  and the end only; nanoGPT: 250), EVAL_ITERS (200, nanoGPT's eval_iters).
+Prints nanoGPT's estimate_loss (mean loss of EVAL_ITERS random train and validation batches, eval mode) at each
+evaluation, then the line `losses: ...` (the validation loss on the whole validation text in consecutive
+BLOCK-character windows, and the last estimates) in the format the benchmark prints for ours; the last line is
+the training time in seconds (CUDA-synchronised, evaluations excluded). RunAnchor unsets
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this process, as for every anchor (here the GPU does the work); the
 torch, CUDA and device used are printed.
 """
@@ -19,6 +22,8 @@ import time
 path = sys.argv[1]
 steps, seed, B, T, L, C = (int(v) for v in sys.argv[2:8])
 dtype_name, mode = sys.argv[8], sys.argv[9]
+eval_every = int(sys.argv[10]) if len(sys.argv) > 10 else 0
+eval_iters = int(sys.argv[11]) if len(sys.argv) > 11 else 200
 H, dropout = 6, 0.2
 
 import numpy as np  # noqa: E402
@@ -101,11 +106,34 @@ def get_lr(it, lr=1e-3, mn=1e-4):
     return mn + 0.5 * (1 + math.cos(math.pi * min(r, 1.0))) * (lr - mn)
 
 
-def get_batch():
-    ix = torch.randint(len(train) - T - 1, (B,))
-    x = torch.stack([train[i:i + T] for i in ix]).pin_memory().to(device, non_blocking=True)
-    y = torch.stack([train[i + 1:i + 1 + T] for i in ix]).pin_memory().to(device, non_blocking=True)
+def get_batch(split=None):
+    data = train if split is None else split
+    ix = torch.randint(len(data) - T - 1, (B,))
+    x = torch.stack([data[i:i + T] for i in ix]).pin_memory().to(device, non_blocking=True)
+    y = torch.stack([data[i + 1:i + 1 + T] for i in ix]).pin_memory().to(device, non_blocking=True)
     return x, y
+
+
+@torch.no_grad()
+def estimate_loss():
+    """nanoGPT's estimate_loss: the mean loss of eval_iters random batches of each split, in eval mode."""
+    model.eval()
+    out = {}
+    for name, split in (("train", train), ("val", val)):
+        total = 0.0
+        for _ in range(eval_iters):
+            x, y = get_batch(split)
+            with autocast:
+                total += model(x, y).item() / y.numel()
+        out[name] = total / eval_iters
+    model.train()
+    return out
+
+
+def evaluate(it):
+    losses = estimate_loss()
+    print(f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} ({seconds:.1f} s training)", flush=True)
+    return losses
 
 
 @torch.no_grad()
@@ -124,6 +152,8 @@ def full_validation():
     return total / count
 
 
+seconds = 0.0
+losses = evaluate(0)
 torch.cuda.synchronize()
 start = time.perf_counter()
 for it in range(steps):
@@ -136,10 +166,16 @@ for it in range(steps):
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    if (it + 1) % 500 == 0:
-        print(f"step {it + 1} loss {loss.item():.4f} {time.perf_counter() - start:.1f}s", flush=True)
+    if eval_every > 0 and (it + 1) % eval_every == 0 and it + 1 < steps:
+        torch.cuda.synchronize()   # the clock stops while evaluating
+        seconds += time.perf_counter() - start
+        evaluate(it + 1)
+        start = time.perf_counter()
 torch.cuda.synchronize()
-seconds = time.perf_counter() - start
-print(f"validation loss {full_validation():.4f} nats/char (seed {seed}, {steps} steps, {B * T * steps / seconds:.0f} tokens/s, "
-      f"max memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB)")
+seconds += time.perf_counter() - start
+losses = evaluate(steps)
+print(f"losses: validation {full_validation():.4f} (whole text), estimated validation {losses['val']:.4f} "
+      f"and train {losses['train']:.4f} ({eval_iters} batches)")
+print(f"training {seconds:.1f} s ({seconds / 60:.2f} min), {B * T * steps / seconds:.0f} tokens/s, last training batch loss "
+      f"{loss.item() if steps else float('nan'):.4f}; seed {seed}, max memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
 print(f"{seconds:.3f}")

@@ -6,7 +6,7 @@
 #                            Cuda/Simt/simt_cuda.cpp, g++): its Category=Cuda tests and every GPU benchmark at toy
 #                            sizes, so the bundle, this script and the benchmarks' code run before GPU time is spent
 #   bench/gpu/run.sh lesson05  on the GPU machine: lesson 05's run (gpu-char-run: nanoGPT's shakespeare_char, 5,000
-#                            steps, bf16) against PyTorch's, and a table of validation loss, seconds and tokens/s
+#                            steps, bf16) against PyTorch's, and a table of validation losses, minutes and tokens/s
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
 #                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
 #                            a per-kernel profile of 3 more steps), gpu-attention (the fused attention
@@ -91,16 +91,36 @@ lesson05() {
     echo "== benchmark gpu-char-run"
     timeout 540 "$bundle/LlmCourse.Bench" gpu-char-run "$@" || echo "gpu-char-run: failed or timed out (exit $?)"
   } 2>&1 | tee "$log" | tee /tmp/lesson05.log
+  lesson05_table /tmp/lesson05.log
+}
+
+# Lesson 05's table, from the lines gpu-char-run prints for ours (`ours: ...`) and echoes from its anchor (`[anchor] ...`).
+lesson05_table() {
   echo
-  echo "| run | validation loss | training s | tokens/s |"
-  echo "|---|---|---|---|"
-  sed -nE 's/^ *\[ours\] validation loss ([0-9.]+).* ([0-9.]+) s, ([0-9]+) tokens\/s.*/| ours | \1 | \2 | \3 |/p' /tmp/lesson05.log
-  local anchor_loss anchor_rate anchor_s
-  anchor_loss=$(sed -nE 's/^ *\[anchor\] validation loss ([0-9.]+).*/\1/p' /tmp/lesson05.log)
-  anchor_rate=$(sed -nE 's/^ *\[anchor\] validation loss .* ([0-9]+) tokens\/s.*/\1/p' /tmp/lesson05.log)
-  anchor_s=$(sed -nE 's/^gpu-char-run: ratio .*anchor ([0-9.]+), s\)/\1/p' /tmp/lesson05.log)
-  [ -n "$anchor_loss" ] && echo "| PyTorch eager | $anchor_loss | ${anchor_s:-?} | ${anchor_rate:-?} |"
-  grep -E "^gpu-char-run: ratio" /tmp/lesson05.log || true
+  echo "| run | val loss (whole text) | est. val loss | est. train loss | training min | tokens/s |"
+  echo "|---|---|---|---|---|---|"
+  awk '
+    { side = /^ours: / ? "ours" : /^ *\[anchor\] / ? "anchor" : "" }
+    side != "" && / losses: validation / {
+      for (i = 1; i < NF; i++) {
+        if ($i == "losses:") whole[side] = $(i + 2)
+        if ($i == "estimated") est[side] = $(i + 2)
+        if ($i == "train") tr[side] = $(i + 1)
+      }
+    }
+    side != "" && / training [0-9.]+ s \(/ { for (i = 1; i <= NF; i++) if ($i == "training") { sec[side] = $(i + 1); break } }
+    /^ours: [0-9]+ tokens\/s/ { rate["ours"] = $2 }
+    /^pytorch (eager|compile): [0-9]+ tokens\/s/ { rate["anchor"] = $3; name["anchor"] = "PyTorch " $2; sub(/:$/, "", name["anchor"]) }
+    END {
+      name["ours"] = "ours"
+      for (k = 1; k <= 2; k++) {
+        s = k == 1 ? "ours" : "anchor"
+        if (!(s in whole)) continue
+        printf "| %s | %s | %s | %s | %s | %s |\n", name[s] ? name[s] : "PyTorch", whole[s], est[s], tr[s],
+          sec[s] != "" ? sprintf("%.2f", sec[s] / 60) : "?", rate[s] ? rate[s] : "?"
+      }
+    }' "$1"
+  grep -E "^gpu-char-run: ratio" "$1" || true
 }
 
 # The summary: one row per benchmark, from the lines the benchmarks print.
@@ -144,7 +164,7 @@ emulated() {
               "gpu-step-gpt2 --block 16 --batch 1 --warmup 1 --steps 1 --skip-anchor" \
               "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor" \
               "gpu-attention --shape 1,2,128,64 --warmup 1 --steps 1 --skip-anchor --fp32" \
-              "gpu-char-run --steps 2 --block 32 --batch 2 --layers 1 --embd 48 --skip-anchor"; do
+              "gpu-char-run --steps 2 --block 32 --batch 2 --layers 1 --embd 48 --eval-batches 2 --skip-anchor"; do
     echo "== benchmark on the emulated GPU: $args"
     # shellcheck disable=SC2086
     timeout 300 "$bundle/LlmCourse.Bench" $args || { echo "failed (exit $?): $args"; failed=1; }
@@ -158,5 +178,6 @@ case "${1:-}" in
   emulated) emulated ;;
   lesson05) shift; lesson05 "$@" ;;
   table) table "${2:-/tmp/gpu-run.log}" ;;
-  *) echo "usage: bench/gpu/run.sh build|emulated|run|lesson05 [gpu-char-run options]|table [log]"; exit 2 ;;
+  lesson05-table) lesson05_table "${2:-/tmp/lesson05.log}" ;;
+  *) echo "usage: bench/gpu/run.sh build|emulated|run|lesson05 [gpu-char-run options]|table [log]|lesson05-table [log]"; exit 2 ;;
 esac
