@@ -354,6 +354,35 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         }
         Close("AdamW parameters after 3 steps", pc.ToArray(), pg.ToArray(), 0, 0, output);
         Assert.Equal(Gpu.Device, pg.Device);
+
+        // Several parameters in one launch (adam_step_multi): two groups with their own rate and decay, a tensor longer
+        // than its blocks cover (the grid-stride loop), one element, a transposed gradient, and one without a gradient;
+        // AdamW's decoupled decay and Adam's L2. Bit for bit the CPU's, one tensor at a time.
+        int[][] shapes = [[70_001], [1], [33, 31], [5]];
+        foreach (var decoupled in new[] { true, false })
+        {
+            var cpu = shapes.Select((shape, i) => Randn(500 + (ulong)i, shape).WithGrad()).ToList();
+            var gpu = cpu.Select(p => p.Detach().To(Gpu.Device).WithGrad()).ToList();
+            Optimizer Make(List<Tensor> ps) => decoupled
+                ? new AdamW([new ParamGroup(ps.Take(2), weightDecay: 0.1f, learningRate: 3e-2f), new ParamGroup(ps.Skip(2), weightDecay: 0f, learningRate: 1e-2f)])
+                : new Adam([new ParamGroup(ps.Take(2), weightDecay: 0.05f, learningRate: 3e-2f), new ParamGroup(ps.Skip(2), weightDecay: 0f, learningRate: 1e-2f)]);
+            var (optimizerCpu, optimizerGpu) = (Make(cpu), Make(gpu));
+            for (var step = 0; step < 3; step++)
+            {
+                for (var i = 0; i < shapes.Length - 1; i++)   // the last parameter never gets a gradient
+                {
+                    var g = Randn(600 + (ulong)(10 * step + i), shapes[i]);
+                    if (i == 2) g = g.Transpose(0, 1).Contiguous().Transpose(0, 1);
+                    cpu[i].Grad = g;
+                    gpu[i].Grad = g.To(Gpu.Device);
+                    if (i == 2) gpu[i].Grad = gpu[i].Grad!.Transpose(0, 1).Contiguous().Transpose(0, 1);
+                }
+                optimizerCpu.Step();
+                optimizerGpu.Step();
+            }
+            for (var i = 0; i < shapes.Length; i++)
+                Close($"{(decoupled ? "AdamW" : "Adam")} parameter {i} of several after 3 steps", cpu[i].ToArray(), gpu[i].ToArray(), 0, 0, output);
+        }
     }
 
     [Fact]
