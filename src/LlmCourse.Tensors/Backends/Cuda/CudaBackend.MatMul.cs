@@ -50,7 +50,7 @@ internal sealed partial class CudaBackend
         {
             ulong addressA, addressB;
             int type;
-            if (precision == DType.Float32) (addressA, addressB, type) = (Base(a) + (ulong)a.offset * 4, Base(b) + (ulong)b.offset * 4, Cublas.R32F);
+            if (precision == DType.Float32) (addressA, addressB, type) = (P(a), P(b), Cublas.R32F);
             else
             {
                 narrowA = MatMulOperand(a, precision);
