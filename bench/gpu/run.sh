@@ -145,17 +145,24 @@ table() {
   grep -E "Total: [0-9]+, Errors" "$1" | tail -1 || true
 }
 
+# The emulated GPU's libraries, built from simt_cuda.cpp with g++ under the sonames the engine loads and found first
+# through LD_LIBRARY_PATH (EmulatedGpu.cs does the same for the tests), and the bundle unpacked. Sets $lib (removed
+# when the script exits).
+emulator() {
+  [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive" || { echo "no bundle: run bench/gpu/run.sh build first"; return 1; }
+  local simt=tests/LlmCourse.Tensors.Tests/Cuda/Simt
+  lib=$(mktemp -d)
+  trap 'rm -rf "$lib"' EXIT
+  g++ -std=c++20 -O2 -shared -fPIC -DSIMT_DIR="\"$(pwd)/$simt\"" "$simt/simt_cuda.cpp" -o "$lib/libsimtcuda.so" || return 1
+  for soname in libcuda.so.1 libnvrtc.so.13 libcublas.so.13 libcublasLt.so.13; do ln -s libsimtcuda.so "$lib/$soname"; done
+  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LLMCOURSE_CACHE="$lib/cache" LLMCOURSE_DATA="$(pwd)/$bundle/data"
+}
+
 # The bundle on the emulated GPU: the CUDA libraries built from simt_cuda.cpp under the sonames the engine loads,
 # found first through LD_LIBRARY_PATH (EmulatedGpu.cs does the same for the tests). Toy sizes: the emulator runs
 # each thread as a fiber, so the benchmarks' figures mean nothing here; what is checked is that they run.
 emulated() {
-  [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive" || { echo "no bundle: run bench/gpu/run.sh build first"; exit 1; }
-  local simt=tests/LlmCourse.Tensors.Tests/Cuda/Simt lib
-  lib=$(mktemp -d)
-  trap 'rm -rf "$lib"' RETURN
-  g++ -std=c++20 -O2 -shared -fPIC -DSIMT_DIR="\"$(pwd)/$simt\"" "$simt/simt_cuda.cpp" -o "$lib/libsimtcuda.so" || exit 1
-  for soname in libcuda.so.1 libnvrtc.so.13 libcublas.so.13 libcublasLt.so.13; do ln -s libsimtcuda.so "$lib/$soname"; done
-  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" LLMCOURSE_CACHE="$lib/cache" LLMCOURSE_DATA="$(pwd)/$bundle/data"
+  emulator || exit 1
   local failed=0
   echo "== tests: Category=Cuda on the emulated GPU (without the two marked Emulator=TooSlow)"
   timeout 600 "$bundle/LlmCourse.Tensors.Tests" -nocolor -parallel none -trait "Category=Cuda" -trait- "Emulator=TooSlow" || failed=1
@@ -172,12 +179,46 @@ emulated() {
   [ "$failed" = 0 ] && echo "emulated: every test and benchmark ran" || { echo "emulated: something failed (above)"; exit 1; }
 }
 
+# The host's side of a training step, with no GPU: the emulated GPU with SIMT_CUDA_HOST_ONLY=1 checks every call but
+# runs no kernel or GEMM, so what gpu-step times is the engine's own work per step (autograd, the caching allocator,
+# launch arguments, the host waits) at the benchmarks' full sizes. A real GPU step cannot take less than this plus
+# the driver's launch cost (a few µs per launch); PyTorch eager takes 9.0 ms and 42.8 ms on the H200. Two runs of
+# each benchmark that differ only in their step count give the launches, GEMMs and host waits of one step.
+host() {
+  emulator || exit 1
+  export SIMT_CUDA_HOST_ONLY=1 SIMT_CUDA_COUNT=1 SIMT_CUDA_MEMORY_MB=143771   # the H200's memory
+  local name short=10 long=60 log=/tmp/gpu-host.log
+  : > "$log"
+  for name in gpu-step gpu-step-gpt2; do
+    echo "== host side of $name ($short and $long steps after 10 warm-up steps)" | tee -a "$log"
+    for steps in $short $long; do
+      "$bundle/LlmCourse.Bench" "$name" --skip-anchor --warmup 10 --steps "$steps" 2>&1 | grep -E "^ours: [0-9]+ tokens|counts:" |
+        sed "s/^/$name $steps: /" | tee -a "$log"
+    done
+  done
+  echo
+  echo "| benchmark | host ms/step | kernel launches/step | GEMM calls/step | host waits/step | PyTorch eager on the H200, ms/step |"
+  echo "|---|---|---|---|---|---|"
+  awk -v short=$short -v long=$long '
+    / counts: / { n = $1; s = $2 + 0; l[n, s] = $5; g[n, s] = $8; w[n, s] = $16 }
+    /: ours: / && $2 + 0 == long { ms[$1] = $6 }
+    END {
+      split("gpu-step gpu-step-gpt2", names, " "); torch["gpu-step"] = "9.0"; torch["gpu-step-gpt2"] = "42.8"
+      for (i = 1; i <= 2; i++) {
+        n = names[i]; d = long - short
+        printf "| %s | %s | %.0f | %.0f | %.0f | %s |\n", n, ms[n], (l[n, long] - l[n, short]) / d, (g[n, long] - g[n, short]) / d,
+          (w[n, long] - w[n, short]) / d, torch[n]
+      }
+    }' "$log"
+}
+
 case "${1:-}" in
   build) build ;;
   run) run ;;
   emulated) emulated ;;
+  host) host ;;
   lesson05) shift; lesson05 "$@" ;;
   table) table "${2:-/tmp/gpu-run.log}" ;;
   lesson05-table) lesson05_table "${2:-/tmp/lesson05.log}" ;;
-  *) echo "usage: bench/gpu/run.sh build|emulated|run|lesson05 [gpu-char-run options]|table [log]|lesson05-table [log]"; exit 2 ;;
+  *) echo "usage: bench/gpu/run.sh build|emulated|host|run|lesson05 [gpu-char-run options]|table [log]|lesson05-table [log]"; exit 2 ;;
 esac

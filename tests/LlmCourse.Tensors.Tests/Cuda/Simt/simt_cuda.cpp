@@ -20,6 +20,12 @@
 //              rounded to TF32; every matrix it touches must lie inside one allocation.
 // The device it reports: compute capability $SIMT_CUDA_CC (default 90: the tensor-core paths), 4
 // multiprocessors (so grid-stride loops do loop), $SIMT_CUDA_MEMORY_MB of memory (default 4096).
+//
+// SIMT_CUDA_HOST_ONLY=1 measures the host's side of a GPU program: every call is checked as above, but no
+// kernel, GEMM, memset or device-to-device copy runs, and memory is not filled (it reads as zeros). What a
+// benchmark then times is the engine's own work per step (autograd, allocator, launch arguments): the least
+// a step can take on a real GPU, whatever the GPU, plus the real driver's launch cost (a few µs per launch).
+// SIMT_CUDA_COUNT=1 prints at exit how many kernels were launched, GEMMs called and copies made each way.
 #include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -72,6 +78,21 @@ struct Allocation {
 };
 std::map<uintptr_t, Allocation> allocations;   // by device address
 size_t allocatedBytes = 0;
+
+bool host_only() {
+    static const bool on = env_int("SIMT_CUDA_HOST_ONLY", 0) != 0;
+    return on;
+}
+
+// What SIMT_CUDA_COUNT=1 prints when the process ends.
+struct Counts {
+    size_t launches = 0, gemms = 0, toDevice = 0, toHost = 0;
+    ~Counts() {
+        if (env_int("SIMT_CUDA_COUNT", 0))
+            std::fprintf(stderr, "[simt-cuda] counts: %zu kernel launches, %zu GEMM calls, %zu copies to the device, %zu to the host\n",
+                         launches, gemms, toDevice, toHost);
+    }
+} counts;
 
 size_t total_memory() { return (size_t)env_int("SIMT_CUDA_MEMORY_MB", 4096) << 20; }
 
@@ -219,7 +240,7 @@ int cuMemAlloc_v2(uint64_t* address, size_t bytes) {
     if (map == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
     mprotect(map + page, pages, PROT_READ | PROT_WRITE);
     char* start = map + page + pages - usable;   // so that the end touches the guard page
-    std::memset(start, 0xff, usable);
+    if (!host_only()) std::memset(start, 0xff, usable);
     allocations[(uintptr_t)start] = {map, mapBytes, bytes};
     allocatedBytes += bytes;
     *address = (uint64_t)(uintptr_t)start;
@@ -243,12 +264,14 @@ int cuMemGetInfo_v2(size_t* free, size_t* total) {
 int cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes, void*) {
     LOCK;
     if (!check_range("cuMemcpyHtoDAsync_v2", destination, bytes)) return CUDA_ERROR_INVALID_VALUE;
+    ++counts.toDevice;
     std::memcpy((void*)(uintptr_t)destination, source, bytes);
     return CUDA_SUCCESS;
 }
 int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*) {
     LOCK;
     if (!check_range("cuMemcpyDtoHAsync_v2", source, bytes)) return CUDA_ERROR_INVALID_VALUE;
+    ++counts.toHost;
     std::memcpy(destination, (const void*)(uintptr_t)source, bytes);
     return CUDA_SUCCESS;
 }
@@ -256,12 +279,14 @@ int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, vo
     LOCK;
     if (!check_range("cuMemcpyDtoDAsync_v2 (destination)", destination, bytes) || !check_range("cuMemcpyDtoDAsync_v2 (source)", source, bytes))
         return CUDA_ERROR_INVALID_VALUE;
+    if (host_only()) return CUDA_SUCCESS;
     std::memmove((void*)(uintptr_t)destination, (const void*)(uintptr_t)source, bytes);
     return CUDA_SUCCESS;
 }
 int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) {
     LOCK;
     if (!check_range("cuMemsetD32Async", destination, count * 4)) return CUDA_ERROR_INVALID_VALUE;
+    if (host_only()) return CUDA_SUCCESS;
     auto* p = (unsigned*)(uintptr_t)destination;
     for (size_t i = 0; i < count; ++i) p[i] = value;
     return CUDA_SUCCESS;
@@ -269,6 +294,7 @@ int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) 
 int cuMemsetD16Async(uint64_t destination, unsigned short value, size_t count, void*) {
     LOCK;
     if (!check_range("cuMemsetD16Async", destination, count * 2)) return CUDA_ERROR_INVALID_VALUE;
+    if (host_only()) return CUDA_SUCCESS;
     auto* p = (unsigned short*)(uintptr_t)destination;
     for (size_t i = 0; i < count; ++i) p[i] = value;
     return CUDA_SUCCESS;
@@ -327,7 +353,8 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
         return CUDA_ERROR_LAUNCH_FAILED;
     }
     if (std::getenv("SIMT_CUDA_TRACE")) std::fprintf(stderr, "[simt-cuda] %s <<<(%u, %u, %u), %u, %u>>>\n", f.name.c_str(), gx, gy, gz, bx, shared);
-    f.entry(dim3{gx, gy, gz}, bx, args);
+    ++counts.launches;
+    if (!host_only()) f.entry(dim3{gx, gy, gz}, bx, args);
     return CUDA_SUCCESS;
 }
 int cuGetErrorString(int error, const char** text) {
@@ -478,6 +505,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
              ", compute " + std::to_string(computeType) + " are not emulated");
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
+    ++counts.gemms;
     if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
     const float alpha = *(const float*)alphaPointer, beta = *(const float*)betaPointer;
     const bool tf32 = computeType == COMPUTE_32F_FAST_TF32;
@@ -490,6 +518,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
             !check_range("cublasGemmStridedBatchedEx (C)", (uintptr_t)c + i * strideC * 4, extent(m, n, ldc) * 4))
             return CUBLAS_STATUS_EXECUTION_FAILED;
     }
+    if (host_only()) return CUBLAS_STATUS_SUCCESS;
     std::vector<double> column((size_t)m);
     for (int i = 0; i < batch; ++i) {
         const char* A = (const char*)a + i * strideA * (long long)type_bytes(aType);
