@@ -11,9 +11,11 @@ namespace LlmCourse.Tests.Cuda;
 /// block as fibers; memory is host memory with guard pages), built here into one library under the sonames the
 /// engine loads (libcuda.so.1, libnvrtc.so.13, libcublas.so.13). A test assembly runs its own Category=Cuda tests in a
 /// child process whose <c>LD_LIBRARY_PATH</c> finds that library first: the product code is exactly what runs on a
-/// GPU, from the C# launchers and the caching allocator to the kernels. What this cannot check: the hardware (its
-/// fragment layouts are simt.h's reading of the PTX ISA), NVRTC's code generation, cuBLAS's own algorithms, timing and
-/// races between warps. Tests too slow on the emulator carry <c>[Trait("Emulator", "TooSlow")]</c> and run on the GPU
+/// GPU, from the C# launchers and the caching allocator to the kernels. Each assembly runs them twice, with threads and
+/// blocks in ascending and in descending order, so a read of another thread's write with no barrier between them
+/// fails in one of the runs. What this cannot check: the hardware (its fragment layouts are simt.h's reading of the
+/// PTX ISA), NVRTC's code generation, cuBLAS's own algorithms, timing, and the memory model (what one block sees of
+/// another's writes while both run). Tests too slow on the emulator carry <c>[Trait("Emulator", "TooSlow")]</c> and run on the GPU
 /// only. In tests/Shared, linked into each test project that has Category=Cuda tests.
 /// </summary>
 public static class EmulatedGpu
@@ -30,8 +32,11 @@ public static class EmulatedGpu
     /// <summary>
     /// Runs the Category=Cuda tests of <paramref name="testAssembly"/> on the emulated GPU and fails, naming each test
     /// that failed or skipped, unless every one passed (and at least one ran). Skips only where g++ is missing.
+    /// <paramref name="reverseOrder"/> runs the blocks of every launch, and the threads of every block, in descending
+    /// order (simt.h's <c>SIMT_ORDER=reverse</c>): a kernel that reads another thread's write with no barrier between
+    /// them, or counts on blocks running in order, passes in at most one of the two orders.
     /// </summary>
-    public static void RunCudaTests(System.Reflection.Assembly testAssembly, ITestOutputHelper output)
+    public static void RunCudaTests(System.Reflection.Assembly testAssembly, ITestOutputHelper output, bool reverseOrder = false)
     {
         Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not installed (apt-get install g++): the emulated GPU compiles the CUDA kernels with it");
         var (folder, buildLog) = library.Value;
@@ -50,6 +55,7 @@ public static class EmulatedGpu
                 ["LD_LIBRARY_PATH"] = folder! + (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { Length: > 0 } p ? ":" + p : ""),
                 // The emulator's "PTX" must not mix with a real NVRTC's in the course's kernel cache.
                 ["LLMCOURSE_CACHE"] = Path.Combine(work.FullName, "cache"),
+                ["SIMT_ORDER"] = reverseOrder ? "reverse" : "forward",
             };
             var (exit, log) = Run(program, [.. arguments], TimeSpan.FromMinutes(20), environment);
             Assert.True(File.Exists(xml), $"the emulated run wrote no results (exit code {exit}):\n{Tail(log)}");
@@ -63,7 +69,7 @@ public static class EmulatedGpu
             Assert.True(tests.Count > 0, $"no Category=Cuda test ran on the emulated GPU (exit code {exit}):\n{Tail(log)}");
             var bad = tests.Where(t => t.Result != "Pass").ToList();
             Assert.True(bad.Count == 0,
-                $"{bad.Count} of {tests.Count} Category=Cuda tests did not pass on the emulated GPU:\n" +
+                $"{bad.Count} of {tests.Count} Category=Cuda tests did not pass on the emulated GPU{(reverseOrder ? " (threads in reverse order)" : "")}:\n" +
                 string.Join("\n", bad.Select(t => $"  {t.Result} {t.Name}: {t.Message.Split('\n')[0]}")) + $"\n\n{Tail(log)}");
         }
         finally

@@ -12,4 +12,9 @@ public sealed class EmulatedGpuTests(ITestOutputHelper output)
 {
     [Fact]
     public void EveryCudaTestPassesOnTheEmulatedGpu() => EmulatedGpu.RunCudaTests(typeof(EmulatedGpuTests).Assembly, output);
+
+    /// <summary>The same with the blocks of every launch and the threads of every block run in descending order.</summary>
+    [Fact]
+    public void EveryCudaTestPassesOnTheEmulatedGpuWithThreadsInReverseOrder() =>
+        EmulatedGpu.RunCudaTests(typeof(EmulatedGpuTests).Assembly, output, reverseOrder: true);
 }

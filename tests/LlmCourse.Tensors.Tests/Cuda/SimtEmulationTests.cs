@@ -38,13 +38,19 @@ public sealed class SimtEmulationTests(ITestOutputHelper output)
             var (built, buildLog) = EmulatedGpu.Run(compiler!, ["-std=c++20", "-O2", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function", "-Wno-sign-compare",
                 $"-I{kernels}", Path.Combine(SimtFolder, harness + ".cpp"), "-o", binary], TimeSpan.FromMinutes(3));
             Assert.True(built == 0, $"g++ failed on {harness}.cpp:\n{buildLog}");
-            var (exit, log) = EmulatedGpu.Run(binary, [], TimeSpan.FromMinutes(5));
-            foreach (var line in log.Split('\n', StringSplitOptions.RemoveEmptyEntries)) output.WriteLine(line);
-            var totals = Regex.Match(log, @"^(\d+) passed, (\d+) failed\s*$", RegexOptions.Multiline);
-            Assert.True(totals.Success, $"{harness}: no totals line (crashed?), exit code {exit}:\n{log}");
-            Assert.True(int.Parse(totals.Groups[1].Value) > 0, $"{harness}: no check ran");
-            Assert.True(exit == 0 && totals.Groups[2].Value == "0",
-                $"{harness}: {totals.Value.Trim()}, exit code {exit}:\n{string.Join('\n', log.Split('\n').Where(l => !l.StartsWith("PASS")))}");
+            // Twice: threads and blocks in ascending, then in descending order (simt.h's SIMT_ORDER), so a read of
+            // another thread's write with no barrier between them fails in one of the two runs.
+            foreach (var order in new[] { "forward", "reverse" })
+            {
+                var (exit, log) = EmulatedGpu.Run(binary, [], TimeSpan.FromMinutes(5), new Dictionary<string, string> { ["SIMT_ORDER"] = order });
+                output.WriteLine($"== {harness}, threads in {order} order");
+                foreach (var line in log.Split('\n', StringSplitOptions.RemoveEmptyEntries)) output.WriteLine(line);
+                var totals = Regex.Match(log, @"^(\d+) passed, (\d+) failed\s*$", RegexOptions.Multiline);
+                Assert.True(totals.Success, $"{harness} ({order} order): no totals line (crashed?), exit code {exit}:\n{log}");
+                Assert.True(int.Parse(totals.Groups[1].Value) > 0, $"{harness}: no check ran");
+                Assert.True(exit == 0 && totals.Groups[2].Value == "0",
+                    $"{harness} ({order} order): {totals.Value.Trim()}, exit code {exit}:\n{string.Join('\n', log.Split('\n').Where(l => !l.StartsWith("PASS")))}");
+            }
         }
         finally
         {

@@ -5,6 +5,9 @@
 // thread runs until it must wait at one, then the next runnable thread runs. A thread that returns early no
 // longer counts at later barriers of its block (as on a GPU). When no thread can run and some have not
 // returned (a divergent __syncthreads, a shuffle some lanes never reach) it aborts, naming where each waits.
+// SIMT_ORDER=reverse runs the blocks of a grid and the runnable threads of a block in descending order: a thread
+// that reads what another wrote with no barrier between them reads it in one of the two orders and not in the
+// other, and a kernel that counts on blocks running in some order breaks in one of them.
 // What it does not model: timing, memory coalescing and bank conflicts, warps running in lockstep (lanes run
 // one after another between collectives), and the hardware's summation order inside an mma (emulated in
 // double, then added to the float accumulator).
@@ -285,6 +288,14 @@ inline void mma_16816_f16(float* d, const unsigned* a, const unsigned* b) { simt
 // ---- launch ----------------------------------------------------------------------------------------------
 inline constexpr size_t SimtStackBytes = 256 * 1024;
 
+inline bool simt_reverse() {
+    static const bool reverse = [] {
+        const char* order = std::getenv("SIMT_ORDER");
+        return order && std::strcmp(order, "reverse") == 0;
+    }();
+    return reverse;
+}
+
 template <class F>
 void simt_launch(const char* name, dim3 grid, unsigned threads, F&& body) {
     if (threads == 0 || threads % 32 != 0 || threads > 1024) {
@@ -299,43 +310,46 @@ void simt_launch(const char* name, dim3 grid, unsigned threads, F&& body) {
     simt_warps.assign(threads / 32, SimtWarp{});
     for (unsigned i = 0; i < threads; ++i)
         if (!simt_fibers[i].stack) simt_fibers[i].stack.reset(new char[SimtStackBytes]);
-    for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-            for (unsigned x = 0; x < grid.x; ++x) {
-                std::memset(smem, 0xff, sizeof smem);   // NaN bytes: a read of unwritten shared memory shows
-                blockIdx = {x, y, z};
-                simt_block_alive = (int)threads;
-                simt_block_arrived = 0;
-                for (auto& w : simt_warps) { w.alive = 32; w.arrived = 0; }
-                for (unsigned i = 0; i < threads; ++i) {
-                    SimtFiber& f = simt_fibers[i];
-                    f.index = i;
-                    f.done = false;
-                    f.waiting = 0;
-                    simt_start(f.context, f.stack.get(), SimtStackBytes, simt_fiber_entry);
-                }
-                // Round robin over the runnable threads until every one has returned.
-                for (;;) {
-                    bool any = false, progressed = false;
-                    for (auto& f : simt_fibers) {
-                        if (f.done) continue;
-                        any = true;
-                        if (f.waiting) continue;
-                        simt_current = &f;
-                        threadIdx = {f.index, 0, 0};
-                        simt_lane = (int)(f.index & 31);
-                        simt_warp = (int)(f.index >> 5);
-                        simt_swap(simt_scheduler, f.context);
-                        progressed = true;
-                    }
-                    if (!any) break;
-                    if (!progressed) {
-                        for (auto& f : simt_fibers)
-                            if (!f.done)
-                                std::fprintf(stderr, "SIMT deadlock in %s, block (%u, %u, %u): thread %u waits at %s\n", name, x, y, z, f.index,
-                                             f.waiting == 1 ? "__syncthreads" : "a warp collective");
-                        std::abort();
-                    }
-                }
+    const bool reverse = simt_reverse();
+    const uint64_t blocks = (uint64_t)grid.x * grid.y * grid.z;
+    for (uint64_t k = 0; k < blocks; ++k) {
+        const uint64_t b = reverse ? blocks - 1 - k : k;
+        const unsigned x = (unsigned)(b % grid.x), y = (unsigned)(b / grid.x % grid.y), z = (unsigned)(b / grid.x / grid.y);
+        std::memset(smem, 0xff, sizeof smem);   // NaN bytes: a read of unwritten shared memory shows
+        blockIdx = {x, y, z};
+        simt_block_alive = (int)threads;
+        simt_block_arrived = 0;
+        for (auto& w : simt_warps) { w.alive = 32; w.arrived = 0; }
+        for (unsigned i = 0; i < threads; ++i) {
+            SimtFiber& f = simt_fibers[i];
+            f.index = i;
+            f.done = false;
+            f.waiting = 0;
+            simt_start(f.context, f.stack.get(), SimtStackBytes, simt_fiber_entry);
+        }
+        // Round robin over the runnable threads until every one has returned.
+        for (;;) {
+            bool any = false, progressed = false;
+            for (unsigned j = 0; j < threads; ++j) {
+                SimtFiber& f = simt_fibers[reverse ? threads - 1 - j : j];
+                if (f.done) continue;
+                any = true;
+                if (f.waiting) continue;
+                simt_current = &f;
+                threadIdx = {f.index, 0, 0};
+                simt_lane = (int)(f.index & 31);
+                simt_warp = (int)(f.index >> 5);
+                simt_swap(simt_scheduler, f.context);
+                progressed = true;
             }
+            if (!any) break;
+            if (!progressed) {
+                for (auto& f : simt_fibers)
+                    if (!f.done)
+                        std::fprintf(stderr, "SIMT deadlock in %s, block (%u, %u, %u): thread %u waits at %s\n", name, x, y, z, f.index,
+                                     f.waiting == 1 ? "__syncthreads" : "a warp collective");
+                std::abort();
+            }
+        }
+    }
 }
