@@ -147,6 +147,17 @@ internal abstract class Backend
         Tensor gx, Tensor? gWeight, Tensor? gBias);
 
     // ---- attention -----------------------------------------------------------------------------
+    /// <summary>The largest head size (D and Dv) <see cref="Attention"/> takes; larger heads run the composite attention.</summary>
+    public virtual int FusedAttentionMaxHeadSize => int.MaxValue;
+
+    /// <summary>
+    /// Whether <see cref="Attention"/> and <see cref="AttentionBackward"/> round to <paramref name="precision"/>
+    /// themselves (the same round-to-nearest-even as <c>RoundedTo</c>): float32 q, k, v and gradOutput as they read
+    /// them, the output and gq, gk, gv as they write them. Then autocast makes no rounded copies and no rounding
+    /// passes around them. The CPU's kernels compute on the values they are given and store what they compute: false.
+    /// </summary>
+    public virtual bool AttentionRoundsItself(DType precision, int headSize, int valueSize) => false;
+
     /// <summary>
     /// Fused softmax(scale q k^T) v over batches of matrices: q [..., T, D], k [..., S, D], v [..., S, Dv]
     /// (same batch dims, any batch strides, each row contiguous); output [..., T, Dv] likewise (rows
@@ -157,16 +168,6 @@ internal abstract class Backend
     /// where a backend may multiply in that format with float32 sums (CUDA: tensor cores, the probabilities rounded
     /// to it before they multiply v, as FlashAttention does); the CPU computes in float32 either way.
     /// </summary>
-    /// <summary>The largest head size (D and Dv) <see cref="Attention"/> takes; larger heads run the composite attention.</summary>
-    public virtual int FusedAttentionMaxHeadSize => int.MaxValue;
-
-    /// <summary>
-    /// Whether <see cref="Attention"/> rounds float32 q, k and v to <paramref name="precision"/> itself as it
-    /// reads them (the same round-to-nearest-even as <c>RoundedTo</c>), so autocast need not make rounded
-    /// copies first. The CPU's kernels compute on the values they are given: false.
-    /// </summary>
-    public virtual bool AttentionRoundsOperands(DType precision, int headSize, int valueSize) => false;
-
     public abstract void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp);
 

@@ -208,8 +208,8 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
 
     public override int FusedAttentionMaxHeadSize => inner.FusedAttentionMaxHeadSize;
 
-    public override bool AttentionRoundsOperands(DType precision, int headSize, int valueSize) =>
-        inner.AttentionRoundsOperands(precision, headSize, valueSize);
+    public override bool AttentionRoundsItself(DType precision, int headSize, int valueSize) =>
+        inner.AttentionRoundsItself(precision, headSize, valueSize);
 
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
         DType precision, Tensor output, Tensor logSumExp)

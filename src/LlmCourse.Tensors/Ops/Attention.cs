@@ -75,25 +75,28 @@ public static partial class Functional
     static Tensor FusedAttention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed)
     {
         // Autocast: q, k, v rounded to bf16/fp16, the output rounded too; the softmax inside stays float32,
-        // as in PyTorch's bf16 flash attention. Rounded copies, unless the backend rounds as it reads
-        // (CUDA's tensor-core kernels): then q, k, v go in as they are, in the model's time-major layout,
-        // so neither the copies nor a transpose of the output (see AllocateInLayoutOf) are made.
+        // as in PyTorch's bf16 flash attention. Rounded copies and a rounding pass, unless the backend rounds
+        // as it reads and writes (CUDA's tensor-core kernels): then q, k, v go in as they are, in the model's
+        // time-major layout, so neither the copies nor a transpose of the output (see AllocateInLayoutOf) are made.
         var precision = Autocast.CurrentPrecision;
-        var asTheyAre = precision == DType.Float32 || q.Backend.AttentionRoundsOperands(precision, q.shape[^1], v.shape[^1]);
-        var (qs, ks, vs) = asTheyAre
+        var rounded = precision == DType.Float32   // nothing to round
+                      || q.Backend.AttentionRoundsItself(precision, q.shape[^1], v.shape[^1]);
+        var (qs, ks, vs) = rounded
             ? (RowsContiguous(q), RowsContiguous(k), RowsContiguous(v))
             : (q.RoundedTo(precision), k.RoundedTo(precision), v.RoundedTo(precision));
         var output = AllocateInLayoutOf(qs, [.. q.shape[..^1], v.shape[^1]]);
         var logSumExp = Tensor.Allocate(q.shape[..^1], DType.Float32, q.Device);
         q.Backend.Attention(qs, ks, vs, causal, scale, dropoutP, dropoutSeed, precision, output, logSumExp);
-        output.RoundInPlace(precision);
+        if (!rounded) output.RoundInPlace(precision);
         if (Autograd.DetectNonFinite) NonFinite.Check("ScaledDotProductAttention", "forward", output, q, k, v);
-        if (Autograd.Needs(q, k, v)) output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed, precision));
+        if (Autograd.Needs(q, k, v))
+            output.SetGradFn(new AttentionBackward(q, k, v, qs, ks, vs, output, logSumExp, causal, scale, dropoutP, dropoutSeed, precision, rounded));
         return output;
     }
 
     sealed class AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor qs, Tensor ks, Tensor vs, Tensor output, Tensor logSumExp,
-        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision) : Node("ScaledDotProductAttentionBackward", q, k, v)
+        bool causal, float scale, float dropoutP, ulong dropoutSeed, DType precision, bool rounded)
+        : Node("ScaledDotProductAttentionBackward", q, k, v)
     {
         Tensor? qs = qs, ks = ks, vs = vs, output = output, logSumExp = logSumExp;
 
@@ -103,11 +106,14 @@ public static partial class Functional
             var gq = AllocateInLayoutOf(q, q.shape);
             var gk = AllocateInLayoutOf(k, k.shape);
             var gv = AllocateInLayoutOf(v, v.shape);
-            var g = precision == DType.Float32 ? RowsContiguous(gy) : gy.RoundedTo(precision);
+            var g = rounded ? RowsContiguous(gy) : gy.RoundedTo(precision);
             gy.Backend.AttentionBackward(q, k, v, Saved(output), Saved(logSumExp), g, causal, scale, dropoutP, dropoutSeed, precision, gq, gk, gv);
-            gq.RoundInPlace(precision);
-            gk.RoundInPlace(precision);
-            gv.RoundInPlace(precision);
+            if (!rounded)
+            {
+                gq.RoundInPlace(precision);
+                gk.RoundInPlace(precision);
+                gv.RoundInPlace(precision);
+            }
             gx[0] = gq;
             gx[1] = gk;
             gx[2] = gv;

@@ -278,6 +278,19 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         (yg * weights.To(Gpu.Device)).Sum().Backward();
         RelativelyClose($"{what} output", yc.ToArray(), yg.ToArray(), 1.5e-2);
         for (var i = 0; i < 3; i++) RelativelyClose($"{what} gradient {"qkv"[i]}", cpu[i].Grad!.ToArray(), gpu[i].Grad!.ToArray(), 1.5e-2);
+        // Autocast's results are 16-bit values, as on the CPU: the kernels round what they store (no rounding pass).
+        var format = fp16 ? DType.Float16 : DType.BFloat16;
+        AllRoundedTo(format, $"{what} output", yg.ToArray());
+        for (var i = 0; i < 3; i++) AllRoundedTo(format, $"{what} gradient {"qkv"[i]}", gpu[i].Grad!.ToArray());
+    }
+
+    /// <summary>Every value is exactly representable in <paramref name="format"/> (bf16 or fp16).</summary>
+    static void AllRoundedTo(DType format, string what, float[] values)
+    {
+        var rounded = Tensor.FromArray(values).To(format).To(DType.Float32).ToArray();
+        for (var i = 0; i < values.Length; i++)
+            if (BitConverter.SingleToInt32Bits(rounded[i]) != BitConverter.SingleToInt32Bits(values[i]))
+                Assert.Fail($"{what}: element {i} is {values[i]:R}, not a {format} value (rounds to {rounded[i]:R})");
     }
 
     /// <summary>More than 65535 matrices (grid y's limit): both attention kernels put the rest on grid z.</summary>

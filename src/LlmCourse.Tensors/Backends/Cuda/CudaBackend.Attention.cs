@@ -20,8 +20,11 @@ internal sealed unsafe partial class CudaBackend
     /// <summary>Both kernel families keep a row's accumulators in registers: 4 per lane (attention.cu), 16 × 4 (attention_mma.cu).</summary>
     public override int FusedAttentionMaxHeadSize => MaxHeadSize;
 
-    /// <summary>The tensor-core kernels round q, k, v (and gradOutput) to 16 bits as they load them into shared memory or registers.</summary>
-    public override bool AttentionRoundsOperands(DType precision, int headSize, int valueSize) =>
+    /// <summary>
+    /// The tensor-core kernels round q, k, v and gradOutput to 16 bits as they load them into shared memory or registers,
+    /// and the output and the gradients as they store them (attention_delta rounds gradOutput as it reads it too).
+    /// </summary>
+    public override bool AttentionRoundsItself(DType precision, int headSize, int valueSize) =>
         TensorCoreKernel(precision, headSize, valueSize, Dev.ComputeCapability) is not null;
 
     public override void Attention(Tensor q, Tensor k, Tensor v, bool causal, float scale, float dropoutP, ulong dropoutSeed,
@@ -71,6 +74,7 @@ internal sealed unsafe partial class CudaBackend
         d.Add(P(delta));
         d.Add(T);
         d.Add(Dv);
+        d.Add((int)precision);
         d.Add((long)batch);
         Dev.Launch("attention.cu", "attention_delta", (uint)(((long)batch * T + AttentionRows - 1) / AttentionRows), 1,
             AttentionRows * 32, 0, ref d);

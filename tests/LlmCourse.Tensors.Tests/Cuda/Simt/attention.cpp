@@ -144,14 +144,14 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     Operand go(c.B, c.H, c.T, c.Dv, false);
     for (auto* t : {&q, &k, &v, &go})
         for (auto& x : t->data) x = normal(rng);
-    // The reference sees what the kernels multiply: autocast's rounded q, k, v; dO is rounded by the op
-    // (gy.RoundedTo) before the kernels see it, so it is given rounded to both.
-    Operand qr = q, kr = k, vr = v;
-    for (auto* t : {&qr, &kr, &vr, &go})
+    // The reference sees what the kernels multiply: autocast's rounded q, k, v and dO. The tensor-core kernels
+    // (and attention_delta) round them as they read them, so they get them unrounded, as on the GPU.
+    Operand qr = q, kr = k, vr = v, gor = go;
+    for (auto* t : {&qr, &kr, &vr, &gor})
         for (auto& x : t->data) x = round_to(x, format);
     const float scale = 1.f / std::sqrt((float)c.D);
     const unsigned long long dropSeed = 0x1234567890abcdefull + seed;
-    const Result ref = reference(c, qr, kr, vr, go, scale, dropSeed);
+    const Result ref = reference(c, qr, kr, vr, gor, scale, dropSeed);
 
     Operand out(c.B, c.H, c.T, c.Dv, c.timeMajor), gq(c.B, c.H, c.T, c.D, c.timeMajor), gk(c.B, c.H, c.S, c.D, c.timeMajor),
         gv(c.B, c.H, c.S, c.Dv, c.timeMajor);
@@ -172,7 +172,8 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     describe(L, 7, gv);
     const int causal = c.causal ? 1 : 0;
     // The float32 kernels get the rounded values too: then every kernel answers the same question.
-    const float *Q = qr.data.data(), *K = kr.data.data(), *V = vr.data.data(), *G = go.data.data();
+    const float *Q = qr.data.data(), *K = kr.data.data(), *V = vr.data.data(), *G = format == 0 ? gor.data.data() : go.data.data();
+    const int precision = format == 0 ? 0 : format == 1 ? 2 : 3;   // the DType codes of common.cuh
 
     char name[160];
     std::snprintf(name, sizeof name, "%s B=%d H=%d T=%d S=%d D=%d Dv=%d %s%s%s", format == 0 ? "float32" : format == 1 ? "bf16 mma" : "fp16 mma",
@@ -200,11 +201,10 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     for (size_t i = 0; i < lse.size(); ++i) lseWorst = std::max(lseWorst, std::fabs(lse[i] - ref.lse[i]) + (std::isnan(lse[i]) ? 1e9 : 0));
     check(lseWorst <= (format == 0 ? 1e-4 : 1e-2), std::string(name) + " log-sum-exp: worst |diff| " + std::to_string(lseWorst));
 
-    // Backward, with the kernel's own output and log-sum-exp (as on the GPU), the output rounded under autocast.
-    if (format != 0)
-        for (auto& x : out.data) x = round_to(x, format);
+    // Backward, with the kernel's own output and log-sum-exp (as on the GPU); the tensor-core kernels' output is
+    // autocast's already (every value a 16-bit one), checked below with the gradients.
     simt_launch("attention_delta", dim3{(unsigned)(((i64)BH * c.T + 7) / 8), 1, 1}, 256, [&] {
-        attention_delta(L, out.data.data(), G, delta.data(), c.T, c.Dv, BH);
+        attention_delta(L, out.data.data(), G, delta.data(), c.T, c.Dv, precision, BH);
     });
     if (format == 0) {
         simt_launch("attention_backward_dq", dim3{(unsigned)((c.T + 7) / 8), (unsigned)BH, 1}, 256, [&] {
@@ -234,6 +234,15 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     compare(std::string(name) + " dq", ref.gq, gq, grel, atol, rtol);
     compare(std::string(name) + " dk", ref.gk, gk, grel, atol, rtol);
     compare(std::string(name) + " dv", ref.gv, gv, grel, atol, rtol);
+    if (format != 0) {
+        const char* what[] = {"output", "dq", "dk", "dv"};
+        int i = 0;
+        for (const Operand* t : {&out, &gq, &gk, &gv}) {
+            size_t bad = 0;
+            for (float x : t->data) bad += !std::isnan(x) && round_to(x, format) != x;
+            check(bad == 0, std::string(name) + " " + what[i++] + ": every value stored as a 16-bit one (" + std::to_string(bad) + " not)");
+        }
+    }
 }
 
 int main(int argc, char** argv) {

@@ -1,4 +1,5 @@
-// Fused attention on tensor cores, for autocast (q, k, v, gradOutput already rounded to bf16 or fp16):
+// Fused attention on tensor cores, for autocast: q, k, v and gradOutput are rounded to bf16 or fp16 as they
+// are read, and the results (output, dq, dk, dv) as they are written, so autocast makes no rounded copies:
 // FlashAttention-2's scheme with mma.sync.m16n8k16 (16-bit inputs, float32 accumulation).
 // Forward: a block of 4 warps owns 64 query rows (16 per warp); K and V stream through shared memory in
 // tiles; S = Q K^T, an online softmax in float32 registers (running max m and sum l per row), O += P V,
@@ -35,6 +36,9 @@ __device__ __forceinline__ void mma_16816_f16(float* d, const unsigned* a, const
 #define MMA_ROWS 64   // query rows (forward, dq) or key rows (dk, dv) per block: 16 per warp
 
 template <bool F16> __device__ __forceinline__ u16 to_half(float x) { return F16 ? f32_to_f16(x) : f32_to_bf16(x); }
+
+// A result as autocast stores it: rounded to the kernel's 16-bit format, kept as a float.
+template <bool F16> __device__ __forceinline__ float rounded(float x) { return F16 ? f16_to_f32(f32_to_f16(x)) : bf16_to_f32(f32_to_bf16(x)); }
 
 template <bool F16> __device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
     return (unsigned)to_half<F16>(lo) | ((unsigned)to_half<F16>(hi) << 16);
@@ -207,7 +211,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const float* q, const
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
-            if (row < T && col < Dv) ob[(i64)row * L.ld[3] + col] = o[n][e] / l[e >> 1];
+            if (row < T && col < Dv) ob[(i64)row * L.ld[3] + col] = rounded<F16>(o[n][e] / l[e >> 1]);
         }
     if (t == 0)
 #pragma unroll
@@ -301,7 +305,7 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, c
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
-            if (row < T && col < D) gb[(i64)row * L.ld[5] + col] = acc[n][e] * scale;
+            if (row < T && col < D) gb[(i64)row * L.ld[5] + col] = rounded<F16>(acc[n][e] * scale);
         }
 }
 
@@ -399,8 +403,8 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q,
         for (int e = 0; e < 4; ++e) {
             const int key = keys[e >> 1], col = 8 * n + 2 * t + (e & 1);
             if (key >= S) continue;
-            if (col < D) kout[(i64)key * L.ld[6] + col] = dk[n][e] * scale;
-            if (col < Dv) vout[(i64)key * L.ld[7] + col] = dv[n][e];
+            if (col < D) kout[(i64)key * L.ld[6] + col] = rounded<F16>(dk[n][e] * scale);
+            if (col < Dv) vout[(i64)key * L.ld[7] + col] = rounded<F16>(dv[n][e]);
         }
 }
 

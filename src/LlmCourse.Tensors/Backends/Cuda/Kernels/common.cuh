@@ -89,6 +89,11 @@ __device__ __forceinline__ void store_from_float(void* p, int dtype, i64 i, floa
     }
 }
 
+// v rounded to the nearest bf16 or fp16 (round to nearest even), as a float; float32 (or any other code) as it is.
+__device__ __forceinline__ float round_as(int dtype, float v) {
+    return dtype == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : dtype == DT_F16 ? f16_to_f32(f32_to_f16(v)) : v;
+}
+
 __device__ __forceinline__ float nan_f() { return __int_as_float(0x7fffffff); }
 __device__ __forceinline__ float inf_f() { return __int_as_float(0x7f800000); }
 

@@ -245,8 +245,7 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const floa
 // Autocast: y = x rounded to bf16 (precision 2) or fp16 (3), kept as float. Contiguous.
 extern "C" __global__ void round_to(int precision, float* y, const float* x, i64 n) {
     GRID_STRIDE(i, n) {
-        float v = x[i];
-        y[i] = precision == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : f16_to_f32(f32_to_f16(v));
+        y[i] = round_as(precision, x[i]);
     }
 }
 
