@@ -17,13 +17,19 @@ struct Layout {
     int strides[MAX_OPERANDS][MAX_DIMS];
 };
 
+// i / n for a linear index i >= 0 and a dim n > 0: in 32 bits while i fits (a 64-bit division is a long
+// software routine on a GPU, several times the cost of a strided element's memory traffic).
+__device__ __forceinline__ i64 index_div(i64 i, int n) {
+    return i <= 0x7fffffff ? (i64)((unsigned)i / (unsigned)n) : i / n;
+}
+
 // Element offset of operand o for the row-major linear index i of the layout's shape.
 __device__ __forceinline__ i64 layout_offset(const Layout& L, int o, i64 i) {
     if (L.rank == 1) return L.offsets[o] + i * L.strides[o][0];
     i64 off = L.offsets[o];
     for (int d = L.rank - 1; d > 0; --d) {
         int n = L.shape[d];
-        i64 q = i / n;
+        i64 q = index_div(i, n);
         off += (i - q * n) * L.strides[o][d];
         i = q;
     }
@@ -39,7 +45,7 @@ __device__ __forceinline__ void layout_offsets(const Layout& L, int count, i64 i
     }
     for (int d = L.rank - 1; d >= 0; --d) {
         int n = L.shape[d];
-        i64 q = d == 0 ? 0 : i / n;
+        i64 q = d == 0 ? 0 : index_div(i, n);
         i64 r = d == 0 ? i : i - q * n;
         for (int o = 0; o < count; ++o) out[o] += r * L.strides[o][d];
         i = q;

@@ -17,10 +17,8 @@ extern "C" __global__ void check_indices(const int* ids, i64 n, int size, int al
 // y[o, i, :] = x[o, ids[i], :]; x contiguous [outer, size, inner], y [outer, count, inner].
 extern "C" __global__ void index_select(const float* x, const int* ids, int outer, int size, int inner, int count, float* y) {
     GRID_STRIDE(t, (i64)outer * count * inner) {
-        i64 j = t % inner;
-        i64 rest = t / inner;
-        i64 i = rest % count;
-        i64 o = rest / count;
+        const i64 rest = index_div(t, inner), o = index_div(rest, count);
+        const i64 j = t - rest * inner, i = rest - o * count;
         int id = ids[i];
         y[t] = id >= 0 && id < size ? x[(o * size + id) * inner + j] : 0.f;  // a bad id reads as 0 until reported
     }
@@ -85,10 +83,9 @@ extern "C" __global__ void index_rank(const int* ids, int count, int size, const
 extern "C" __global__ void index_add_sorted(const float* g, const int* starts, const int* positions,
                                             int outer, int size, int inner, int count, float* gx) {
     GRID_STRIDE(t, (i64)outer * size * inner) {
-        i64 j = t % inner;
-        i64 rest = t / inner;
-        int v = (int)(rest % size);
-        i64 o = rest / size;
+        const i64 rest = index_div(t, inner), o = index_div(rest, size);
+        const i64 j = t - rest * inner;
+        const int v = (int)(rest - o * size);
         int s = starts[v], e = starts[v + 1];
         if (s == e) continue;
         float acc = gx[t];
