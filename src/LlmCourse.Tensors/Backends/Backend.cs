@@ -116,6 +116,17 @@ internal abstract class Backend
     public abstract void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate);
 
     /// <summary>
+    /// Autocast's product: c = a @ b (as <see cref="MatMul"/>, without accumulating) rounded to <paramref name="precision"/>
+    /// (bf16/fp16), as PyTorch's 16-bit products return it. Here a product, then a rounding pass; a backend may
+    /// round as it writes (CUDA: cuBLAS writes 16-bit values, which are widened into c).
+    /// </summary>
+    public virtual void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
+    {
+        MatMul(a, b, c, accumulate: false);
+        c.RoundInPlace(precision);
+    }
+
+    /// <summary>
     /// Autocast's operand of a matrix product: <paramref name="t"/>'s values rounded to <paramref name="precision"/>
     /// (itself for Float32), with t's shape and strides. The CPU gives a float32 tensor of rounded values; a GPU gives
     /// bf16/fp16 storage, what its tensor cores read, converted in one pass. Autograd saves these for the backward

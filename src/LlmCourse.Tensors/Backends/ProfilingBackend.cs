@@ -160,6 +160,12 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.MatMul(a, b, c, accumulate); } finally { End("MatMul", start); }
     }
 
+    public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
+    {
+        var start = Begin();
+        try { inner.MatMulRounded(a, b, c, precision); } finally { End("MatMul", start); }
+    }
+
     public override Tensor MatMulOperand(Tensor t, DType precision)
     {
         if (precision == DType.Float32) return t;

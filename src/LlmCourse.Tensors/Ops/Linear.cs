@@ -31,9 +31,13 @@ public static partial class Functional
         var x2 = x.Backend.MatMulOperand(x.ReshapeData([rows, inFeatures]), precision);   // (N, I)
         var w = x.Backend.MatMulOperand(weight, precision);
         var y = Tensor.Allocate([rows, outFeatures], DType.Float32, x.Device);           // (N, O)
-        if (bias is not null) x.Backend.Copy(bias.RoundedTo(precision).ExpandTo([rows, outFeatures], "Linear"), y);
-        x.Backend.MatMul(x2, w.MoveDimToEnd(0), y, accumulate: bias is not null);        // (N, I) @ (I, O)
-        y.RoundInPlace(precision);
+        if (bias is null) x.Backend.MatMulRounded(x2, w.MoveDimToEnd(0), y, precision);   // (N, I) @ (I, O), rounded
+        else
+        {
+            x.Backend.Copy(bias.RoundedTo(precision).ExpandTo([rows, outFeatures], "Linear"), y);
+            x.Backend.MatMul(x2, w.MoveDimToEnd(0), y, accumulate: true);
+            y.RoundInPlace(precision);
+        }
         var result = y.AsView([.. x.shape[..^1], outFeatures], Shapes.ContiguousStrides([.. x.shape[..^1], outFeatures]), y.offset);
         if (Autograd.DetectNonFinite) NonFinite.Check("Linear", "forward", result, x, weight, bias);
         if (Autograd.Needs(x, weight, bias)) result.SetGradFn(new LinearBackward(x, weight, bias, w, x2, precision));
@@ -56,15 +60,13 @@ public static partial class Functional
             if (NeedsGrad(0))
             {
                 var dx = Tensor.Allocate(input.shape, DType.Float32, gy.Device);         // (N, I) = (N, O) @ (O, I)
-                gy.Backend.MatMul(g, w, dx, accumulate: false);
-                dx.RoundInPlace(precision);
+                gy.Backend.MatMulRounded(g, w, dx, precision);
                 gx[0] = dx.AsView(Next[0].Shape, Shapes.ContiguousStrides(Next[0].Shape), dx.offset);
             }
             if (NeedsGrad(1))
             {
                 var dw = Tensor.Allocate(w.shape, DType.Float32, gy.Device);              // (O, I) = (O, N) @ (N, I)
-                gy.Backend.MatMul(g.MoveDimToEnd(0), input, dw, accumulate: false);
-                dw.RoundInPlace(precision);
+                gy.Backend.MatMulRounded(g.MoveDimToEnd(0), input, dw, precision);
                 gx[1] = dw;
             }
             if (NeedsGrad(2)) gx[2] = (g.DType == DType.Float32 ? g : gyRows.RoundedTo(precision)).Sum(0);   // (O)

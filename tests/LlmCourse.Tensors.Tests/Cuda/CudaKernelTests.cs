@@ -197,6 +197,33 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         }
         Twin("autocast linear + matmul", Run, 1e-3, 1e-2, output,
             inputs: [Randn(45, 7, 13, 129), Randn(46, 65, 129), Randn(47, 65), Randn(48, 65, 31)]);
+        Tensor NoBias(Tensor[] xs)
+        {
+            using var autocast = Autocast.BFloat16();
+            var y = F.Linear(xs[0], xs[1]);
+            return y.Transpose(1, 2).MatMul(y);
+        }
+        Twin("autocast linear without bias + batched matmul", NoBias, 1e-3, 1e-2, output, inputs: [Randn(63, 3, 13, 129), Randn(64, 65, 129)]);
+        // Without a bias the GPU's products store 16-bit values (cuBLAS rounds as it writes; no rounding pass):
+        // the output and both gradients of a linear layer, and a batched product, are autocast's 16-bit values.
+        foreach (var fp16 in new[] { false, true })
+        {
+            var format = fp16 ? DType.Float16 : DType.BFloat16;
+            var input = Randn(60, 3, 13, 129).To(Gpu.Device).WithGrad();
+            var w = Randn(61, 65, 129).To(Gpu.Device).WithGrad();
+            var weights = Randn(62, 3, 13, 65).To(Gpu.Device);
+            Tensor y, z;
+            using (fp16 ? Autocast.Float16() : Autocast.BFloat16())
+            {
+                y = F.Linear(input, w);
+                z = y.Transpose(1, 2).MatMul(y);   // [3, 65, 65], batched
+            }
+            (y * weights).Sum().Backward();
+            AllRoundedTo(format, $"{format} linear output", y.ToArray());
+            AllRoundedTo(format, $"{format} batched product", z.ToArray());
+            AllRoundedTo(format, $"{format} linear input gradient", input.Grad!.ToArray());
+            AllRoundedTo(format, $"{format} linear weight gradient", w.Grad!.ToArray());
+        }
         var x = Randn(49, 1000);
         Close("autocast rounding", x.RoundedTo(DType.BFloat16).ToArray(), x.To(Gpu.Device).RoundedTo(DType.BFloat16).ToArray(), 0, 0, output);
         Close("fp16 rounding", x.RoundedTo(DType.Float16).ToArray(), x.To(Gpu.Device).RoundedTo(DType.Float16).ToArray(), 0, 0, output);

@@ -25,7 +25,28 @@ internal sealed partial class CudaBackend
         return new Tensor(Narrow(t, precision).Storage, t.shape, t.strides, 0);
     }
 
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate) => Product(a, b, c, accumulate, c, Cublas.R32F);
+
+    /// <summary>
+    /// Autocast's product with cuBLAS writing 16-bit values (its float32 sums rounded to nearest even as it stores
+    /// them) into a temporary, then widened into c: 2 + 2 + 4 bytes an element where a float32 product and a
+    /// rounding pass move 4 + 4 + 4.
+    /// </summary>
+    public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
+    {
+        if (precision == DType.Float32 || !c.contiguous || c.Count == 0 || a.shape[^1] == 0)
+        {
+            base.MatMulRounded(a, b, c, precision);
+            return;
+        }
+        var narrowC = Temp(c.shape, precision);
+        Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, narrowC,
+            precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+        Copy(narrowC, c);
+    }
+
+    /// <summary>c's shape, a @ b (+ c when accumulating), written to <paramref name="output"/> (c itself, or a contiguous 16-bit tensor of c's shape) as <paramref name="outputType"/>.</summary>
+    void Product(Tensor a, Tensor b, Tensor c, bool accumulate, Tensor output, int outputType)
     {
         var rank = c.Rank;
         int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];
@@ -68,7 +89,7 @@ internal sealed partial class CudaBackend
             Dev.MakeCurrent();
             if (batch == 1)
             {
-                Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(c), 0, 1, type, compute);
+                Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(output), 0, 1, type, compute, outputType);
                 return;
             }
             var uniformA = CpuBackend.UniformBatchStride(a, batchRank, out var strideA);
@@ -76,12 +97,13 @@ internal sealed partial class CudaBackend
             // x @ W with W shared by every batch and x's batches stacked without gaps: one tall product.
             if (uniformA && uniformB && strideB == 0 && !transA && strideA == (long)m * lda && !accumulate && batch * m <= int.MaxValue)
             {
-                Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(c), 0, 1, type, compute);
+                Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(output), 0, 1, type, compute, outputType);
                 return;
             }
             if (uniformA && uniformB && batch <= int.MaxValue)
             {
-                Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(c), (long)m * n, (int)batch, type, compute);
+                Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(output), (long)m * n, (int)batch, type, compute,
+                    outputType);
                 return;
             }
             // Irregular batch strides: one product per matrix.
@@ -96,7 +118,7 @@ internal sealed partial class CudaBackend
                     ob += id * b.strides[d];
                 }
                 Gemm(opA, opB, m, n, k, addressA + (ulong)oa * elementSize, lda, 0, addressB + (ulong)ob * elementSize, ldb, 0, beta,
-                    P(c) + (ulong)(i * m * n * 4), 0, 1, type, compute);
+                    P(output) + (ulong)(i * m * n * output.DType.SizeOf()), 0, 1, type, compute, outputType);
             }
         }
         finally
@@ -105,14 +127,15 @@ internal sealed partial class CudaBackend
             GC.KeepAlive(narrowB);
             GC.KeepAlive(a);
             GC.KeepAlive(b);
+            GC.KeepAlive(output);
         }
     }
 
     /// <summary>Row-major c[m, n] = op(a)[m, k] op(b)[k, n] (+ c), as the column-major c^T = op(b)^T op(a)^T.</summary>
     void Gemm(int opA, int opB, int m, int n, int k, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta,
-        ulong c, long strideC, int batch, int type, int compute) =>
+        ulong c, long strideC, int batch, int type, int compute, int cType) =>
         Cublas.GemmStridedBatched(Dev.Blas, opB, opA, n, m, k, 1f, b, type, ldb, strideB, a, type, lda, strideA, beta,
-            c, n, strideC, batch, compute);
+            c, n, strideC, batch, compute, cType);
 
     /// <summary>
     /// The elements a view reaches, from its first (its offset) to its last, converted to 16-bit floats with

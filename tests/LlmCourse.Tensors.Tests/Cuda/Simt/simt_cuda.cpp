@@ -487,7 +487,23 @@ static double load(const void* base, int type, size_t i, bool tf32) {
 
 static size_t type_bytes(int type) { return type == R_32F ? 4 : 2; }
 
+// A float32 result stored as cuBLAS stores it in C's type: bf16 or fp16 rounded to nearest even (NaN kept a NaN).
+static void store(void* base, int type, size_t i, float x) {
+    if (type == R_32F) { ((float*)base)[i] = x; return; }
+    unsigned short h;
+    if (type == R_16F) {
+        _Float16 f = (_Float16)x;
+        std::memcpy(&h, &f, 2);
+    } else {
+        uint32_t u;
+        std::memcpy(&u, &x, 4);
+        h = (u & 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) | 0x40) : (unsigned short)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+    }
+    ((unsigned short*)base)[i] = h;
+}
+
 // C[b] = alpha op(A[b]) op(B[b]) + beta C[b], column-major; op(A) is m x k, op(B) k x n. C is not read when beta = 0.
+// C is float32, or the 16-bit type of A and B (the sums rounded to it as they are stored).
 int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int k, const void* alphaPointer,
                                const void* a, int aType, int lda, long long strideA, const void* b, int bType, int ldb, long long strideB,
                                const void* betaPointer, void* c, int cType, int ldc, long long strideC, int batch, int computeType, int) {
@@ -499,7 +515,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
         fail("cublasGemmStridedBatchedEx", text);
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    if (aType != bType || (aType != R_32F && aType != R_16F && aType != R_16BF) || cType != R_32F ||
+    if (aType != bType || (aType != R_32F && aType != R_16F && aType != R_16BF) || (cType != R_32F && cType != aType) ||
         (computeType != COMPUTE_32F && computeType != COMPUTE_32F_FAST_TF32)) {
         fail("cublasGemmStridedBatchedEx", "types A " + std::to_string(aType) + ", B " + std::to_string(bType) + ", C " + std::to_string(cType) +
              ", compute " + std::to_string(computeType) + " are not emulated");
@@ -515,7 +531,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
     for (int i = 0; i < batch; ++i) {
         if ((k > 0 && !check_range("cublasGemmStridedBatchedEx (A)", (uintptr_t)a + i * strideA * type_bytes(aType), ea * type_bytes(aType))) ||
             (k > 0 && !check_range("cublasGemmStridedBatchedEx (B)", (uintptr_t)b + i * strideB * type_bytes(bType), eb * type_bytes(bType))) ||
-            !check_range("cublasGemmStridedBatchedEx (C)", (uintptr_t)c + i * strideC * 4, extent(m, n, ldc) * 4))
+            !check_range("cublasGemmStridedBatchedEx (C)", (uintptr_t)c + i * strideC * type_bytes(cType), extent(m, n, ldc) * type_bytes(cType)))
             return CUBLAS_STATUS_EXECUTION_FAILED;
     }
     if (host_only()) return CUBLAS_STATUS_SUCCESS;
@@ -523,7 +539,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
     for (int i = 0; i < batch; ++i) {
         const char* A = (const char*)a + i * strideA * (long long)type_bytes(aType);
         const char* B = (const char*)b + i * strideB * (long long)type_bytes(bType);
-        float* C = (float*)c + i * strideC;
+        char* C = (char*)c + i * strideC * (long long)type_bytes(cType);
         for (int j = 0; j < n; ++j) {
             std::fill(column.begin(), column.end(), 0.0);
             for (int l = 0; l < k; ++l) {
@@ -532,8 +548,8 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
                     column[r] += load(A, aType, transa == 0 ? (size_t)r + (size_t)l * lda : (size_t)l + (size_t)r * lda, tf32) * bl;
             }
             for (int r = 0; r < m; ++r) {
-                float& out = C[(size_t)r + (size_t)j * ldc];
-                out = beta == 0 ? (float)(alpha * column[r]) : (float)(alpha * column[r] + (double)beta * out);
+                const size_t at = (size_t)r + (size_t)j * ldc;
+                store(C, cType, at, beta == 0 ? (float)(alpha * column[r]) : (float)(alpha * column[r] + (double)beta * load(C, cType, at, false)));
             }
         }
     }

@@ -131,10 +131,10 @@ internal static unsafe class Cublas
     /// <summary>Column-major C[i] = alpha op(A[i]) op(B[i]) + beta C[i] over a batch; alpha, beta float (compute 32F).</summary>
     public static void GemmStridedBatched(CublasHandle handle, int opA, int opB, int m, int n, int k, float alpha,
         ulong a, int aType, int lda, long strideA, ulong b, int bType, int ldb, long strideB, float beta,
-        ulong c, int ldc, long strideC, int batch, int computeType) =>
+        ulong c, int ldc, long strideC, int batch, int computeType, int cType = R32F) =>
         Check(A.cublasGemmStridedBatchedEx(handle.DangerousGetHandle(), opA, opB, m, n, k, &alpha,
             (void*)a, aType, lda, strideA, (void*)b, bType, ldb, strideB, &beta,
-            (void*)c, R32F, ldc, strideC, batch, computeType, GemmDefault), "cublasGemmStridedBatchedEx");
+            (void*)c, cType, ldc, strideC, batch, computeType, GemmDefault), "cublasGemmStridedBatchedEx");
 }
 
 /// <summary>A cuBLAS handle, destroyed when disposed or collected.</summary>
