@@ -126,6 +126,9 @@ internal abstract class Backend
         c.RoundInPlace(precision);
     }
 
+    /// <summary>Whether <see cref="MatMulRounded"/> rounds as it stores, with no rounding pass of its own (what a profile should show).</summary>
+    public virtual bool MatMulRoundsAsItStores => false;
+
     /// <summary>
     /// Autocast's operand of a matrix product: <paramref name="t"/>'s values rounded to <paramref name="precision"/>
     /// (itself for Float32), with t's shape and strides. The CPU gives a float32 tensor of rounded values; a GPU gives

@@ -160,8 +160,16 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.MatMul(a, b, c, accumulate); } finally { End("MatMul", start); }
     }
 
+    public override bool MatMulRoundsAsItStores => inner.MatMulRoundsAsItStores;
+
+    /// <summary>One "MatMul" where the wrapped backend rounds as it stores; else a product and a "RoundTo" pass, each timed.</summary>
     public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
     {
+        if (!inner.MatMulRoundsAsItStores)
+        {
+            base.MatMulRounded(a, b, c, precision);
+            return;
+        }
         var start = Begin();
         try { inner.MatMulRounded(a, b, c, precision); } finally { End("MatMul", start); }
     }

@@ -37,6 +37,30 @@ public sealed class OpProfilerTests
         Assert.Contains("UnaryBackward.Gelu", report);
     }
 
+    /// <summary>
+    /// Under autocast the CPU rounds a product in a pass of its own, and the profile shows it as such (on a GPU cuBLAS
+    /// rounds as it stores: one MatMul, no RoundTo, as in an unprofiled run); the rounded result is the same either way.
+    /// </summary>
+    [Fact]
+    public void AutocastProductsShowTheirRoundingPassOnTheCpu()
+    {
+        var g = new Generator(5);
+        var x = Tensor.Randn([4, 3], g);
+        var w = Tensor.Randn([3, 5], g);
+        Tensor plain, profiled;
+        using (Autocast.BFloat16()) plain = x.MatMul(w);
+        using (var profile = OpProfiler.Start())
+        {
+            using (Autocast.BFloat16()) profiled = x.MatMul(w);
+            profile.Stop();
+            long Calls(string kernel) => profile.Kernels.Where(k => k.Kernel == kernel).Sum(k => k.Calls);
+            Assert.Equal(1, Calls("MatMul"));
+            Assert.Equal(3, Calls("RoundTo"));   // the two operands, then the product's rounding pass
+        }
+        Assert.Equal(plain.ToArray(), profiled.ToArray());
+        Assert.Equal(profiled.ToArray(), profiled.To(DType.BFloat16).To(DType.Float32).ToArray());
+    }
+
     [Fact]
     public void ProfilingChangesNoResultAndEndsWithStop()
     {

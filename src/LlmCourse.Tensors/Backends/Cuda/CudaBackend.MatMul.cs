@@ -32,6 +32,8 @@ internal sealed partial class CudaBackend
     /// them) into a temporary, then widened into c: 2 + 2 + 4 bytes an element where a float32 product and a
     /// rounding pass move 4 + 4 + 4.
     /// </summary>
+    public override bool MatMulRoundsAsItStores => true;
+
     public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
     {
         if (precision == DType.Float32 || !c.contiguous || c.Count == 0 || a.shape[^1] == 0)
