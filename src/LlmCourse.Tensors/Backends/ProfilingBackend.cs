@@ -178,7 +178,7 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
     {
         if (precision == DType.Float32) return t;
         var start = Begin();
-        try { return inner.MatMulOperand(t, precision); } finally { End("RoundTo", start); }
+        try { return inner.MatMulOperand(t, precision); } finally { End("MatMulOperand", start); }
     }
 
     public override void Softmax(Tensor x, Tensor y, bool log)

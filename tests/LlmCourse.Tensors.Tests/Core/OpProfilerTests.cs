@@ -55,7 +55,8 @@ public sealed class OpProfilerTests
             profile.Stop();
             long Calls(string kernel) => profile.Kernels.Where(k => k.Kernel == kernel).Sum(k => k.Calls);
             Assert.Equal(1, Calls("MatMul"));
-            Assert.Equal(3, Calls("RoundTo"));   // the two operands, then the product's rounding pass
+            Assert.Equal(2, Calls("MatMulOperand"));   // the two operands rounded
+            Assert.Equal(1, Calls("RoundTo"));         // the product's rounding pass
         }
         Assert.Equal(plain.ToArray(), profiled.ToArray());
         Assert.Equal(profiled.ToArray(), profiled.To(DType.BFloat16).To(DType.Float32).ToArray());
@@ -128,6 +129,7 @@ public sealed class OpProfilerTests
     [InlineData("MatMul", KernelFamilies.MatMul)]
     [InlineData("AttentionBackward", KernelFamilies.Attention)]
     [InlineData("UnaryBackward.Gelu", KernelFamilies.Elementwise)]
+    [InlineData("MatMulOperand", KernelFamilies.Elementwise)]
     [InlineData("LayerNormBackward", KernelFamilies.Norms)]
     [InlineData("CrossEntropy", KernelFamilies.SoftmaxAndLoss)]
     [InlineData("AdamStep", KernelFamilies.Optimizer)]
