@@ -9,7 +9,8 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// dims are swapped go in with the transpose flag and their leading dimension (no copy), like the CPU
 /// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>. Under autocast the operands
 /// come as bf16/fp16 tensors (<see cref="MatMulOperand"/>: converted once, with round-to-nearest-even, and saved
-/// by autograd for the backward products) and run on the tensor cores with float32 accumulation and output; a
+/// by autograd for the backward products) and run on the tensor cores with float32 accumulation; autocast's own
+/// products (<see cref="MatMulRounded"/>) have cuBLAS store the 16-bit result, widened into the float32 output; a
 /// float32 operand beside a 16-bit one, or one rounded elsewhere (<see cref="Storage.ValuesRoundedTo"/>), is
 /// converted here.
 /// cuBLAS may pick different algorithms run to run only if its workspace or heuristics change; on one
@@ -27,13 +28,13 @@ internal sealed partial class CudaBackend
 
     public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate) => Product(a, b, c, accumulate, c, Cublas.R32F);
 
+    public override bool MatMulRoundsAsItStores => true;
+
     /// <summary>
     /// Autocast's product with cuBLAS writing 16-bit values (its float32 sums rounded to nearest even as it stores
     /// them) into a temporary, then widened into c: 2 + 2 + 4 bytes an element where a float32 product and a
     /// rounding pass move 4 + 4 + 4.
     /// </summary>
-    public override bool MatMulRoundsAsItStores => true;
-
     public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
     {
         if (precision == DType.Float32 || !c.contiguous || c.Count == 0 || a.shape[^1] == 0)
