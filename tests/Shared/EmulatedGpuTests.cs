@@ -1,11 +1,11 @@
-using LlmCourse.Tests.Cuda;
-
-namespace LlmCourse.Tensors.Tests.Cuda;
+namespace LlmCourse.Tests.Cuda;
 
 /// <summary>
-/// Every Category=Cuda test of this assembly on the emulated GPU (<see cref="EmulatedGpu"/>): the CUDA backend's
-/// launchers, allocator, copies, cuBLAS calls and kernels run together on every machine with g++, not only on the
-/// GPU machine. Its output lists each test with its time; a failure names the tests that did not pass.
+/// Every Category=Cuda test of the assembly this file is linked into, on the emulated GPU (<see cref="EmulatedGpu"/>):
+/// the CUDA backend's launchers, allocator, copies, cuBLAS calls and kernels (and in LlmCourse.Tests the course's
+/// models and trainer on them) run together on every machine with g++, not only on the GPU machine. Its output lists
+/// each test with its time; a failure names the tests that did not pass. In tests/Shared, linked into each test
+/// project that has Category=Cuda tests.
 /// </summary>
 [Trait("Category", "CudaEmulation")]
 public sealed class EmulatedGpuTests(ITestOutputHelper output)
