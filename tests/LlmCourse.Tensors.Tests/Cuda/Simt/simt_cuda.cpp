@@ -357,33 +357,35 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     if (!host_only()) f.entry(dim3{gx, gy, gz}, bx, args);
     return CUDA_SUCCESS;
 }
+// The driver's errors the emulator returns: code, name, text.
+struct ErrorName {
+    int code;
+    const char *name, *text;
+};
+constexpr ErrorName Errors[] = {
+    {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+    {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {CUDA_ERROR_INVALID_IMAGE, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
+    {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+    {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {CUDA_ERROR_LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
+};
+static const ErrorName* error_entry(int error) {
+    for (const auto& e : Errors)
+        if (e.code == error) return &e;
+    return nullptr;
+}
 int cuGetErrorString(int error, const char** text) {
-    switch (error) {
-        case CUDA_SUCCESS: *text = "no error"; break;
-        case CUDA_ERROR_INVALID_VALUE: *text = "invalid argument"; break;
-        case CUDA_ERROR_OUT_OF_MEMORY: *text = "out of memory"; break;
-        case CUDA_ERROR_INVALID_DEVICE: *text = "invalid device ordinal"; break;
-        case CUDA_ERROR_INVALID_IMAGE: *text = "device kernel image is invalid"; break;
-        case CUDA_ERROR_INVALID_HANDLE: *text = "invalid resource handle"; break;
-        case CUDA_ERROR_NOT_FOUND: *text = "named symbol not found"; break;
-        case CUDA_ERROR_LAUNCH_FAILED: *text = "unspecified launch failure"; break;
-        default: *text = nullptr; return CUDA_ERROR_INVALID_VALUE;
-    }
-    return CUDA_SUCCESS;
+    const ErrorName* e = error_entry(error);
+    *text = e ? e->text : nullptr;
+    return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 int cuGetErrorName(int error, const char** text) {
-    switch (error) {
-        case CUDA_SUCCESS: *text = "CUDA_SUCCESS"; break;
-        case CUDA_ERROR_INVALID_VALUE: *text = "CUDA_ERROR_INVALID_VALUE"; break;
-        case CUDA_ERROR_OUT_OF_MEMORY: *text = "CUDA_ERROR_OUT_OF_MEMORY"; break;
-        case CUDA_ERROR_INVALID_DEVICE: *text = "CUDA_ERROR_INVALID_DEVICE"; break;
-        case CUDA_ERROR_INVALID_IMAGE: *text = "CUDA_ERROR_INVALID_IMAGE"; break;
-        case CUDA_ERROR_INVALID_HANDLE: *text = "CUDA_ERROR_INVALID_HANDLE"; break;
-        case CUDA_ERROR_NOT_FOUND: *text = "CUDA_ERROR_NOT_FOUND"; break;
-        case CUDA_ERROR_LAUNCH_FAILED: *text = "CUDA_ERROR_LAUNCH_FAILED"; break;
-        default: *text = nullptr; return CUDA_ERROR_INVALID_VALUE;
-    }
-    return CUDA_SUCCESS;
+    const ErrorName* e = error_entry(error);
+    *text = e ? e->name : nullptr;
+    return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 // ---- NVRTC --------------------------------------------------------------------------------------------
