@@ -89,19 +89,4 @@ public static partial class Functional
         }
         return Tensor.FromArray(values, [.. indices.shape, numClasses], indices.Device);
     }
-
-    /// <summary>
-    /// Zeroes each element with probability <paramref name="p"/> and scales the rest by 1/(1-p) when
-    /// <paramref name="training"/>; the identity otherwise. The mask comes from <paramref name="generator"/>.
-    /// </summary>
-    public static Tensor Dropout(Tensor x, float p, bool training, Generator? generator = null)
-    {
-        if (p < 0f || p > 1f) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout: probability has to be between 0 and 1");
-        if (!training || p == 0f) return x;
-        if (p == 1f) return x * 0f;
-        var keep = 1f - p;
-        var mask = Tensor.Allocate(x.shape, DType.Float32, x.Device);
-        x.Backend.Generate(mask, generator ?? Generator.Default, Distribution.Bernoulli, keep, 1f / keep);
-        return x * mask;
-    }
 }

@@ -13,8 +13,8 @@ internal enum CompareOp { Eq, Ne, Gt, Ge, Lt, Le }
 
 internal enum ReduceOp { Sum, Max, Min }
 
-/// <summary>What <see cref="Backend.Generate"/> draws: U(a, b), N(a, b^2), or dropout's mask (value b with probability a, else 0).</summary>
-internal enum Distribution { Uniform, Normal, Bernoulli }
+/// <summary>What <see cref="Backend.Generate"/> draws: U(a, b) or N(a, b^2).</summary>
+internal enum Distribution { Uniform, Normal }
 
 /// <summary>One Adam/AdamW update, PyTorch's formula and order of operations (see <c>Optim/Adam.cs</c>).</summary>
 internal readonly record struct AdamStepArgs(
@@ -81,6 +81,13 @@ internal abstract class Backend
 
     /// <summary>In place: <c>y = alpha * y + beta * x</c> (gradient accumulation, SGD momentum).</summary>
     public abstract void ScaleAdd(Tensor y, float alpha, Tensor x, float beta);
+
+    /// <summary>
+    /// Dropout with no mask in memory: <c>y[i] = x[i] * (kept ? scale : 0)</c>, element i kept when
+    /// <see cref="CounterDropout.Keeps"/>(seed, i, keep), i its row-major index. x and y contiguous, of one size. The
+    /// backward is the same call on the gradient with the same seed: the mask is recomputed, never stored or uploaded.
+    /// </summary>
+    public abstract void Dropout(Tensor x, float keep, float scale, ulong seed, Tensor y);
 
     // ---- reductions (x contiguous, viewed as [outer, size, inner]; y is [outer, inner]) -------
     public abstract void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner, Tensor y, Tensor? indices);

@@ -20,7 +20,7 @@ internal static class KernelFamilies
     {
         "MatMul" => MatMul,
         "Attention" or "AttentionBackward" => Attention,
-        "Unary" or "UnaryBackward" or "Binary" or "BinaryScalar" or "Compare" or "Where" or "ScaleAdd" or "Fill"
+        "Unary" or "UnaryBackward" or "Binary" or "BinaryScalar" or "Compare" or "Where" or "ScaleAdd" or "Dropout" or "Fill"
             or "Copy" or "Generate" or "RoundTo" or "MatMulOperand" or "ScaleInPlace" => Elementwise,
         "LayerNorm" or "LayerNormBackward" => Norms,
         "Softmax" or "SoftmaxBackward" or "CrossEntropy" or "CrossEntropyBackward" => SoftmaxAndLoss,

@@ -130,6 +130,12 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.ScaleAdd(y, alpha, x, beta); } finally { End("ScaleAdd", start); }
     }
 
+    public override void Dropout(Tensor x, float keep, float scale, ulong seed, Tensor y)
+    {
+        var start = Begin();
+        try { inner.Dropout(x, keep, scale, seed, y); } finally { End("Dropout", start); }
+    }
+
     public override void Reduce(ReduceOp op, Tensor x, int outer, int size, int inner1, Tensor y, Tensor? indices)
     {
         var start = Begin();

@@ -113,6 +113,17 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DropoutDropsTheSameElementsAsTheCpu()
+    {
+        Require();
+        // One seed drawn per call, then a hash of (seed, position) on both backends: the same elements dropped and the
+        // same gradient, bit for bit, on a transposed view and across the grid-stride loop.
+        Twin("dropout of a transposed view", xs => F.Dropout(xs[0].Transpose(0, 1), 0.3f, training: true, new Generator(21)), 0, 0,
+            output, inputs: Randn(22, 129, 37));
+        Twin("dropout 1000003", xs => F.Dropout(xs[0], 0.2f, training: true, new Generator(23)), 0, 0, output, inputs: Randn(24, 1000003));
+    }
+
+    [Fact]
     public void CopiesAndConversionsAreExact()
     {
         Require();

@@ -82,6 +82,30 @@ public sealed class RandomOpsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DropoutOfAViewDropsByPositionInTheView()
+    {
+        // Element i of the result is kept or dropped by (seed, i), i counted row-major in the view's own shape:
+        // a transposed view and its contiguous copy lose the same positions.
+        var x = NonZero(37 * 129, 9).Reshape(37, 129).Transpose(0, 1);
+        var fromView = F.Dropout(x, 0.4f, training: true, generator: new Generator(13)).ToArray();
+        var fromCopy = F.Dropout(x.Contiguous(), 0.4f, training: true, generator: new Generator(13)).ToArray();
+        Assert.Equal(fromCopy, fromView);
+        Assert.Contains(0f, fromView);
+    }
+
+    [Fact]
+    public void DropoutKeepsANonFiniteInputVisible()
+    {
+        // x * mask, as PyTorch computes it: a dropped NaN or infinity gives NaN, not 0, so a training step that
+        // went wrong is still caught downstream. A select (kept ? x / keep : 0) would hide it.
+        var x = Tensor.FromArray([.. Enumerable.Repeat(float.NaN, 500), .. Enumerable.Repeat(float.PositiveInfinity, 500)], [1000]);
+        var y = F.Dropout(x, 0.5f, training: true, generator: new Generator(14)).ToArray();
+        Assert.All(y[..500], v => Assert.True(float.IsNaN(v)));
+        Assert.Contains(y[500..], float.IsNaN);                          // dropped: inf * 0
+        Assert.Contains(y[500..], float.IsPositiveInfinity);             // kept: inf * 2
+    }
+
+    [Fact]
     public void DropoutModuleFollowsTrainAndEval()
     {
         var dropout = new NN.Dropout(0.5f);

@@ -296,6 +296,13 @@ internal sealed partial class CpuBackend
         }
     }
 
+    public override void Dropout(Tensor x, float keep, float scale, ulong seed, Tensor y)
+    {
+        var xs = Floats(x);
+        var ys = Floats(y);
+        for (var i = 0; i < ys.Length; i++) ys[i] = xs[i] * (CounterDropout.Keeps(seed, (ulong)i, keep) ? scale : 0f);
+    }
+
     public override void ScaleAdd(Tensor y, float alpha, Tensor x, float beta)
     {
         x = x.ContiguousData();

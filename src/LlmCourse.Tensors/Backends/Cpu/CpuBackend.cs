@@ -244,10 +244,7 @@ internal sealed partial class CpuBackend : Backend
         switch (distribution)
         {
             case Distribution.Uniform: generator.FillUniform(values, a, b); break;
-            case Distribution.Normal: generator.FillGaussian(values, a, b); break;
-            default:
-                for (var i = 0; i < values.Length; i++) values[i] = generator.NextFloat() < a ? b : 0f;
-                break;
+            default: generator.FillGaussian(values, a, b); break;
         }
     }
 

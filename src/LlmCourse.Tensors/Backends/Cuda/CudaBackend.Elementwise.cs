@@ -87,6 +87,18 @@ internal sealed partial class CudaBackend
         Dev.LaunchElementwise("elementwise.cu", "where_select", y.Count, ref args);
     }
 
+    public override void Dropout(Tensor x, float keep, float scale, ulong seed, Tensor y)
+    {
+        var args = new KernelArgs();
+        args.Add(P(y));
+        args.Add(P(x));
+        args.Add(keep);
+        args.Add(scale);
+        args.Add(seed);
+        args.Add(y.Count);
+        Dev.LaunchElementwise("elementwise.cu", "dropout", y.Count, ref args);
+    }
+
     public override void ScaleAdd(Tensor y, float alpha, Tensor x, float beta)
     {
         var args = new KernelArgs();

@@ -197,10 +197,7 @@ internal sealed unsafe partial class CudaBackend : Backend
         switch (distribution)
         {
             case Distribution.Uniform: generator.FillUniform(values, a, b); break;
-            case Distribution.Normal: generator.FillGaussian(values, a, b); break;
-            default:
-                for (var i = 0; i < values.Length; i++) values[i] = generator.NextFloat() < a ? b : 0f;
-                break;
+            default: generator.FillGaussian(values, a, b); break;
         }
         Upload(values, destination);
     }

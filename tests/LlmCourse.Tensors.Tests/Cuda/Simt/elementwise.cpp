@@ -4,7 +4,8 @@
 // - binary ops with a broadcast bias row (stride 0) and a sliced, offset operand; binary_scalar both ways;
 // - compare on float and int operands; where_select; scale_add on rank 3 with odd sizes (3x37x5);
 // - copy_strided f32 -> bf16 (round to nearest even, a tie, NaN), bf16/f16 -> f32, f32 -> i32, i32 -> f32;
-//   fill_strided on a sliced view (what lies outside untouched); round_to; to_bf16.
+//   fill_strided on a sliced view (what lies outside untouched); round_to; to_bf16;
+// - dropout's counter-based decisions.
 #include "simt.h"
 #include "harness.h"
 #include "common.cuh"
@@ -350,6 +351,32 @@ int main() {
         check(okr, "round_to bf16: the nearest bf16 value, kept as float");
         check(okr16, "round_to f16: the nearest half value, kept as float");
         check(okt, "to_bf16: the bf16 bits, nearest even");
+    }
+
+    // dropout: element i kept when the (i + 1)-th SplitMix64 output from the seed, its top 24 bits as a fraction, is
+    // below keep (CounterDropout.Keeps, written out here again as the reference); a multiply, so NaN stays NaN.
+    {
+        const int n = 5000;
+        const float keep = 0.7f, scale = 1.f / keep;
+        const unsigned long long seed = 0x1234abcd5678ull;
+        std::vector<float> x(n), y(n, -7.f);
+        for (auto& v : x) v = uni(rng) + 2.f;
+        x[10] = NAN;
+        simt_launch("dropout", grid_for(n), Threads, [&] { dropout(y.data(), x.data(), keep, scale, seed, n); });
+        bool ok = true;
+        int dropped = 0;
+        for (int i = 0; i < n; ++i) {
+            unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (unsigned long long)(i + 1);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            z ^= z >> 31;
+            const bool kept = (double)(z >> 40) / 16777216.0 < (double)keep;
+            dropped += !kept;
+            if (i == 10) ok = ok && std::isnan(y[i]);
+            else ok = ok && y[i] == (kept ? x[i] * scale : 0.f);
+        }
+        check(ok, "dropout: the counter-based decisions, kept values scaled by 1/keep, a NaN input stays NaN");
+        check(dropped > 1300 && dropped < 1700, "dropout: about 30% of 5000 dropped (" + std::to_string(dropped) + ")");
     }
 
     return simt_report();

@@ -211,11 +211,15 @@ __device__ __forceinline__ i64 matrix_offset(const AttnLayout& L, int operand, i
 
 // Must match CounterDropout.Keeps bit for bit: the (index + 1)-th SplitMix64 output from seed, its top
 // 24 bits as a float in [0, 1) (exact), compared with keep = 1 - dropoutP.
-__device__ __forceinline__ bool kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
-    const unsigned long long index = (unsigned long long)(((i64)b * T + i) * (i64)S + j);
+__device__ __forceinline__ bool keeps(unsigned long long seed, unsigned long long index, float keep) {
     unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (index + 1ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
     return (float)(z >> 40) * 5.9604644775390625e-8f < keep;
+}
+
+// Attention's weight (b, i, j) of a [batch, T, S] stack of weights.
+__device__ __forceinline__ bool kept(unsigned long long seed, i64 b, int T, int S, int i, int j, float keep) {
+    return keeps(seed, (unsigned long long)(((i64)b * T + i) * (i64)S + j), keep);
 }

@@ -1,5 +1,5 @@
 // Element-wise kernels over (possibly strided, broadcast) views: copies and conversions, fill, the
-// unary functions and their gradients, binary ops, comparisons, where, scale-add, autocast rounding.
+// unary functions and their gradients, binary ops, comparisons, where, scale-add, dropout, autocast rounding.
 // Op codes are the C# enums' values (UnaryOp, BinaryOp, CompareOp in Backend.cs).
 
 // UnaryOp
@@ -239,6 +239,15 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const floa
         float v = y[o[0]];
         if (alpha != 1.f) v = v * alpha;
         y[o[0]] = beta == 1.f ? v + x[o[1]] : x[o[1]] * beta + v;
+    }
+}
+
+// Dropout with no mask in memory (Backend.Dropout): element i is kept by the counter-based hash of (seed, i), as
+// CounterDropout.Keeps on the CPU. A multiply, not a select, so a NaN or infinity dropped stays NaN (as x * mask does
+// in PyTorch) and a training step that went wrong still says so. Contiguous; the backward is this on the gradient.
+extern "C" __global__ void dropout(float* y, const float* x, float keep, float scale, unsigned long long seed, i64 n) {
+    GRID_STRIDE(i, n) {
+        y[i] = x[i] * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
     }
 }
 
