@@ -241,6 +241,56 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnAutocastProductsResultIsHeldIn16BitsReadAsItIsAndWidenedBeforeAnyWrite()
+    {
+        Require();
+        // Under autocast a product's result keeps cuBLAS's bf16 block (2 bytes an element). GELU, its gradient, an add,
+        // gradient accumulation and the next product read it as it is (the storage stays held); the values are the
+        // CPU autocast's. A write into it, or a read from the host, widens the block to float32 first, in place.
+        static Backends.Cuda.CudaStorage Held(Tensor t) => (Backends.Cuda.CudaStorage)t.Storage;
+        var (x, w, w2) = (Randn(70, 37, 64), Randn(71, 96, 64), Randn(72, 48, 96));
+        (Tensor H, Tensor Gelu, Tensor Sum, Tensor Next, Tensor GradX) Run(Device device)
+        {
+            var (xd, wd, w2d) = (x.To(device).Detach().WithGrad(), w.To(device).Detach().WithGrad(), w2.To(device));
+            Tensor h, gelu, sum, next;
+            using (Autocast.BFloat16())
+            {
+                h = F.Linear(xd, wd);                 // [37, 96], held in bf16 on the GPU
+                gelu = h.Gelu();
+                sum = h + gelu * 0.5f;
+                next = F.Linear(h, w2d);              // h as the next product's operand, as it is
+            }
+            if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(h).HeldAs);   // nothing above widened it
+            (sum.Sum() + next.Sum()).Backward();      // GELU's backward reads h; the two gradients of h accumulate
+            if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(h).HeldAs);
+            return (h, gelu, sum, next, xd.Grad!);
+        }
+        var cpu = Run(Tensors.Device.Cpu);
+        var gpu = Run(Gpu.Device);
+        Close("held product (widened for the host)", cpu.H.ToArray(), gpu.H.ToArray(), 1e-3, 1e-2, output);
+        Assert.Equal(DType.Float32, Held(gpu.H).HeldAs);   // ToArray widened the block
+        AllRoundedTo(DType.BFloat16, "held product", gpu.H.ToArray());
+        // The rest from the GPU's own h (its bf16 sums may differ from the CPU's by one ulp where a float32 sum in
+        // another order lands on the other side of a rounding boundary): GELU and the add exactly as float32 kernels would.
+        var h32 = gpu.H.ToArray();
+        var hCpu = Tensor.FromArray(h32, gpu.H.Shape);
+        Close("GELU of a held input", hCpu.Gelu().ToArray(), gpu.Gelu.ToArray(), EwAtol, EwRtol, output);
+        Close("add of a held input", (hCpu + hCpu.Gelu() * 0.5f).ToArray(), gpu.Sum.ToArray(), EwAtol, EwRtol, output);
+        Close("product of a held operand", cpu.Next.ToArray(), gpu.Next.ToArray(), 1e-2, 2e-2, output);
+        Close("input gradient through GELU and the held product", cpu.GradX.ToArray(), gpu.GradX.ToArray(), 1e-2, 2e-2, output);
+
+        // A write in place into a held result widens it first: the op reads and writes float32.
+        Tensor y;
+        using (Autocast.BFloat16()) y = F.Linear(x.To(Gpu.Device), w.To(Gpu.Device));
+        Assert.Equal(DType.BFloat16, Held(y).HeldAs);
+        y.Backend.BinaryScalar(Backends.BinaryOp.Mul, y, 3f, false, y);
+        Assert.Equal(DType.Float32, Held(y).HeldAs);
+        Tensor reference;
+        using (Autocast.BFloat16()) reference = F.Linear(x.To(Gpu.Device), w.To(Gpu.Device));
+        Assert.Equal(reference.ToArray().Select(v => v * 3f), y.ToArray());
+    }
+
+    [Fact]
     public void RowKernelsMatchTheCpu()
     {
         Require();

@@ -5,6 +5,8 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// <summary>
 /// Element-wise launchers: every operand may be any strided or broadcast (stride-0) view; the host merges
 /// dims (<see cref="CudaLayout.Of"/>) and each thread walks its elements with the merged shape and strides.
+/// Inputs are read as their storage holds them (<see cref="AddInput"/>): an autocast product's result held in
+/// 16 bits costs these kernels 2 bytes an element, as PyTorch's bf16 tensors do.
 /// </summary>
 internal sealed partial class CudaBackend
 {
@@ -14,7 +16,7 @@ internal sealed partial class CudaBackend
         args.Add(CudaLayout.Of(y.shape, y, x));
         args.Add((int)op);
         args.Add(Base(y));
-        args.Add(Base(x));
+        AddInput(ref args, x);
         args.Add(alpha);
         args.Add(beta);
         args.Add(y.Count);
@@ -27,9 +29,9 @@ internal sealed partial class CudaBackend
         args.Add(CudaLayout.Of(gx.shape, gx, x, gy, y));
         args.Add((int)op);
         args.Add(Base(gx));
-        args.Add(Base(x));
-        args.Add(Base(gy));
-        args.Add(Base(y));
+        AddInput(ref args, x);
+        AddInput(ref args, gy);
+        AddInput(ref args, y);
         args.Add(alpha);
         args.Add(beta);
         args.Add(gx.Count);
@@ -42,8 +44,8 @@ internal sealed partial class CudaBackend
         args.Add(CudaLayout.Of(y.shape, y, a, b));
         args.Add((int)op);
         args.Add(Base(y));
-        args.Add(Base(a));
-        args.Add(Base(b));
+        AddInput(ref args, a);
+        AddInput(ref args, b);
         args.Add(y.Count);
         Dev.LaunchElementwise("elementwise.cu", "binary", y.Count, ref args);
     }
@@ -54,7 +56,7 @@ internal sealed partial class CudaBackend
         args.Add(CudaLayout.Of(y.shape, y, a));
         args.Add((int)op);
         args.Add(Base(y));
-        args.Add(Base(a));
+        AddInput(ref args, a);
         args.Add(b);
         args.Add(scalarFirst ? 1 : 0);
         args.Add(y.Count);
@@ -105,7 +107,7 @@ internal sealed partial class CudaBackend
         args.Add(CudaLayout.Of(y.shape, y, x));
         args.Add(Base(y));
         args.Add(alpha);
-        args.Add(Base(x));
+        AddInput(ref args, x);
         args.Add(beta);
         args.Add(y.Count);
         Dev.LaunchElementwise("elementwise.cu", "scale_add", y.Count, ref args);

@@ -10,9 +10,10 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// backend's. Float32 operands use full float32 unless <see cref="Cuda.AllowTF32"/>. Under autocast the operands
 /// come as bf16/fp16 tensors (<see cref="MatMulOperand"/>: converted once, with round-to-nearest-even, and saved
 /// by autograd for the backward products) and run on the tensor cores with float32 accumulation; autocast's own
-/// products (<see cref="MatMulRounded"/>) have cuBLAS store the 16-bit result, widened into the float32 output; a
-/// float32 operand beside a 16-bit one, or one rounded elsewhere (<see cref="Storage.ValuesRoundedTo"/>), is
-/// converted here.
+/// products (<see cref="MatMulRounded"/>) have cuBLAS store the 16-bit result, and a result that fills its storage
+/// keeps it that way (<see cref="CudaStorage.HeldAs"/>: 2 bytes an element, read as such by the element-wise kernels
+/// and by the next product); a float32 operand beside a 16-bit one, or one rounded elsewhere
+/// (<see cref="Storage.ValuesRoundedTo"/>), is converted here.
 /// cuBLAS may pick different algorithms run to run only if its workspace or heuristics change; on one
 /// machine with one library version its results repeat.
 /// </summary>
@@ -22,18 +23,28 @@ internal sealed partial class CudaBackend
     public override Tensor MatMulOperand(Tensor t, DType precision)
     {
         if (precision == DType.Float32 || t.DType == precision) return t;
+        if (S(t).HeldAs == precision) return t;   // a product's result held in 16 bits: the operand already
         if (t.DType != DType.Float32) throw new InvalidOperationException($"MatMul (CUDA): a {t.DType} operand cannot be autocast to {precision}.");
         return new Tensor(Narrow(t, precision).Storage, t.shape, t.strides, 0);
     }
 
-    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate) => Product(a, b, c, accumulate, c, Cublas.R32F);
+    /// <summary>An operand's device address as 16-bit values: a 16-bit tensor, or a Float32 view of a storage held in 16 bits.</summary>
+    static ulong Address16(Tensor t) => t.DType.SizeOf() == 2 ? P(t)
+        : S(t).HeldAs.SizeOf() == 2 ? S(t).HeldPointer + (ulong)(t.offset * 2)
+        : throw new InvalidOperationException($"MatMul (CUDA): a {t.DType} operand held as {S(t).HeldAs} is not a 16-bit operand.");
+
+    /// <summary>What a Float32 tensor's values are known to be rounded to: the 16-bit format its storage holds, or <see cref="Storage.ValuesRoundedTo"/>.</summary>
+    static DType RoundedAs(Tensor t) => S(t).HeldAs != t.DType ? S(t).HeldAs : t.Storage.ValuesRoundedTo;
+
+    public override void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate) => Product(a, b, c, accumulate, P(c), Cublas.R32F, 4);
 
     public override bool MatMulRoundsAsItStores => true;
 
     /// <summary>
     /// Autocast's product with cuBLAS writing 16-bit values (its float32 sums rounded to nearest even as it stores
-    /// them) into a temporary, then widened into c: 2 + 2 + 4 bytes an element where a float32 product and a
-    /// rounding pass move 4 + 4 + 4.
+    /// them). When c is its storage's only view, fresh from the op, the storage keeps them: held in 16 bits, 2 bytes an
+    /// element written where a float32 product and a rounding pass moved 4 + 4 + 4, and 2 read by the kernels after it.
+    /// Otherwise they go into a temporary widened into c (2 + 2 + 4).
     /// </summary>
     public override void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
     {
@@ -42,14 +53,24 @@ internal sealed partial class CudaBackend
             base.MatMulRounded(a, b, c, precision);
             return;
         }
+        var type = precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F;
+        if (c.offset == 0 && c.Count == c.Storage.Length && S(c).HeldAs == DType.Float32)
+        {
+            S(c).HoldIn16(precision);
+            Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, S(c).HeldPointer, type, 2);
+            return;
+        }
         var narrowC = Temp(c.shape, precision);
-        Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, narrowC,
-            precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+        Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, P(narrowC), type, 2);
         Copy(narrowC, c);
+        GC.KeepAlive(narrowC);
     }
 
-    /// <summary>c's shape, a @ b (+ c when accumulating), written to <paramref name="output"/> (c itself, or a contiguous 16-bit tensor of c's shape) as <paramref name="outputType"/>.</summary>
-    void Product(Tensor a, Tensor b, Tensor c, bool accumulate, Tensor output, int outputType)
+    /// <summary>
+    /// c's shape, a @ b (+ c when accumulating), written at <paramref name="output"/> (c's float32 address, or a
+    /// contiguous 16-bit block of c's shape) as <paramref name="outputType"/>, <paramref name="outputSize"/> bytes an element.
+    /// </summary>
+    void Product(Tensor a, Tensor b, Tensor c, bool accumulate, ulong output, int outputType, int outputSize)
     {
         var rank = c.Rank;
         int m = c.shape[rank - 2], n = c.shape[rank - 1], k = a.shape[rank - 1];
@@ -65,7 +86,7 @@ internal sealed partial class CudaBackend
         if (!c.contiguous) throw new InvalidOperationException("MatMul (CUDA): the output must be contiguous.");
 
         var precision = a.DType != DType.Float32 ? a.DType : b.DType != DType.Float32 ? b.DType
-            : a.Storage.ValuesRoundedTo == b.Storage.ValuesRoundedTo ? a.Storage.ValuesRoundedTo : DType.Float32;
+            : RoundedAs(a) == RoundedAs(b) ? RoundedAs(a) : DType.Float32;
         // The 16-bit copies are held as tensors until every product is queued: held only by their device
         // address, a copy could be finalized (its block back in the allocator's cache) before the product
         // is queued, and the next allocation (b's copy) would take the same block and overwrite a's values.
@@ -79,7 +100,7 @@ internal sealed partial class CudaBackend
             {
                 narrowA = MatMulOperand(a, precision);
                 narrowB = MatMulOperand(b, precision);
-                (addressA, addressB, type) = (P(narrowA), P(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
+                (addressA, addressB, type) = (Address16(narrowA), Address16(narrowB), precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F);
             }
             var elementSize = precision == DType.Float32 ? 4UL : 2UL;
             var compute = precision == DType.Float32 && Tensors.Cuda.AllowTF32 ? Cublas.Compute32FFastTF32 : Cublas.Compute32F;
@@ -92,7 +113,7 @@ internal sealed partial class CudaBackend
             Dev.MakeCurrent();
             if (batch == 1)
             {
-                Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, P(output), 0, 1, type, compute, outputType);
+                Gemm(opA, opB, m, n, k, addressA, lda, 0, addressB, ldb, 0, beta, output, 0, 1, type, compute, outputType);
                 return;
             }
             var uniformA = CpuBackend.UniformBatchStride(a, batchRank, out var strideA);
@@ -100,12 +121,12 @@ internal sealed partial class CudaBackend
             // x @ W with W shared by every batch and x's batches stacked without gaps: one tall product.
             if (uniformA && uniformB && strideB == 0 && !transA && strideA == (long)m * lda && !accumulate && batch * m <= int.MaxValue)
             {
-                Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, P(output), 0, 1, type, compute, outputType);
+                Gemm(opA, opB, (int)(batch * m), n, k, addressA, lda, 0, addressB, ldb, 0, 0f, output, 0, 1, type, compute, outputType);
                 return;
             }
             if (uniformA && uniformB && batch <= int.MaxValue)
             {
-                Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, P(output), (long)m * n, (int)batch, type, compute,
+                Gemm(opA, opB, m, n, k, addressA, lda, strideA, addressB, ldb, strideB, beta, output, (long)m * n, (int)batch, type, compute,
                     outputType);
                 return;
             }
@@ -121,7 +142,7 @@ internal sealed partial class CudaBackend
                     ob += id * b.strides[d];
                 }
                 Gemm(opA, opB, m, n, k, addressA + (ulong)oa * elementSize, lda, 0, addressB + (ulong)ob * elementSize, ldb, 0, beta,
-                    P(output) + (ulong)(i * m * n * output.DType.SizeOf()), 0, 1, type, compute, outputType);
+                    output + (ulong)(i * m * n * outputSize), 0, 1, type, compute, outputType);
             }
         }
         finally
@@ -130,7 +151,7 @@ internal sealed partial class CudaBackend
             GC.KeepAlive(narrowB);
             GC.KeepAlive(a);
             GC.KeepAlive(b);
-            GC.KeepAlive(output);
+            GC.KeepAlive(c);
         }
     }
 

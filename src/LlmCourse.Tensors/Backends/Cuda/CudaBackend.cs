@@ -50,8 +50,21 @@ internal sealed unsafe partial class CudaBackend : Backend
 
     static CudaStorage S(Tensor t) => (CudaStorage)t.Storage;
 
-    /// <summary>Device address of a tensor's first element (its offset applied).</summary>
+    /// <summary>Device address of a tensor's first element (its offset applied), as its dtype (a storage held in 16 bits is widened).</summary>
     static ulong P(Tensor t) => S(t).Pointer + (ulong)(t.offset * t.DType.SizeOf());
+
+    /// <summary>
+    /// An input for a kernel that reads it with <c>load_as_float</c>: element 0 of its storage as the block holds it, then
+    /// that format, so a Float32 storage held in 16 bits (<see cref="CudaStorage.HeldAs"/>) is read as it is, not
+    /// widened. Add a kernel's outputs (<see cref="Base"/>) before its inputs: writing in place into a held storage
+    /// widens it, and an input over the same storage then reads the float32 block.
+    /// </summary>
+    static void AddInput(ref KernelArgs args, Tensor t)
+    {
+        var s = S(t);
+        args.Add(s.HeldPointer);
+        args.Add((int)s.HeldAs);
+    }
 
     /// <summary>Device address of element 0 of a tensor's storage (kernels given a layout add the offsets).</summary>
     static ulong Base(Tensor t) => S(t).Pointer;
@@ -147,7 +160,7 @@ internal sealed unsafe partial class CudaBackend : Backend
     {
         var n = destination.Count;
         if (n == 0) return;
-        if (source.DType == destination.DType && source.contiguous && destination.contiguous)
+        if (source.DType == destination.DType && S(source).HeldAs == source.DType && source.contiguous && destination.contiguous)
         {
             Dev.MakeCurrent();
             CudaDriver.CopyDeviceToDevice(P(destination), P(source), n * source.DType.SizeOf(), Dev.Stream);
@@ -157,8 +170,7 @@ internal sealed unsafe partial class CudaBackend : Backend
         args.Add(CudaLayout.Of(destination.shape, destination, source));
         args.Add(Base(destination));
         args.Add((int)destination.DType);
-        args.Add(Base(source));
-        args.Add((int)source.DType);
+        AddInput(ref args, source);
         args.Add(n);
         Dev.LaunchElementwise("elementwise.cu", "copy_strided", n, ref args);
     }

@@ -5,7 +5,8 @@
 // - compare on float and int operands; where_select; scale_add on rank 3 with odd sizes (3x37x5);
 // - copy_strided f32 -> bf16 (round to nearest even, a tie, NaN), bf16/f16 -> f32, f32 -> i32, i32 -> f32;
 //   fill_strided on a sliced view (what lies outside untouched); round_to; to_bf16;
-// - dropout's counter-based decisions.
+// - inputs held in 16 bits (bf16/f16 blocks of float32 tensors) read by unary, unary backward, binary, scale_add;
+//   widen_16; dropout's counter-based decisions.
 #include "simt.h"
 #include "harness.h"
 #include "common.cuh"
@@ -127,12 +128,12 @@ int main() {
             if (positive) for (auto& v : xs) v = std::fabs(v) + 0.1f;
             const float alpha = op == 12 ? 2.5f : op == 13 ? -1.f : 0.f, beta = op == 13 ? 1.5f : 0.f;
             std::vector<float> y(n, NAN), gx(n, NAN);
-            simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lf, op, y.data(), xs.data(), alpha, beta, n); });
+            simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lf, op, y.data(), xs.data(), DT_F32, alpha, beta, n); });
             std::vector<float> yt(n);
             for (int r = 0; r < R; ++r)
                 for (int c = 0; c < C; ++c) yt[c * R + r] = y[r * C + c];
             simt_launch("unary_backward", grid_for(n), Threads, [&] {
-                unary_backward(Lb, op, gx.data(), xs.data(), gy.data(), yt.data(), alpha, beta, n);
+                unary_backward(Lb, op, gx.data(), xs.data(), DT_F32, gy.data(), DT_F32, yt.data(), DT_F32, alpha, beta, n);
             });
             bool okf = true, okb = true;
             for (int r = 0; r < R; ++r)
@@ -166,8 +167,8 @@ int main() {
             std::vector<float> y(n, NAN), y2(n, NAN);
             const Layout Lbias = layout({R, C}, {{0, {C, 1}}, {0, {C, 1}}, {0, {0, 1}}});
             const Layout Lslice = layout({R, C}, {{0, {C, 1}}, {0, {C, 1}}, {off, {W, 1}}});
-            simt_launch("binary", grid_for(n), Threads, [&] { binary(Lbias, op, y.data(), aa.data(), bias.data(), n); });
-            simt_launch("binary", grid_for(n), Threads, [&] { binary(Lslice, op, y2.data(), aa.data(), wide.data(), n); });
+            simt_launch("binary", grid_for(n), Threads, [&] { binary(Lbias, op, y.data(), aa.data(), DT_F32, bias.data(), DT_F32, n); });
+            simt_launch("binary", grid_for(n), Threads, [&] { binary(Lslice, op, y2.data(), aa.data(), DT_F32, wide.data(), DT_F32, n); });
             bool ok1 = true, ok2 = true;
             for (int r = 0; r < R; ++r)
                 for (int c = 0; c < C; ++c) {
@@ -182,7 +183,7 @@ int main() {
         for (int first = 0; first < 2; ++first)
             for (int op : {1, 3}) {
                 std::vector<float> y(n, NAN);
-                simt_launch("binary_scalar", grid_for(n), Threads, [&] { binary_scalar(L2, op, y.data(), a.data(), 2.5f, first, n); });
+                simt_launch("binary_scalar", grid_for(n), Threads, [&] { binary_scalar(L2, op, y.data(), a.data(), DT_F32, 2.5f, first, n); });
                 bool ok = true;
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) {
@@ -244,7 +245,7 @@ int main() {
         const Layout L3 = layout({D0, D1, D2}, {{0, {D1 * D2, D2, 1}}, {0, {D1, 1, D0 * D1}}});
         for (auto [al, be] : {std::pair{1.f, 1.f}, std::pair{0.5f, -2.f}, std::pair{1.f, 3.f}}) {
             std::vector<float> yy = y0;
-            simt_launch("scale_add", grid_for(m), Threads, [&] { scale_add(L3, yy.data(), al, x.data(), be, m); });
+            simt_launch("scale_add", grid_for(m), Threads, [&] { scale_add(L3, yy.data(), al, x.data(), DT_F32, be, m); });
             bool ok3 = true;
             for (int i = 0; i < D0; ++i)
                 for (int j = 0; j < D1; ++j)
@@ -351,6 +352,48 @@ int main() {
         check(okr, "round_to bf16: the nearest bf16 value, kept as float");
         check(okr16, "round_to f16: the nearest half value, kept as float");
         check(okt, "to_bf16: the bf16 bits, nearest even");
+    }
+
+    // Inputs held in 16 bits (an autocast product's result, CudaStorage.HeldAs): read through load_as_float with their
+    // type, on a transposed view, as the float32 values they stand for; widen_16 makes the float32 block.
+    {
+        const int R = 19, C = 23, n = R * C;
+        std::vector<u16> hb(n), hh(n);
+        std::vector<float> wb(n), wh(n), other(n);
+        for (int i = 0; i < n; ++i) {
+            const float v = uni(rng) * 3.f;
+            hb[i] = bf16_ref(v);
+            wb[i] = bf16_to_f32(hb[i]);
+            hh[i] = f32_to_f16(v);
+            wh[i] = f16_to_f32(hh[i]);
+            other[i] = uni(rng);
+        }
+        std::vector<float> widened(n, NAN), widenedh(n, NAN);
+        simt_launch("widen_16", grid_for(n), Threads, [&] { widen_16(widened.data(), hb.data(), DT_BF16, n); });
+        simt_launch("widen_16", grid_for(n), Threads, [&] { widen_16(widenedh.data(), hh.data(), DT_F16, n); });
+        check(widened == wb && widenedh == wh, "widen_16: bf16 and f16 blocks to the float32 values they hold, exactly");
+
+        const Layout Lt2 = layout({C, R}, {{0, {R, 1}}, {0, {1, C}}});
+        const Layout Lt3 = layout({C, R}, {{0, {R, 1}}, {0, {1, C}}, {0, {R, 1}}});
+        const Layout Lt4 = layout({C, R}, {{0, {R, 1}}, {0, {1, C}}, {0, {1, C}}, {0, {R, 1}}});
+        std::vector<float> y16(n, NAN), y32(n, NAN), s16(n, NAN), s32(n, NAN), g16(n, NAN), g32(n, NAN), gelu(n);
+        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y16.data(), hb.data(), DT_BF16, 0.f, 0.f, n); });
+        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y32.data(), wb.data(), DT_F32, 0.f, 0.f, n); });
+        check(y16 == y32, "unary_forward GELU on a transposed bf16-held input: the float32 kernel's bits on the widened values");
+        simt_launch("binary", grid_for(n), Threads, [&] { binary(Lt3, 0, s16.data(), hh.data(), DT_F16, other.data(), DT_F32, n); });
+        simt_launch("binary", grid_for(n), Threads, [&] { binary(Lt3, 0, s32.data(), wh.data(), DT_F32, other.data(), DT_F32, n); });
+        check(s16 == s32, "binary Add of a transposed f16-held operand and a float32 one");
+        for (int i = 0; i < n; ++i) gelu[i] = y32[i];
+        simt_launch("unary_backward", grid_for(n), Threads, [&] {
+            unary_backward(Lt4, U_GELU, g16.data(), hb.data(), DT_BF16, hb.data(), DT_BF16, gelu.data(), DT_F32, 0.f, 0.f, n); });
+        simt_launch("unary_backward", grid_for(n), Threads, [&] {
+            unary_backward(Lt4, U_GELU, g32.data(), wb.data(), DT_F32, wb.data(), DT_F32, gelu.data(), DT_F32, 0.f, 0.f, n); });
+        check(g16 == g32, "unary_backward GELU with x and the gradient held in bf16");
+        std::vector<float> acc16(n, 1.f), acc32(n, 1.f);
+        const Layout Lc = layout({n}, {{0, {1}}, {0, {1}}});
+        simt_launch("scale_add", grid_for(n), Threads, [&] { scale_add(Lc, acc16.data(), 1.f, hb.data(), DT_BF16, 1.f, n); });
+        simt_launch("scale_add", grid_for(n), Threads, [&] { scale_add(Lc, acc32.data(), 1.f, wb.data(), DT_F32, 1.f, n); });
+        check(acc16 == acc32, "scale_add (gradient accumulation) of a bf16-held gradient");
     }
 
     // dropout: element i kept when the (i + 1)-th SplitMix64 output from the seed, its top 24 bits as a fraction, is

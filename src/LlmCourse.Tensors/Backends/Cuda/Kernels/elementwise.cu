@@ -1,6 +1,8 @@
 // Element-wise kernels over (possibly strided, broadcast) views: copies and conversions, fill, the
 // unary functions and their gradients, binary ops, comparisons, where, scale-add, dropout, autocast rounding.
-// Op codes are the C# enums' values (UnaryOp, BinaryOp, CompareOp in Backend.cs).
+// Op codes are the C# enums' values (UnaryOp, BinaryOp, CompareOp in Backend.cs). Inputs passed with a type
+// (xType, ...) are read with load_as_float: a float32 tensor whose storage is held in 16 bits (an autocast
+// product's result, CudaStorage.HeldAs) is read as bf16/fp16, half the bytes, exactly the same values.
 
 // UnaryOp
 #define U_NEG 0
@@ -165,39 +167,40 @@ extern "C" __global__ void fill_strided(Layout L, void* dst, int elementBytes, u
 }
 
 // Layout operands: 0 = y, 1 = x.
-extern "C" __global__ void unary_forward(Layout L, int op, float* y, const float* x, float alpha, float beta, i64 n) {
+extern "C" __global__ void unary_forward(Layout L, int op, float* y, const void* x, int xType, float alpha, float beta, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[2];
         layout_offsets(L, 2, i, o);
-        y[o[0]] = unary_f(op, x[o[1]], alpha, beta);
+        y[o[0]] = unary_f(op, load_as_float(x, xType, o[1]), alpha, beta);
     }
 }
 
 // Layout operands: 0 = gx, 1 = x, 2 = gy, 3 = y (forward's output).
-extern "C" __global__ void unary_backward(Layout L, int op, float* gx, const float* x, const float* gy, const float* y,
-                                          float alpha, float beta, i64 n) {
+extern "C" __global__ void unary_backward(Layout L, int op, float* gx, const void* x, int xType, const void* gy, int gyType,
+                                          const void* y, int yType, float alpha, float beta, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[4];
         layout_offsets(L, 4, i, o);
-        gx[o[0]] = unary_grad(op, x[o[1]], y[o[3]], gy[o[2]], alpha, beta);
+        gx[o[0]] = unary_grad(op, load_as_float(x, xType, o[1]), load_as_float(y, yType, o[3]), load_as_float(gy, gyType, o[2]),
+                              alpha, beta);
     }
 }
 
 // Layout operands: 0 = y, 1 = a, 2 = b.
-extern "C" __global__ void binary(Layout L, int op, float* y, const float* a, const float* b, i64 n) {
+extern "C" __global__ void binary(Layout L, int op, float* y, const void* a, int aType, const void* b, int bType, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[3];
         layout_offsets(L, 3, i, o);
-        y[o[0]] = binary_f(op, a[o[1]], b[o[2]]);
+        y[o[0]] = binary_f(op, load_as_float(a, aType, o[1]), load_as_float(b, bType, o[2]));
     }
 }
 
 // Layout operands: 0 = y, 1 = a. y = a op s, or s op a when scalarFirst.
-extern "C" __global__ void binary_scalar(Layout L, int op, float* y, const float* a, float s, int scalarFirst, i64 n) {
+extern "C" __global__ void binary_scalar(Layout L, int op, float* y, const void* a, int aType, float s, int scalarFirst, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[2];
         layout_offsets(L, 2, i, o);
-        float v = a[o[1]];
+        float v = load_as_float(a, aType, o[1]);
         y[o[0]] = scalarFirst ? binary_f(op, s, v) : binary_f(op, v, s);
     }
 }
@@ -232,13 +235,14 @@ extern "C" __global__ void where_select(Layout L, float* y, const float* c, cons
 }
 
 // In place: y = alpha y + beta x. Layout operands: 0 = y, 1 = x.
-extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const float* x, float beta, i64 n) {
+extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void* x, int xType, float beta, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[2];
         layout_offsets(L, 2, i, o);
         float v = y[o[0]];
         if (alpha != 1.f) v = v * alpha;
-        y[o[0]] = beta == 1.f ? v + x[o[1]] : x[o[1]] * beta + v;
+        const float u = load_as_float(x, xType, o[1]);
+        y[o[0]] = beta == 1.f ? v + u : u * beta + v;
     }
 }
 
@@ -267,6 +271,11 @@ extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float
     float* x = (float*)spans[t].address;
     const i64 n = spans[t].n;
     for (i64 i = local * blockDim.x + threadIdx.x; i < n; i += blocks * blockDim.x) x[i] = x[i] * factor;
+}
+
+// A float32 storage held in 16 bits (an autocast product's result, CudaStorage.HeldAs) widened in place of it: exact.
+extern "C" __global__ void widen_16(float* y, const u16* x, int heldAs, i64 n) {
+    GRID_STRIDE(i, n) { y[i] = load_as_float(x, heldAs, i); }
 }
 
 // Converts float to bf16 storage for the tensor-core matrix products (values already bf16-exact under autocast).
