@@ -279,6 +279,33 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         Close("product of a held operand", cpu.Next.ToArray(), gpu.Next.ToArray(), 1e-2, 2e-2, output);
         Close("input gradient through GELU and the held product", cpu.GradX.ToArray(), gpu.GradX.ToArray(), 1e-2, 2e-2, output);
 
+        // Attention reads q, k, v from the projection's held block and stores its output and gradients held.
+        var (xa, wa) = (Randn(73, 2, 40, 32), Randn(74, 96, 32) * 0.2f);   // scores of a few units: no one-hot softmax
+        (Tensor Output, Tensor GradX) Attend(Device device, bool checkHeld)
+        {
+            var (xd, wd) = (xa.To(device).Detach().WithGrad(), wa.To(device));
+            Tensor qkv, y;
+            using (Autocast.BFloat16())
+            {
+                qkv = F.Linear(xd, wd);                                                          // [2, 40, 96]
+                var heads = qkv.Split(32, dim: 2).Select(t => t.View(2, 40, 2, 16).Transpose(1, 2)).ToArray();
+                y = F.ScaledDotProductAttention(heads[0], heads[1], heads[2], isCausal: true);   // [2, 2, 40, 16]
+            }
+            (y * y).Sum().Backward();
+            if (checkHeld)
+            {
+                Assert.Equal(DType.BFloat16, Held(qkv).HeldAs);   // read as it is, forward and backward
+                Assert.Equal(DType.BFloat16, Held(y).HeldAs);     // stored held
+            }
+            return (y, xd.Grad!);
+        }
+        var attendCpu = Attend(Tensors.Device.Cpu, false);
+        var attendGpu = Attend(Gpu.Device, true);
+        // bf16 on both sides, rounded at different points (the GPU also rounds P and dS): a few bf16 ulps of the largest value.
+        var (yCpu, gCpu) = (attendCpu.Output.ToArray(), attendCpu.GradX.ToArray());
+        Close("attention of held q, k, v", yCpu, attendGpu.Output.ToArray(), 2e-2 * yCpu.Max(Math.Abs), 2e-2, output);
+        Close("input gradient through held attention", gCpu, attendGpu.GradX.ToArray(), 2e-2 * gCpu.Max(Math.Abs), 2e-2, output);
+
         // A write in place into a held result widens it first: the op reads and writes float32.
         Tensor y;
         using (Autocast.BFloat16()) y = F.Linear(x.To(Gpu.Device), w.To(Gpu.Device));

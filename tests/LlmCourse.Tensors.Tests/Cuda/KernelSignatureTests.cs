@@ -46,8 +46,8 @@ public sealed class KernelSignatureTests
         // attention_forward(AttnLayout L (320 bytes), q, k, v, out, lse, int T, S, D, Dv, causal, float scale, dropoutP, u64 seed)
         Assert.Equal([Code(Blob, 320), U64, U64, U64, U64, U64, U32, U32, U32, U32, U32, F32, F32, U64],
             Compiled("attention.cu")["attention_forward"]);
-        // the tensor-core forward: the same, then i64 batch
-        Assert.Equal([Code(Blob, 320), U64, U64, U64, U64, U64, U32, U32, U32, U32, U32, F32, F32, U64, U64],
+        // the tensor-core forward: the same, then i64 batch and int held (which blocks hold 16-bit values)
+        Assert.Equal([Code(Blob, 320), U64, U64, U64, U64, U64, U32, U32, U32, U32, U32, F32, F32, U64, U64, U32],
             Compiled("attention_mma.cu")["attention_forward_mma_bf16_64"]);
     }
 

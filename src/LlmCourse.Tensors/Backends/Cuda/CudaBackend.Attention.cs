@@ -23,6 +23,9 @@ internal sealed unsafe partial class CudaBackend
     /// <summary>
     /// The tensor-core kernels round q, k, v and gradOutput to 16 bits as they load them into shared memory or registers,
     /// and the output and the gradients as they store them (attention_delta rounds gradOutput as it reads it too).
+    /// An operand held in 16 bits (an autocast product's result, <see cref="CudaStorage.HeldAs"/>: q, k, v from the
+    /// projection, gradOutput from the next projection's backward) is read as it is, and the output and the gradients,
+    /// fresh buffers, are stored held: 2 bytes an element each way instead of 4 (<see cref="MmaOperands"/>).
     /// </summary>
     public override bool AttentionRoundsItself(DType precision, int headSize, int valueSize) =>
         TensorCoreKernel(precision, headSize, valueSize, Dev.ComputeCapability) is not null;
@@ -33,12 +36,15 @@ internal sealed unsafe partial class CudaBackend
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0 || T == 0) return;
         var layout = AttentionLayout(q, k, v, output, null, null, null, null);
+        var mmaKernel = TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability);
+        var operands = new MmaOperands(mmaKernel is null ? DType.Float32 : precision);
         var args = new KernelArgs();
         args.Add(layout);
-        args.Add(Base(q));
-        args.Add(Base(k));
-        args.Add(Base(v));
-        args.Add(Base(output));
+        var outputAddress = operands.Output(output, MmaOperands.O);
+        args.Add(operands.Input(q, MmaOperands.Q));
+        args.Add(operands.Input(k, MmaOperands.K));
+        args.Add(operands.Input(v, MmaOperands.V));
+        args.Add(outputAddress);
         args.Add(P(logSumExp));
         args.Add(T);
         args.Add(S);
@@ -48,9 +54,10 @@ internal sealed unsafe partial class CudaBackend
         args.Add(scale);
         args.Add(dropoutP);
         args.Add((long)dropoutSeed);
-        if (TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability) is { } mma)
+        if (mmaKernel is { } mma)
         {
             args.Add((long)batch);
+            args.Add(operands.Held);
             LaunchMma("attention_forward_mma_" + mma.Name, T, batch, mma.Shared(ExtraFloats: 0), ref args);
             return;
         }
@@ -66,11 +73,17 @@ internal sealed unsafe partial class CudaBackend
         var (T, S, D, Dv, batch) = Sizes(q, k, v);
         if (batch == 0) return;
         var layout = AttentionLayout(q, k, v, output, gradOutput, gq, gk, gv);
+        var mma = TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability);
+        var operands = new MmaOperands(mma is null ? DType.Float32 : precision);
+        var (gqAddress, gkAddress, gvAddress) =
+            (operands.Output(gq, MmaOperands.DQ), operands.Output(gk, MmaOperands.DK), operands.Output(gv, MmaOperands.DV));
+        var (qAddress, kAddress, vAddress, gradOutputAddress) = (operands.Input(q, MmaOperands.Q), operands.Input(k, MmaOperands.K),
+            operands.Input(v, MmaOperands.V), operands.Input(gradOutput, MmaOperands.DO));
         var delta = Temp([batch, T], DType.Float32);
         var d = new KernelArgs();
         d.Add(layout);
-        d.Add(Base(output));
-        d.Add(Base(gradOutput));
+        AddInput(ref d, output);
+        AddInput(ref d, gradOutput);
         d.Add(P(delta));
         d.Add(T);
         d.Add(Dv);
@@ -82,13 +95,13 @@ internal sealed unsafe partial class CudaBackend
         var shared = (uint)((AttentionRows * (D + Dv) + AttentionTile * (D + 1) + AttentionTile * (Dv + 1)) * sizeof(float));
         var dq = new KernelArgs();
         dq.Add(layout);
-        dq.Add(Base(q));
-        dq.Add(Base(k));
-        dq.Add(Base(v));
-        dq.Add(Base(gradOutput));
+        dq.Add(qAddress);
+        dq.Add(kAddress);
+        dq.Add(vAddress);
+        dq.Add(gradOutputAddress);
         dq.Add(P(logSumExp));
         dq.Add(P(delta));
-        dq.Add(Base(gq));
+        dq.Add(gqAddress);
         dq.Add(T);
         dq.Add(S);
         dq.Add(D);
@@ -97,11 +110,11 @@ internal sealed unsafe partial class CudaBackend
         dq.Add(scale);
         dq.Add(dropoutP);
         dq.Add((long)dropoutSeed);
-        var mma = TensorCoreKernel(precision, D, Dv, Dev.ComputeCapability);
         var (gridY, gridZ) = BatchGrid(batch);
         if (mma is not null)
         {
             dq.Add((long)batch);
+            dq.Add(operands.Held);
             LaunchMma("attention_backward_dq_mma_" + mma.Value.Name, T, batch, mma.Value.Shared(ExtraFloats: 0), ref dq);
         }
         else Dev.Launch("attention.cu", "attention_backward_dq", (uint)((T + AttentionRows - 1) / AttentionRows), gridY,
@@ -109,14 +122,14 @@ internal sealed unsafe partial class CudaBackend
 
         var dkdv = new KernelArgs();
         dkdv.Add(layout);
-        dkdv.Add(Base(q));
-        dkdv.Add(Base(k));
-        dkdv.Add(Base(v));
-        dkdv.Add(Base(gradOutput));
+        dkdv.Add(qAddress);
+        dkdv.Add(kAddress);
+        dkdv.Add(vAddress);
+        dkdv.Add(gradOutputAddress);
         dkdv.Add(P(logSumExp));
         dkdv.Add(P(delta));
-        dkdv.Add(Base(gk));
-        dkdv.Add(Base(gv));
+        dkdv.Add(gkAddress);
+        dkdv.Add(gvAddress);
         dkdv.Add(T);
         dkdv.Add(S);
         dkdv.Add(D);
@@ -128,6 +141,7 @@ internal sealed unsafe partial class CudaBackend
         if (mma is not null)
         {
             dkdv.Add((long)batch);
+            dkdv.Add(operands.Held);
             LaunchMma("attention_backward_dkdv_mma_" + mma.Value.Name, S, batch, mma.Value.Shared(ExtraFloats: 2 * mma.Value.Tile), ref dkdv);
         }
         else Dev.Launch("attention.cu", "attention_backward_dkdv", (uint)((S + AttentionRows - 1) / AttentionRows), gridY,
@@ -145,6 +159,35 @@ internal sealed unsafe partial class CudaBackend
     }
 
     internal const int MmaRows = 64, MmaThreads = 128;
+
+    /// <summary>
+    /// The addresses attention's kernels get, and the <c>held</c> bits (attention_mma.cu's HELD_Q ...) saying which
+    /// blocks hold 16-bit values. With the tensor-core kernels (<paramref name="format"/> bf16/fp16) an input held in
+    /// that format is passed as it is, and an output that is its storage's only view (a fresh buffer from the op) is
+    /// made held and written so; otherwise (the float32 kernels, another format) the float32 block, widened if need be.
+    /// Outputs first: an input held by the same storage as an output would then be read as the float32 it became.
+    /// </summary>
+    sealed class MmaOperands(DType format)
+    {
+        public const int Q = 1, K = 2, V = 4, DO = 8, O = 16, DQ = 32, DK = 64, DV = 128;
+
+        public int Held { get; private set; }
+
+        public ulong Input(Tensor t, int bit)
+        {
+            if (format == DType.Float32 || S(t).HeldAs != format) return Base(t);
+            Held |= bit;
+            return S(t).HeldPointer;
+        }
+
+        public ulong Output(Tensor t, int bit)
+        {
+            if (format == DType.Float32 || t.offset != 0 || t.Count != t.Storage.Length || S(t).HeldAs != DType.Float32) return Base(t);
+            S(t).HoldIn16(format);
+            Held |= bit;
+            return S(t).HeldPointer;
+        }
+    }
 
     /// <summary>
     /// The tensor-core kernels for this precision and head sizes, or null for the float32 kernels (attention.cu):

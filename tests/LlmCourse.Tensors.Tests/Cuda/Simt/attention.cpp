@@ -7,6 +7,8 @@
 // another order); tensor-core kernels 1e-2 (the reference multiplies the 16-bit-rounded q, k, v, dO exactly,
 // the kernels also round P and dS to 16 bits before their second products: ~2^-9 per term), and every element
 // within 5e-2 + 5e-2 |x|. A fragment in the wrong place, a wrong mask or a lost rescaling errs by O(1).
+// The tensor-core kernels then run again with every block held in 16 bits (read and written as 16-bit values),
+// which must give the float32 blocks' values bit for bit.
 #include "simt.h"
 #include "harness.h"
 #include "common.cuh"
@@ -137,6 +139,59 @@ static void compare(const std::string& what, const std::vector<double>& expected
     check(rel <= relBound && bad == 0, line);
 }
 
+// The tensor-core kernels again with every operand's block held in 16 bits (CudaStorage.HeldAs: q, k, v and dO read
+// as 16-bit values, the output and the gradients stored so, attention_delta reading both held): the values the
+// float32 blocks gave, bit for bit, since those were rounded to the same 16-bit values as they were read and stored.
+static void held_case(const Case& c, int format, const AttnLayout& L, const Operand& q, const Operand& k, const Operand& v,
+                      const Operand& go, const Operand& out, const Operand& gq, const Operand& gk, const Operand& gv,
+                      const std::vector<float>& lse, const std::vector<float>& delta, float scale, unsigned long long dropSeed,
+                      int precision, const char* name) {
+    auto narrow = [&](const Operand& t) {
+        std::vector<u16> h(t.data.size());
+        for (size_t i = 0; i < h.size(); ++i) h[i] = format == 1 ? f32_to_bf16(t.data[i]) : f32_to_f16(t.data[i]);
+        return h;
+    };
+    auto wide = [&](u16 h) { return format == 1 ? bf16_to_f32(h) : f16_to_f32(h); };
+    const std::vector<u16> q16 = narrow(q), k16 = narrow(k), v16 = narrow(v), g16 = narrow(go);
+    std::vector<u16> o16(out.data.size(), 0xffff), gq16(gq.data.size(), 0xffff), gk16(gk.data.size(), 0xffff), gv16(gv.data.size(), 0xffff);
+    std::vector<float> lse2(lse.size(), NAN), delta2(delta.size(), NAN);
+    const int BH = c.B * c.H, causal = c.causal ? 1 : 0, held = 255, head = std::max(c.D, c.Dv) <= 64 ? 64 : 128;
+    const bool f16 = format == 2;
+    simt_launch("attention_forward_mma", dim3{(unsigned)((c.T + 63) / 64), (unsigned)BH, 1}, 128, [&] {
+        auto f = f16 ? (head == 64 ? attention_forward_mma_f16_64 : attention_forward_mma_f16_128)
+                     : (head == 64 ? attention_forward_mma_bf16_64 : attention_forward_mma_bf16_128);
+        f(L, q16.data(), k16.data(), v16.data(), o16.data(), lse2.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, held);
+    });
+    simt_launch("attention_delta", dim3{(unsigned)(((i64)BH * c.T + 7) / 8), 1, 1}, 256, [&] {
+        attention_delta(L, o16.data(), precision, g16.data(), precision, delta2.data(), c.T, c.Dv, precision, BH);
+    });
+    simt_launch("attention_backward_dq_mma", dim3{(unsigned)((c.T + 63) / 64), (unsigned)BH, 1}, 128, [&] {
+        auto f = f16 ? (head == 64 ? attention_backward_dq_mma_f16_64 : attention_backward_dq_mma_f16_128)
+                     : (head == 64 ? attention_backward_dq_mma_bf16_64 : attention_backward_dq_mma_bf16_128);
+        f(L, q16.data(), k16.data(), v16.data(), g16.data(), lse2.data(), delta2.data(), gq16.data(), c.T, c.S, c.D, c.Dv, causal, scale,
+          c.dropout, dropSeed, BH, held);
+    });
+    simt_launch("attention_backward_dkdv_mma", dim3{(unsigned)((c.S + 63) / 64), (unsigned)BH, 1}, 128, [&] {
+        auto f = f16 ? (head == 64 ? attention_backward_dkdv_mma_f16_64 : attention_backward_dkdv_mma_f16_128)
+                     : (head == 64 ? attention_backward_dkdv_mma_bf16_64 : attention_backward_dkdv_mma_bf16_128);
+        f(L, q16.data(), k16.data(), v16.data(), g16.data(), lse2.data(), delta2.data(), gk16.data(), gv16.data(), c.T, c.S, c.D, c.Dv, causal,
+          scale, c.dropout, dropSeed, BH, held);
+    });
+    auto same = [&](const std::vector<u16>& h, const Operand& f) {
+        size_t bad = 0;
+        for (size_t i = 0; i < h.size(); ++i) bad += !(std::isnan(f.data[i]) ? std::isnan(wide(h[i])) : wide(h[i]) == f.data[i]);
+        return bad;
+    };
+    auto sameFloats = [](const std::vector<float>& a, const std::vector<float>& b) {
+        size_t bad = 0;
+        for (size_t i = 0; i < a.size(); ++i) bad += !(std::isnan(a[i]) ? std::isnan(b[i]) : a[i] == b[i]);
+        return bad;
+    };
+    const size_t bad = same(o16, out) + same(gq16, gq) + same(gk16, gk) + same(gv16, gv) + sameFloats(lse2, lse) + sameFloats(delta2, delta);
+    check(bad == 0, std::string(name) + " with every block held in 16 bits: the float32 blocks' values bit for bit (" + std::to_string(bad) +
+                    " differ)");
+}
+
 static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma, 2 fp16 mma */, unsigned seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
@@ -189,10 +244,10 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
         const dim3 grid{(unsigned)((c.T + 63) / 64), (unsigned)BH, 1};
         simt_launch("attention_forward_mma", grid, 128, [&] {
             const float *q0 = q.data.data(), *k0 = k.data.data(), *v0 = v.data.data();
-            if (format == 1 && head == 64) attention_forward_mma_bf16_64(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 1 && head == 128) attention_forward_mma_bf16_128(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 64) attention_forward_mma_f16_64(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 128) attention_forward_mma_f16_128(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
+            if (format == 1 && head == 64) attention_forward_mma_bf16_64(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 1 && head == 128) attention_forward_mma_bf16_128(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 64) attention_forward_mma_f16_64(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 128) attention_forward_mma_f16_128(L, q0, k0, v0, out.data.data(), lse.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
         });
     }
     const double rel = format == 0 ? 2e-5 : 1e-2, atol = format == 0 ? 1e-4 : 5e-2, rtol = format == 0 ? 1e-3 : 5e-2;
@@ -204,7 +259,7 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     // Backward, with the kernel's own output and log-sum-exp (as on the GPU); the tensor-core kernels' output is
     // autocast's already (every value a 16-bit one), checked below with the gradients.
     simt_launch("attention_delta", dim3{(unsigned)(((i64)BH * c.T + 7) / 8), 1, 1}, 256, [&] {
-        attention_delta(L, out.data.data(), G, delta.data(), c.T, c.Dv, precision, BH);
+        attention_delta(L, out.data.data(), DT_F32, G, DT_F32, delta.data(), c.T, c.Dv, precision, BH);
     });
     if (format == 0) {
         simt_launch("attention_backward_dq", dim3{(unsigned)((c.T + 7) / 8), (unsigned)BH, 1}, 256, [&] {
@@ -218,16 +273,16 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
         const int head = std::max(c.D, c.Dv) <= 64 ? 64 : 128;
         const float *q0 = q.data.data(), *k0 = k.data.data(), *v0 = v.data.data();
         simt_launch("attention_backward_dq_mma", dim3{(unsigned)((c.T + 63) / 64), (unsigned)BH, 1}, 128, [&] {
-            if (format == 1 && head == 64) attention_backward_dq_mma_bf16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 1 && head == 128) attention_backward_dq_mma_bf16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 64) attention_backward_dq_mma_f16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 128) attention_backward_dq_mma_f16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
+            if (format == 1 && head == 64) attention_backward_dq_mma_bf16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 1 && head == 128) attention_backward_dq_mma_bf16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 64) attention_backward_dq_mma_f16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 128) attention_backward_dq_mma_f16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gq.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
         });
         simt_launch("attention_backward_dkdv_mma", dim3{(unsigned)((c.S + 63) / 64), (unsigned)BH, 1}, 128, [&] {
-            if (format == 1 && head == 64) attention_backward_dkdv_mma_bf16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 1 && head == 128) attention_backward_dkdv_mma_bf16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 64) attention_backward_dkdv_mma_f16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
-            if (format == 2 && head == 128) attention_backward_dkdv_mma_f16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH);
+            if (format == 1 && head == 64) attention_backward_dkdv_mma_bf16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 1 && head == 128) attention_backward_dkdv_mma_bf16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 64) attention_backward_dkdv_mma_f16_64(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
+            if (format == 2 && head == 128) attention_backward_dkdv_mma_f16_128(L, q0, k0, v0, G, lse.data(), delta.data(), gk.data.data(), gv.data.data(), c.T, c.S, c.D, c.Dv, causal, scale, c.dropout, dropSeed, BH, 0);
         });
     }
     const double grel = format == 0 ? 5e-5 : 1.5e-2;
@@ -242,6 +297,7 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
             for (float x : t->data) bad += !std::isnan(x) && round_to(x, format) != x;
             check(bad == 0, std::string(name) + " " + what[i++] + ": every value stored as a 16-bit one (" + std::to_string(bad) + " not)");
         }
+        held_case(c, format, L, q, k, v, go, out, gq, gk, gv, lse, delta, scale, dropSeed, precision, name);
     }
 }
 

@@ -101,18 +101,19 @@ extern "C" __global__ void attention_forward(AttnLayout L, const float* q, const
 }
 
 // delta[b, i] = gradOutput_i . output_i (the softmax backward's row sums), a warp per row. Under autocast
-// (precision bf16 or fp16) gradOutput is rounded as it is read, as the tensor-core kernels read it.
-extern "C" __global__ void attention_delta(AttnLayout L, const float* out, const float* gout, float* delta, int T, int Dv, int precision,
-                                           i64 batch) {
+// (precision bf16 or fp16) gradOutput is rounded as it is read, as the tensor-core kernels read it; both are read
+// as their blocks hold them (float32, or 16 bits for an output or a gradient held that way: CudaStorage.HeldAs).
+extern "C" __global__ void attention_delta(AttnLayout L, const void* out, int outType, const void* gout, int goutType, float* delta,
+                                           int T, int Dv, int precision, i64 batch) {
     const i64 row = (i64)blockIdx.x * ROWS + (threadIdx.x >> 5);
     const int lane = threadIdx.x & 31;
     if (row >= batch * T) return;
     const i64 b = row / T;
     const int i = (int)(row - b * T);
-    const float* o = out + matrix_offset(L, 3, b) + (i64)i * L.ld[3];
-    const float* g = gout + matrix_offset(L, 4, b) + (i64)i * L.ld[4];
+    const i64 o = matrix_offset(L, 3, b) + (i64)i * L.ld[3];
+    const i64 g = matrix_offset(L, 4, b) + (i64)i * L.ld[4];
     float s = 0.f;
-    for (int d = lane; d < Dv; d += 32) s += round_as(precision, g[d]) * o[d];
+    for (int d = lane; d < Dv; d += 32) s += round_as(precision, load_as_float(gout, goutType, g + d)) * load_as_float(out, outType, o + d);
     s = warp_sum(s);
     if (lane == 0) delta[row] = s;
 }

@@ -9,6 +9,9 @@
 // same entries as attention.cu and the CPU (CounterDropout's hash of (seed, (b T + i) S + j)).
 // Head sizes are padded with zeros to HEAD (64 or 128), a multiple of the 16 the products step over.
 // attention.cu (float32 CUDA cores) stays the kernel for float32 inputs.
+// An operand whose block already holds the kernel's 16-bit format (a float32 tensor held in 16 bits, an autocast
+// product's result: CudaStorage.HeldAs) is read as it is, and a fresh result can be stored that way: the `held`
+// bits (HELD_Q ...) say which. The others are float32 blocks, read and written as floats.
 //
 // mma.m16n8k16 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type"),
 // g = lane / 4, t = lane % 4, two 16-bit values per register, the lower column (A) or row (B) in the low half:
@@ -37,6 +40,21 @@ __device__ __forceinline__ void mma_16816_f16(float* d, const unsigned* a, const
 
 template <bool F16> __device__ __forceinline__ u16 to_half(float x) { return F16 ? f32_to_f16(x) : f32_to_bf16(x); }
 
+// Which operands' blocks hold the kernel's 16-bit format (the `held` parameter's bits).
+#define HELD_Q 1
+#define HELD_K 2
+#define HELD_V 4
+#define HELD_DO 8
+#define HELD_O 16
+#define HELD_DQ 32
+#define HELD_DK 64
+#define HELD_DV 128
+
+// Element i of an input as the kernel's 16-bit value: a float rounded to nearest even, or the bits of a held block.
+template <bool F16> __device__ __forceinline__ u16 half_at(const void* p, bool held, i64 i) {
+    return held ? ((const u16*)p)[i] : to_half<F16>(((const float*)p)[i]);
+}
+
 // A result as autocast stores it: rounded to the kernel's 16-bit format, kept as a float.
 template <bool F16> __device__ __forceinline__ float rounded(float x) { return F16 ? f16_to_f32(f32_to_f16(x)) : bf16_to_f32(f32_to_bf16(x)); }
 
@@ -44,24 +62,33 @@ template <bool F16> __device__ __forceinline__ unsigned pack_half2(float lo, flo
     return (unsigned)to_half<F16>(lo) | ((unsigned)to_half<F16>(hi) << 16);
 }
 
+// A result stored as autocast stores it: the 16-bit value in a held block, or rounded and kept as a float.
+template <bool F16> __device__ __forceinline__ void put_result(void* p, bool held, i64 i, float x) {
+    if (held) ((u16*)p)[i] = to_half<F16>(x);
+    else ((float*)p)[i] = rounded<F16>(x);
+}
+
 template <bool F16> __device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b) {
     if (F16) mma_16816_f16(d, a, b); else mma_16816_bf16(d, a, b);
 }
 
-// rows x HEAD of a row-major matrix (rows `ld` apart) into shared memory as 16-bit values, row stride HEAD + 8
-// (the padding spreads the fragment reads over all banks); rows past `total` and columns past `width` are 0.
+// rows x HEAD of a row-major matrix (element `base` of src, rows `ld` apart) into shared memory as 16-bit values,
+// row stride HEAD + 8 (the padding spreads the fragment reads over all banks); rows past `total` and columns past
+// `width` are 0 (the same bits in both formats).
 template <bool F16, int HEAD>
-__device__ __forceinline__ void load_tile(u16* dst, const float* src, int ld, int first, int rows, int total, int width) {
+__device__ __forceinline__ void load_tile(u16* dst, const void* src, bool held, i64 base, int ld, int first, int rows, int total,
+                                          int width) {
     for (int idx = threadIdx.x; idx < rows * HEAD; idx += blockDim.x) {
         const int r = idx / HEAD, c = idx - r * HEAD;
-        const float x = first + r < total && c < width ? src[(i64)(first + r) * ld + c] : 0.f;
-        dst[r * (HEAD + 8) + c] = to_half<F16>(x);
+        dst[r * (HEAD + 8) + c] = first + r < total && c < width ? half_at<F16>(src, held, base + (i64)(first + r) * ld + c) : (u16)0;
     }
 }
 
-// The A fragments of rows r0 .. r0+15 of a row-major matrix in global memory, all HEAD/16 column steps.
+// The A fragments of rows r0 .. r0+15 of a row-major matrix in global memory (element `base` of m), all HEAD/16
+// column steps.
 template <bool F16, int HEAD>
-__device__ __forceinline__ void load_a(unsigned (&a)[HEAD / 16][4], const float* m, int ld, int r0, int total, int width) {
+__device__ __forceinline__ void load_a(unsigned (&a)[HEAD / 16][4], const void* m, bool held, i64 base, int ld, int r0, int total,
+                                       int width) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int r[2] = {r0 + g, r0 + g + 8};
 #pragma unroll
@@ -69,9 +96,11 @@ __device__ __forceinline__ void load_a(unsigned (&a)[HEAD / 16][4], const float*
 #pragma unroll
         for (int h = 0; h < 4; ++h) {
             const int row = r[h & 1], c = 16 * s + 2 * t + (h >> 1) * 8;
-            const float* p = m + (i64)row * ld + c;
+            const i64 at = base + (i64)row * ld + c;
             const bool in = row < total;
-            a[s][h] = pack_half2<F16>(in && c < width ? p[0] : 0.f, in && c + 1 < width ? p[1] : 0.f);
+            const u16 lo = in && c < width ? half_at<F16>(m, held, at) : (u16)0;
+            const u16 hi = in && c + 1 < width ? half_at<F16>(m, held, at + 1) : (u16)0;
+            a[s][h] = (unsigned)lo | ((unsigned)hi << 16);
         }
 }
 
@@ -107,9 +136,9 @@ __device__ __forceinline__ void acc_as_a(unsigned (&a)[4], const float* lo, cons
 __device__ __forceinline__ i64 mma_batch() { return (i64)blockIdx.z * gridDim.y + blockIdx.y; }
 
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_forward_mma(const AttnLayout& L, const float* q, const float* k, const float* v, float* out, float* lse,
+__device__ void attention_forward_mma(const AttnLayout& L, const void* q, const void* k, const void* v, void* out, float* lse,
                                       int T, int S, int D, int Dv, int causal, float scale, float dropoutP,
-                                      unsigned long long seed, i64 batch) {
+                                      unsigned long long seed, i64 batch, int held) {
     extern __shared__ float smem[];
     u16* ks = (u16*)smem;              // [TILE][HEAD + 8]
     u16* vs = ks + TILE * (HEAD + 8);  // [TILE][HEAD + 8]
@@ -118,13 +147,12 @@ __device__ void attention_forward_mma(const AttnLayout& L, const float* q, const
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;   // the longest causal blocks first
     const int wrow = row0 + warp * 16;
-    const float* kb = k + matrix_offset(L, 1, b);
-    const float* vb = v + matrix_offset(L, 2, b);
+    const i64 kb = matrix_offset(L, 1, b), vb = matrix_offset(L, 2, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned qa[HEAD / 16][4];
-    load_a<F16, HEAD>(qa, q + matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    load_a<F16, HEAD>(qa, q, held & HELD_Q, matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
     float o[HEAD / 8][4];
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
@@ -135,8 +163,8 @@ __device__ void attention_forward_mma(const AttnLayout& L, const float* q, const
 
     for (int t0 = 0; t0 < blockKeys; t0 += TILE) {
         __syncthreads();
-        load_tile<F16, HEAD>(ks, kb, L.ld[1], t0, TILE, S, D);
-        load_tile<F16, HEAD>(vs, vb, L.ld[2], t0, TILE, S, Dv);
+        load_tile<F16, HEAD>(ks, k, held & HELD_K, kb, L.ld[1], t0, TILE, S, D);
+        load_tile<F16, HEAD>(vs, v, held & HELD_V, vb, L.ld[2], t0, TILE, S, Dv);
         __syncthreads();
         if (wrow >= T || t0 >= warpKeys) continue;   // warp-uniform; the warp still joined the barriers
 
@@ -205,13 +233,13 @@ __device__ void attention_forward_mma(const AttnLayout& L, const float* q, const
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
     }
-    float* ob = out + matrix_offset(L, 3, b);
+    const i64 ob = matrix_offset(L, 3, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
-            if (row < T && col < Dv) ob[(i64)row * L.ld[3] + col] = rounded<F16>(o[n][e] / l[e >> 1]);
+            if (row < T && col < Dv) put_result<F16>(out, held & HELD_O, ob + (i64)row * L.ld[3] + col, o[n][e] / l[e >> 1]);
         }
     if (t == 0)
 #pragma unroll
@@ -222,9 +250,9 @@ __device__ void attention_forward_mma(const AttnLayout& L, const float* q, const
 // dq_i = scale * sum_j ds_ij k_j with ds_ij = p_ij (dp_ij - delta_i), dp_ij = do_i . v_j (masked and rescaled
 // by dropout); delta comes from attention.cu's attention_delta.
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
-                                          const float* lse, const float* delta, float* gq, int T, int S, int D, int Dv,
-                                          int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
+__device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, const void* k, const void* v, const void* gout,
+                                          const float* lse, const float* delta, void* gq, int T, int S, int D, int Dv,
+                                          int causal, float scale, float dropoutP, unsigned long long seed, i64 batch, int held) {
     extern __shared__ float smem[];
     u16* ks = (u16*)smem;              // [TILE][HEAD + 8]
     u16* vs = ks + TILE * (HEAD + 8);  // [TILE][HEAD + 8]
@@ -233,14 +261,13 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, c
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = (gridDim.x - 1 - blockIdx.x) * MMA_ROWS;
     const int wrow = row0 + warp * 16;
-    const float* kb = k + matrix_offset(L, 1, b);
-    const float* vb = v + matrix_offset(L, 2, b);
+    const i64 kb = matrix_offset(L, 1, b), vb = matrix_offset(L, 2, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned qa[HEAD / 16][4], da[HEAD / 16][4];
-    load_a<F16, HEAD>(qa, q + matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
-    load_a<F16, HEAD>(da, gout + matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
+    load_a<F16, HEAD>(qa, q, held & HELD_Q, matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
+    load_a<F16, HEAD>(da, gout, held & HELD_DO, matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
     const int rows[2] = {wrow + g, wrow + g + 8};
     float rowLse[2], rowDelta[2];
 #pragma unroll
@@ -256,8 +283,8 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, c
 
     for (int t0 = 0; t0 < blockKeys; t0 += TILE) {
         __syncthreads();
-        load_tile<F16, HEAD>(ks, kb, L.ld[1], t0, TILE, S, D);
-        load_tile<F16, HEAD>(vs, vb, L.ld[2], t0, TILE, S, Dv);
+        load_tile<F16, HEAD>(ks, k, held & HELD_K, kb, L.ld[1], t0, TILE, S, D);
+        load_tile<F16, HEAD>(vs, v, held & HELD_V, vb, L.ld[2], t0, TILE, S, Dv);
         __syncthreads();
         if (wrow >= T || t0 >= warpKeys) continue;
 
@@ -299,22 +326,22 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const float* q, c
         }
     }
     if (wrow >= T) return;
-    float* gb = gq + matrix_offset(L, 5, b);
+    const i64 gb = matrix_offset(L, 5, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int row = rows[e >> 1], col = 8 * n + 2 * t + (e & 1);
-            if (row < T && col < D) gb[(i64)row * L.ld[5] + col] = rounded<F16>(acc[n][e] * scale);
+            if (row < T && col < D) put_result<F16>(gq, held & HELD_DQ, gb + (i64)row * L.ld[5] + col, acc[n][e] * scale);
         }
 }
 
 // dv_j = sum_i pd_ij do_i and dk_j = scale * sum_i ds_ij q_i: a warp per 16 key rows, queries in tiles; the
 // products are computed transposed (rows = keys), so P^T and dS^T come straight out of the accumulators.
 template <bool F16, int HEAD, int TILE>
-__device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q, const float* k, const float* v, const float* gout,
-                                            const float* lse, const float* delta, float* gk, float* gv, int T, int S, int D, int Dv,
-                                            int causal, float scale, float dropoutP, unsigned long long seed, i64 batch) {
+__device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, const void* k, const void* v, const void* gout,
+                                            const float* lse, const float* delta, void* gk, void* gv, int T, int S, int D, int Dv,
+                                            int causal, float scale, float dropoutP, unsigned long long seed, i64 batch, int held) {
     extern __shared__ float smem[];
     float* lses = smem;                       // [TILE]
     float* deltas = lses + TILE;              // [TILE]
@@ -325,14 +352,13 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q,
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int key0 = blockIdx.x * MMA_ROWS;   // causal: the first blocks see the most queries, and start first
     const int wkey = key0 + warp * 16;
-    const float* qb = q + matrix_offset(L, 0, b);
-    const float* gb = gout + matrix_offset(L, 4, b);
+    const i64 qb = matrix_offset(L, 0, b), gb = matrix_offset(L, 4, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
 
     unsigned ka[HEAD / 16][4], va[HEAD / 16][4];
-    load_a<F16, HEAD>(ka, k + matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
-    load_a<F16, HEAD>(va, v + matrix_offset(L, 2, b), L.ld[2], wkey, S, Dv);
+    load_a<F16, HEAD>(ka, k, held & HELD_K, matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
+    load_a<F16, HEAD>(va, v, held & HELD_V, matrix_offset(L, 2, b), L.ld[2], wkey, S, Dv);
     const int keys[2] = {wkey + g, wkey + g + 8};
     float dk[HEAD / 8][4], dv[HEAD / 8][4];
 #pragma unroll
@@ -343,8 +369,8 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q,
 
     for (int t0 = firstQuery; t0 < T; t0 += TILE) {
         __syncthreads();
-        load_tile<F16, HEAD>(qs, qb, L.ld[0], t0, TILE, T, D);
-        load_tile<F16, HEAD>(dos, gb, L.ld[4], t0, TILE, T, Dv);
+        load_tile<F16, HEAD>(qs, q, held & HELD_Q, qb, L.ld[0], t0, TILE, T, D);
+        load_tile<F16, HEAD>(dos, gout, held & HELD_DO, gb, L.ld[4], t0, TILE, T, Dv);
         for (int r = threadIdx.x; r < TILE; r += blockDim.x) {
             lses[r] = t0 + r < T ? lse[b * T + t0 + r] : 0.f;
             deltas[r] = t0 + r < T ? delta[b * T + t0 + r] : 0.f;
@@ -395,31 +421,31 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const float* q,
         }
     }
     if (wkey >= S) return;
-    float* kout = gk + matrix_offset(L, 6, b);
-    float* vout = gv + matrix_offset(L, 7, b);
+    const i64 kout = matrix_offset(L, 6, b), vout = matrix_offset(L, 7, b);
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int key = keys[e >> 1], col = 8 * n + 2 * t + (e & 1);
             if (key >= S) continue;
-            if (col < D) kout[(i64)key * L.ld[6] + col] = rounded<F16>(dk[n][e] * scale);
-            if (col < Dv) vout[(i64)key * L.ld[7] + col] = rounded<F16>(dv[n][e]);
+            if (col < D) put_result<F16>(gk, held & HELD_DK, kout + (i64)key * L.ld[6] + col, dk[n][e] * scale);
+            if (col < Dv) put_result<F16>(gv, held & HELD_DV, vout + (i64)key * L.ld[7] + col, dv[n][e]);
         }
 }
 
 // Entry points: <16-bit format>_<HEAD>. Tiles of 64 keys (queries in dk/dv) for HEAD 64, 32 for HEAD 128
 // (registers). Shared memory: 2 * TILE * (HEAD + 8) * 2 bytes (+ 2 * TILE floats for dk/dv), under 48 KiB.
-#define FORWARD_PARAMS AttnLayout L, const float* q, const float* k, const float* v, float* out, float* lse, int T, int S, \
-    int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
-#define FORWARD_ARGS L, q, k, v, out, lse, T, S, D, Dv, causal, scale, dropoutP, seed, batch
-#define DQ_PARAMS AttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
-    const float* delta, float* gq, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch
-#define DQ_ARGS L, q, k, v, gout, lse, delta, gq, T, S, D, Dv, causal, scale, dropoutP, seed, batch
-#define DKDV_PARAMS AttnLayout L, const float* q, const float* k, const float* v, const float* gout, const float* lse, \
-    const float* delta, float* gk, float* gv, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, \
-    unsigned long long seed, i64 batch
-#define DKDV_ARGS L, q, k, v, gout, lse, delta, gk, gv, T, S, D, Dv, causal, scale, dropoutP, seed, batch
+#define FORWARD_PARAMS AttnLayout L, const void* q, const void* k, const void* v, void* out, float* lse, int T, int S, \
+    int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, i64 batch, int held
+#define FORWARD_ARGS L, q, k, v, out, lse, T, S, D, Dv, causal, scale, dropoutP, seed, batch, held
+#define DQ_PARAMS AttnLayout L, const void* q, const void* k, const void* v, const void* gout, const float* lse, \
+    const float* delta, void* gq, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, unsigned long long seed, \
+    i64 batch, int held
+#define DQ_ARGS L, q, k, v, gout, lse, delta, gq, T, S, D, Dv, causal, scale, dropoutP, seed, batch, held
+#define DKDV_PARAMS AttnLayout L, const void* q, const void* k, const void* v, const void* gout, const float* lse, \
+    const float* delta, void* gk, void* gv, int T, int S, int D, int Dv, int causal, float scale, float dropoutP, \
+    unsigned long long seed, i64 batch, int held
+#define DKDV_ARGS L, q, k, v, gout, lse, delta, gk, gv, T, S, D, Dv, causal, scale, dropoutP, seed, batch, held
 
 extern "C" __global__ void attention_forward_mma_bf16_64(FORWARD_PARAMS) { attention_forward_mma<false, 64, 64>(FORWARD_ARGS); }
 extern "C" __global__ void attention_forward_mma_bf16_128(FORWARD_PARAMS) { attention_forward_mma<false, 128, 32>(FORWARD_ARGS); }
