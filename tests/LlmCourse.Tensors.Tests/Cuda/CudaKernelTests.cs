@@ -261,8 +261,12 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
                 next = F.Linear(h, w2d);              // h as the next product's operand, as it is
             }
             if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(h).HeldAs);   // nothing above widened it
-            (sum.Sum() + next.Sum()).Backward();      // GELU's backward reads h; the two gradients of h accumulate
+            var targets = Tensor.FromArray(Enumerable.Range(0, 37).Select(i => i * 7 % 48).ToArray(), [37], device);
+            // GELU's backward reads h, the two gradients of h accumulate, cross-entropy reads the held logits `next`
+            // (a reduction would not: Sum reads float32, so it widens the block first, at no more cost than before).
+            (sum.Sum() + F.CrossEntropy(next, targets)).Backward();
             if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(h).HeldAs);
+            if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(next).HeldAs);
             return (h, gelu, sum, next, xd.Grad!);
         }
         var cpu = Run(Tensors.Device.Cpu);

@@ -47,7 +47,7 @@ internal sealed partial class CudaBackend
         var rows = (int)targets.Count;
         if (rows == 0) return;
         var args = new KernelArgs();
-        args.Add(P(logits));
+        AddRowsInput(ref args, logits);
         args.Add(P(targets));
         args.Add(classes);
         args.Add(ignoreIndex);
@@ -65,14 +65,15 @@ internal sealed partial class CudaBackend
         if (rows == 0) return;
         gradLosses = ContiguousAs(gradLosses, DType.Float32);
         var args = new KernelArgs();
-        args.Add(P(logits));
+        var gradAddress = P(gradLogits);   // outputs first (AddInput)
+        AddRowsInput(ref args, logits);
         args.Add(P(targets));
         args.Add(P(logSumExp));
         args.Add(P(gradLosses));
         args.Add(classes);
         args.Add(ignoreIndex);
         args.Add(labelSmoothing);
-        args.Add(P(gradLogits));
+        args.Add(gradAddress);
         Dev.Launch("rows.cu", "cross_entropy_backward", (uint)rows, 1, RowThreads(classes), 0, ref args);
     }
 
@@ -117,14 +118,15 @@ internal sealed partial class CudaBackend
             return;
         }
         var args = new KernelArgs();
+        var gxAddress = P(gx);   // outputs first (AddInput)
         args.Add(P(x));
         args.Add(Optional(weight));
         args.Add(P(mean));
         args.Add(P(rstd));
-        args.Add(P(gy));
+        AddRowsInput(ref args, gy);
         args.Add(rms ? 1 : 0);
         args.Add(n);
-        args.Add(P(gx));
+        args.Add(gxAddress);
         Dev.Launch("rows.cu", "layer_norm_backward", (uint)rows, 1, RowThreads(n), 0, ref args);
         if (gWeight is null && gBias is null) return;
 
@@ -135,7 +137,7 @@ internal sealed partial class CudaBackend
         sums.Add(P(x));
         sums.Add(P(mean));
         sums.Add(P(rstd));
-        sums.Add(P(gy));
+        AddRowsInput(ref sums, gy);
         sums.Add(rows);
         sums.Add(n);
         sums.Add(NormRowsPerChunk);

@@ -66,6 +66,17 @@ internal sealed unsafe partial class CudaBackend : Backend
         args.Add((int)s.HeldAs);
     }
 
+    /// <summary>
+    /// As <see cref="AddInput"/>, for kernels that walk contiguous rows from the tensor's first element: that element's
+    /// address as the block holds it (the offset applied in the held format's size), then the format.
+    /// </summary>
+    static void AddRowsInput(ref KernelArgs args, Tensor t)
+    {
+        var s = S(t);
+        args.Add(s.HeldPointer + (ulong)(t.offset * s.HeldAs.SizeOf()));
+        args.Add((int)s.HeldAs);
+    }
+
     /// <summary>Device address of element 0 of a tensor's storage (kernels given a layout add the offsets).</summary>
     static ulong Base(Tensor t) => S(t).Pointer;
 

@@ -4,7 +4,8 @@
 // layer norm and RMS norm forward and backward with and without weight/bias, and the weight/bias gradients'
 // chunked column sums (grid x = chunks of 32 rows, y = column blocks of 256). Row lengths 7, 65, 384 and 1000
 // (one warp, a partial warp, several, more than a block). Tolerance: |kernel - reference| <= 1e-5 + 1e-4 |x|
-// (float32 sums of up to 1000 terms in the block's order).
+// (float32 sums of up to 1000 terms in the block's order). Cross-entropy's logits and the norms' incoming gradient
+// held in bf16 (CudaStorage.HeldAs) must give the bits their float32 values give.
 #include "simt.h"
 #include "harness.h"
 #include "common.cuh"
@@ -91,14 +92,25 @@ static void cross_entropy_case(int rows, int classes, float smoothing) {
     }
     const std::string name = "cross-entropy classes=" + std::to_string(classes) + " smoothing=" + std::to_string(smoothing).substr(0, 3);
     simt_launch("cross_entropy_forward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] {
-        cross_entropy_forward(logits.data(), targets.data(), classes, -100, smoothing, losses.data(), lse.data());
+        cross_entropy_forward(logits.data(), DT_F32, targets.data(), classes, -100, smoothing, losses.data(), lse.data());
     });
     close(name + " losses (ignored rows 0)", el, losses);
     close(name + " log-sum-exp", expectedLse, lse);
     simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] {
-        cross_entropy_backward(logits.data(), targets.data(), lse.data(), gradLosses.data(), classes, -100, smoothing, grad.data());
+        cross_entropy_backward(logits.data(), DT_F32, targets.data(), lse.data(), gradLosses.data(), classes, -100, smoothing, grad.data());
     });
     close(name + " backward", eg, grad);
+
+    // Logits held in bf16 (an output layer's autocast product): the same bits as their float32 values give.
+    std::vector<u16> held(logits.size());
+    std::vector<float> widened(logits.size());
+    for (size_t i = 0; i < held.size(); ++i) { held[i] = f32_to_bf16(logits[i]); widened[i] = bf16_to_f32(held[i]); }
+    std::vector<float> l16(rows, NAN), l32(rows, NAN), s16(rows, NAN), s32(rows, NAN), g16(grad.size(), NAN), g32(grad.size(), NAN);
+    simt_launch("cross_entropy_forward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_forward(held.data(), DT_BF16, targets.data(), classes, -100, smoothing, l16.data(), s16.data()); });
+    simt_launch("cross_entropy_forward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_forward(widened.data(), DT_F32, targets.data(), classes, -100, smoothing, l32.data(), s32.data()); });
+    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(held.data(), DT_BF16, targets.data(), s16.data(), gradLosses.data(), classes, -100, smoothing, g16.data()); });
+    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(widened.data(), DT_F32, targets.data(), s32.data(), gradLosses.data(), classes, -100, smoothing, g32.data()); });
+    check(l16 == l32 && s16 == s32 && g16 == g32, name + " with the logits held in bf16: the float32 kernel's bits");
 }
 
 static void norm_case(int rows, int n, bool rms, bool affine) {
@@ -143,15 +155,31 @@ static void norm_case(int rows, int n, bool rms, bool affine) {
     close(name + " mean", emean, mean);
     close(name + " rstd", erstd, rstd);
     simt_launch("layer_norm_backward", dim3{(unsigned)rows, 1, 1}, row_threads(n), [&] {
-        layer_norm_backward(x.data(), weight, mean.data(), rstd.data(), gy.data(), rms ? 1 : 0, n, gx.data());
+        layer_norm_backward(x.data(), weight, mean.data(), rstd.data(), gy.data(), DT_F32, rms ? 1 : 0, n, gx.data());
     });
     close(name + " backward", egx, gx);
+    {
+        // The gradient held in bf16 (the next projection's input gradient): the same bits as its float32 values give.
+        std::vector<u16> held(gy.size());
+        std::vector<float> widened(gy.size()), g16(gx.size(), NAN), g32(gx.size(), NAN);
+        for (size_t i = 0; i < held.size(); ++i) { held[i] = f32_to_bf16(gy[i]); widened[i] = bf16_to_f32(held[i]); }
+        simt_launch("layer_norm_backward", dim3{(unsigned)rows, 1, 1}, row_threads(n), [&] { layer_norm_backward(x.data(), weight, mean.data(), rstd.data(), held.data(), DT_BF16, rms ? 1 : 0, n, g16.data()); });
+        simt_launch("layer_norm_backward", dim3{(unsigned)rows, 1, 1}, row_threads(n), [&] { layer_norm_backward(x.data(), weight, mean.data(), rstd.data(), widened.data(), DT_F32, rms ? 1 : 0, n, g32.data()); });
+        check(g16 == g32, name + " backward with the gradient held in bf16: the float32 kernel's bits");
+        if (affine) {
+            const int chunk = 32, chunks = (rows + chunk - 1) / chunk;
+            std::vector<float> w16((size_t)chunks * n, NAN), w32((size_t)chunks * n, NAN), b16(w16.size(), NAN), b32(w16.size(), NAN);
+            simt_launch("layer_norm_param_grads", dim3{(unsigned)chunks, (unsigned)((n + 255) / 256), 1}, 256, [&] { layer_norm_param_grads(x.data(), mean.data(), rstd.data(), held.data(), DT_BF16, rows, n, chunk, w16.data(), b16.data()); });
+            simt_launch("layer_norm_param_grads", dim3{(unsigned)chunks, (unsigned)((n + 255) / 256), 1}, 256, [&] { layer_norm_param_grads(x.data(), mean.data(), rstd.data(), widened.data(), DT_F32, rows, n, chunk, w32.data(), b32.data()); });
+            check(w16 == w32 && b16 == b32, name + " parameter gradients with the gradient held in bf16: the float32 kernel's bits");
+        }
+    }
     if (!affine) return;
     // The parameter gradients: chunk partial sums (grid x = chunks, y = column blocks), then the chunks summed in order.
     const int chunk = 32, chunks = (rows + chunk - 1) / chunk;
     std::vector<float> pw((size_t)chunks * n, NAN), pb((size_t)chunks * n, NAN), gw(n, 0), gb(n, 0);
     simt_launch("layer_norm_param_grads", dim3{(unsigned)chunks, (unsigned)((n + 255) / 256), 1}, 256, [&] {
-        layer_norm_param_grads(x.data(), mean.data(), rstd.data(), gy.data(), rows, n, chunk, pw.data(), pb.data());
+        layer_norm_param_grads(x.data(), mean.data(), rstd.data(), gy.data(), DT_F32, rows, n, chunk, pw.data(), pb.data());
     });
     for (int c = 0; c < chunks; ++c)
         for (int j = 0; j < n; ++j) { gw[j] += pw[(size_t)c * n + j]; gb[j] += pb[(size_t)c * n + j]; }

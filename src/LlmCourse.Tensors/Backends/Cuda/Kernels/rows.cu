@@ -38,18 +38,20 @@ extern "C" __global__ void softmax_backward(const float* y, const float* gy, flo
     }
 }
 
-extern "C" __global__ void cross_entropy_forward(const float* logits, const int* targets, int classes, int ignoreIndex,
+// Logits are read with their type: float32, or the 16-bit block of an output layer's autocast product (CudaStorage.HeldAs).
+extern "C" __global__ void cross_entropy_forward(const void* logits, int logitsType, const int* targets, int classes, int ignoreIndex,
                                                  float labelSmoothing, float* losses, float* logSumExp) {
     __shared__ float scratch[32];
     int r = blockIdx.x;
-    const float* row = logits + (i64)r * classes;
+    const i64 row = (i64)r * classes;
     float m = -inf_f();
-    for (int i = threadIdx.x; i < classes; i += blockDim.x) m = max_nan(m, row[i]);
+    for (int i = threadIdx.x; i < classes; i += blockDim.x) m = max_nan(m, load_as_float(logits, logitsType, row + i));
     m = block_max(m, scratch);
     float s = 0.f, total = 0.f;
     for (int i = threadIdx.x; i < classes; i += blockDim.x) {
-        s += expf(row[i] - m);
-        total += row[i];
+        const float x = load_as_float(logits, logitsType, row + i);
+        s += expf(x - m);
+        total += x;
     }
     s = block_sum(s, scratch);
     if (labelSmoothing != 0.f) total = block_sum(total, scratch);
@@ -60,7 +62,7 @@ extern "C" __global__ void cross_entropy_forward(const float* logits, const int*
     if (t == ignoreIndex) { losses[r] = 0.f; return; }
     // A bad target was recorded by check_indices and is reported at the next read-back: never read outside the row.
     if (t < 0 || t >= classes) { losses[r] = nan_f(); return; }
-    float nll = -((row[t] - m) - logSum);
+    float nll = -((load_as_float(logits, logitsType, row + t) - m) - logSum);
     if (labelSmoothing == 0.f) losses[r] = nll;
     else {
         float meanNll = -(total / classes - m - logSum);
@@ -69,7 +71,7 @@ extern "C" __global__ void cross_entropy_forward(const float* logits, const int*
 }
 
 // gradLogits = gradLosses[row] * (softmax - smoothed one-hot), 0 on ignored rows.
-extern "C" __global__ void cross_entropy_backward(const float* logits, const int* targets, const float* logSumExp,
+extern "C" __global__ void cross_entropy_backward(const void* logits, int logitsType, const int* targets, const float* logSumExp,
                                                   const float* gradLosses, int classes, int ignoreIndex, float labelSmoothing,
                                                   float* gradLogits) {
     int r = blockIdx.x;
@@ -81,7 +83,7 @@ extern "C" __global__ void cross_entropy_backward(const float* logits, const int
     }
     float lse = logSumExp[r], g = gradLosses[r], smooth = labelSmoothing / classes;
     for (int i = threadIdx.x; i < classes; i += blockDim.x) {
-        float p = expf(logits[base + i] - lse);
+        float p = expf(load_as_float(logits, logitsType, base + i) - lse);
         if (labelSmoothing != 0.f) p -= smooth;
         if (i == t) p -= 1.f - labelSmoothing;
         gradLogits[base + i] = p * g;
@@ -117,15 +119,17 @@ extern "C" __global__ void layer_norm_forward(const float* x, const float* weigh
 }
 
 // gx = inv * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), gxhat = gy * w; RMS norm has no mean(gxhat) term.
+// gy is read with its type: float32, or the 16-bit block of the next projection's input gradient (CudaStorage.HeldAs).
 extern "C" __global__ void layer_norm_backward(const float* x, const float* weight, const float* mean, const float* rstd,
-                                               const float* gy, int rms, int n, float* gx) {
+                                               const void* gy, int gyType, int rms, int n, float* gx) {
     __shared__ float scratch[32];
     i64 base = (i64)blockIdx.x * n;
     float mu = mean[blockIdx.x], inv = rstd[blockIdx.x];
     float dot = 0.f, sum = 0.f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float xhat = (x[base + i] - mu) * inv;
-        float g = weight ? gy[base + i] * weight[i] : gy[base + i];
+        const float gi = load_as_float(gy, gyType, base + i);
+        float g = weight ? gi * weight[i] : gi;
         dot += g * xhat;
         sum += g;
     }
@@ -133,7 +137,8 @@ extern "C" __global__ void layer_norm_backward(const float* x, const float* weig
     float meanG = rms ? 0.f : block_sum(sum, scratch) / n;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float xhat = (x[base + i] - mu) * inv;
-        float g = weight ? gy[base + i] * weight[i] : gy[base + i];
+        const float gi = load_as_float(gy, gyType, base + i);
+        float g = weight ? gi * weight[i] : gi;
         gx[base + i] = (g - xhat * meanDot - meanG) * inv;
     }
 }
@@ -141,7 +146,7 @@ extern "C" __global__ void layer_norm_backward(const float* x, const float* weig
 // Partial column sums over chunks of `chunkRows` rows: partialW[c, j] = sum gy * xhat, partialB[c, j] = sum gy
 // (either may be null). The host then sums the chunks in order (reduce_columns), so the result is deterministic.
 // Grid: x = chunks (up to 2^31 - 1: rows / 32 passes 65535, grid y's limit, at 2.1M rows), y = blocks of columns.
-extern "C" __global__ void layer_norm_param_grads(const float* x, const float* mean, const float* rstd, const float* gy,
+extern "C" __global__ void layer_norm_param_grads(const float* x, const float* mean, const float* rstd, const void* gy, int gyType,
                                                   int rows, int n, int chunkRows, float* partialW, float* partialB) {
     int j = blockIdx.y * blockDim.x + threadIdx.x;
     int chunk = blockIdx.x;
@@ -149,7 +154,7 @@ extern "C" __global__ void layer_norm_param_grads(const float* x, const float* m
     int first = chunk * chunkRows, last = min(rows, first + chunkRows);
     float w = 0.f, b = 0.f;
     for (int r = first; r < last; ++r) {
-        float g = gy[(i64)r * n + j];
+        float g = load_as_float(gy, gyType, (i64)r * n + j);
         w += g * ((x[(i64)r * n + j] - mean[r]) * rstd[r]);
         b += g;
     }
