@@ -67,6 +67,24 @@ internal abstract class Backend
     /// <summary><c>gx = gy * f'(x)</c>, with the forward output <paramref name="y"/> at hand when f' is cheaper from it.</summary>
     public abstract void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta);
 
+    /// <summary>
+    /// Autocast's activation of a 16-bit result: <see cref="Unary"/> with y rounded to <paramref name="precision"/>
+    /// (bf16/fp16), as PyTorch computes it in its input's dtype. Here the op, then a rounding pass; a backend may
+    /// round as it stores (CUDA: a fresh y is held in 16 bits).
+    /// </summary>
+    public virtual void UnaryRounded(UnaryOp op, Tensor x, Tensor y, float alpha, float beta, DType precision)
+    {
+        Unary(op, x, y, alpha, beta);
+        y.RoundInPlace(precision);
+    }
+
+    /// <summary>The gradient of <see cref="UnaryRounded"/>'s input, rounded as that input was (a 16-bit tensor's gradient is 16-bit in PyTorch).</summary>
+    public virtual void UnaryBackwardRounded(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta, DType precision)
+    {
+        UnaryBackward(op, x, y, gy, gx, alpha, beta);
+        gx.RoundInPlace(precision);
+    }
+
     /// <summary><paramref name="a"/> and <paramref name="b"/> are already expanded to y's shape. y may be <paramref name="a"/> itself (in place).</summary>
     public abstract void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
 

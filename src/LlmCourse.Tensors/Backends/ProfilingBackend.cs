@@ -100,6 +100,28 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.UnaryBackward(op, x, y, gy, gx, alpha, beta); } finally { End(UnaryBackwardNames[(int)op], start); }
     }
 
+    public override void UnaryRounded(UnaryOp op, Tensor x, Tensor y, float alpha, float beta, DType precision)
+    {
+        if (!inner.MatMulRoundsAsItStores)   // the CPU: the op and its rounding pass, each timed as itself
+        {
+            base.UnaryRounded(op, x, y, alpha, beta, precision);
+            return;
+        }
+        var start = Begin();
+        try { inner.UnaryRounded(op, x, y, alpha, beta, precision); } finally { End(UnaryNames[(int)op], start); }
+    }
+
+    public override void UnaryBackwardRounded(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta, DType precision)
+    {
+        if (!inner.MatMulRoundsAsItStores)
+        {
+            base.UnaryBackwardRounded(op, x, y, gy, gx, alpha, beta, precision);
+            return;
+        }
+        var start = Begin();
+        try { inner.UnaryBackwardRounded(op, x, y, gy, gx, alpha, beta, precision); } finally { End(UnaryBackwardNames[(int)op], start); }
+    }
+
     public override void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
     {
         var start = Begin();

@@ -40,9 +40,11 @@ internal abstract class Storage
     public int GradientRefs { get; set; }
 
     /// <summary>
-    /// Set on an autocast operand's fresh storage (<see cref="Tensor.RoundedTo"/>): every value is exactly
-    /// representable in this dtype, so a GPU may run the product on 16-bit tensor cores with no change
-    /// in the result. Float32 (the default) promises nothing.
+    /// Set on a fresh storage whose values autocast rounded to this dtype: an autocast operand
+    /// (<see cref="Tensor.RoundedTo"/>), an autocast product's result (Linear, MatMul) and an activation of one
+    /// (what PyTorch's autocast returns as a bf16/fp16 tensor). Every value is exactly representable in this
+    /// dtype, so a GPU may run a product on 16-bit tensor cores with no change in the result, and an activation
+    /// under autocast keeps its result in the same precision. Float32 (the default) promises nothing.
     /// </summary>
     public DType ValuesRoundedTo { get; set; } = DType.Float32;
 

@@ -38,6 +38,7 @@ public static partial class Functional
             x.Backend.MatMul(x2, w.MoveDimToEnd(0), y, accumulate: true);
             y.RoundInPlace(precision);
         }
+        y.Storage.ValuesRoundedTo = precision;   // a 16-bit result (Float32 outside autocast: no promise)
         var result = y.AsView([.. x.shape[..^1], outFeatures], Shapes.ContiguousStrides([.. x.shape[..^1], outFeatures]), y.offset);
         if (Autograd.DetectNonFinite) NonFinite.Check("Linear", "forward", result, x, weight, bias);
         if (Autograd.Needs(x, weight, bias)) result.SetGradFn(new LinearBackward(x, weight, bias, w, x2, precision));

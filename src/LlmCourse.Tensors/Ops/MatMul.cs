@@ -38,6 +38,7 @@ public sealed partial class Tensor
         // Autocast rounds each operand once, before broadcasting (a shared weight is not copied per batch).
         var (leftOperand, rightOperand) = (a.Backend.MatMulOperand(left, precision), a.Backend.MatMulOperand(right, precision));
         a.Backend.MatMulRounded(leftOperand.ExpandTo([.. batch, m, k], "MatMul"), rightOperand.ExpandTo([.. batch, k, n], "MatMul"), c, precision);
+        c.Storage.ValuesRoundedTo = precision;   // a 16-bit result (Float32 outside autocast: no promise)
         if (Autograd.DetectNonFinite) NonFinite.Check("MatMul", "forward", c, a, b);
         if (Autograd.Needs(left, right)) c.SetGradFn(new MatMulBackward(left, right, precision));
         if (a.Rank == 1) c = c.Squeeze(-2);

@@ -14,6 +14,11 @@ public enum GeluApproximation
 /// one operator struct per op in Backends/Cpu/UnaryOperators.cs (and one device function pair in
 /// Backends/Cuda/Kernels/elementwise.cu); the node here saves x and y for the derivative.
 /// Int32 inputs are promoted to Float32, like PyTorch does for these functions.
+/// Under autocast an activation (GELU, ReLU, SiLU, tanh, sigmoid) of a 16-bit result (a product's: Linear,
+/// MatMul) is a 16-bit result too, and so is its input's gradient: PyTorch runs these ops in their input's dtype
+/// (bf16 in, bf16 out), where ops it promotes to float32 (exp, log, pow, ...) and any op of a float32 input stay
+/// float32. In a transformer's MLP this changes no value: the next product rounds GELU's output anyway, and the
+/// previous one its gradient. It lets a GPU keep both in 16 bits (half the bytes).
 /// </summary>
 public sealed partial class Tensor
 {
@@ -72,13 +77,30 @@ public sealed partial class Tensor
     {
         var x = FloatInput(name);
         var y = x.NewEmpty(shape);
-        x.Backend.Unary(op, x, y, alpha, beta);
+        var precision = AutocastPrecisionOf(op, x);
+        if (precision == DType.Float32) x.Backend.Unary(op, x, y, alpha, beta);
+        else
+        {
+            x.Backend.UnaryRounded(op, x, y, alpha, beta, precision);
+            y.Storage.ValuesRoundedTo = precision;
+        }
         if (Autograd.DetectNonFinite) NonFinite.Check(name, "forward", y, x);
-        if (Autograd.Needs(x)) y.SetGradFn(new UnaryBackward(name + "Backward", op, x, y, alpha, beta));
+        if (Autograd.Needs(x)) y.SetGradFn(new UnaryBackward(name + "Backward", op, x, y, alpha, beta, precision));
         return y;
     }
 
-    sealed class UnaryBackward(string name, UnaryOp op, Tensor x, Tensor y, float alpha, float beta) : Node(name, x)
+    /// <summary>
+    /// The precision an op runs in under autocast: an activation of a 16-bit result (its storage marked by
+    /// <see cref="Backends.Storage.ValuesRoundedTo"/> with the scope's precision) in that precision, anything else in float32.
+    /// </summary>
+    static DType AutocastPrecisionOf(UnaryOp op, Tensor x)
+    {
+        var precision = Autocast.CurrentPrecision;
+        var activation = op is UnaryOp.Gelu or UnaryOp.GeluTanh or UnaryOp.Relu or UnaryOp.Silu or UnaryOp.Tanh or UnaryOp.Sigmoid;
+        return precision != DType.Float32 && activation && x.Storage.ValuesRoundedTo == precision ? precision : DType.Float32;
+    }
+
+    sealed class UnaryBackward(string name, UnaryOp op, Tensor x, Tensor y, float alpha, float beta, DType precision) : Node(name, x)
     {
         Tensor? x = x, y = y;
 
@@ -86,7 +108,12 @@ public sealed partial class Tensor
         {
             var input = Saved(x);
             var g = gy.NewEmpty(input.shape);
-            gy.Backend.UnaryBackward(op, input, Saved(y), gy, g, alpha, beta);
+            if (precision == DType.Float32) gy.Backend.UnaryBackward(op, input, Saved(y), gy, g, alpha, beta);
+            else
+            {
+                gy.Backend.UnaryBackwardRounded(op, input, Saved(y), gy, g, alpha, beta, precision);
+                g.Storage.ValuesRoundedTo = precision;
+            }
             gx[0] = g;
         }
 

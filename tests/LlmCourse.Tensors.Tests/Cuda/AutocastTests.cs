@@ -74,6 +74,40 @@ public sealed class AutocastTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnActivationOfAnAutocastProductIsA16BitResultAndSoIsItsGradient()
+    {
+        // PyTorch runs GELU, ReLU, SiLU, tanh and sigmoid in their input's dtype: bf16 in, bf16 out, and a bf16 tensor's
+        // gradient is bf16. A product's result under autocast counts as bf16; a float32 input, or exp, stays float32.
+        static bool AllBf16(Tensor t) => t.ToArray().All(v => Bf16(Tensor.FromArray([v])).ToArray()[0] == v);
+        var x = Random([6, 40], 20);
+        var w = Random([50, 40], 21);
+        Tensor h, gelu, relu, exp, plain;
+        using (Autocast.BFloat16())
+        {
+            h = F.Linear(x, w).Detach().WithGrad();   // a product's result (its storage marked), as a leaf to read its gradient
+            gelu = h.Gelu();
+            relu = h.Relu();
+            exp = (h * 0.01f).Exp();                  // a product's result times a float: float32, then exp: float32
+            plain = x.Gelu();                         // GELU of a float32 tensor: float32
+        }
+        Assert.Equal(Bf16(h.Detach().Gelu()).ToArray(), gelu.ToArray());
+        Assert.Equal(Bf16(h.Detach().Relu()).ToArray(), relu.ToArray());
+        Assert.Equal((h.Detach() * 0.01f).Exp().ToArray(), exp.ToArray());
+        Assert.False(AllBf16(exp));
+        Assert.Equal(x.Gelu().ToArray(), plain.ToArray());
+        Assert.False(AllBf16(plain));
+        (gelu * Random([6, 50], 22)).Sum().Backward();
+        Assert.True(AllBf16(h.Grad!), "the gradient of a 16-bit result is 16-bit");
+
+        // In an MLP this changes no value: the next product rounds GELU's output anyway.
+        var w2 = Random([40, 50], 23);
+        Tensor y;
+        using (Autocast.BFloat16()) y = F.Linear(F.Linear(x, w).Gelu(), w2);
+        var hidden = Bf16(Bf16(x).MatMul(Bf16(w).T));
+        Assert.Equal(Bf16(Bf16(hidden.Gelu()).MatMul(Bf16(w2).T)).ToArray(), y.ToArray());
+    }
+
+    [Fact]
     public void AttentionUnderAutocastIsAttentionOfRoundedInputsRounded()
     {
         var q = Random([2, 3, 17, 8], 7);

@@ -182,7 +182,7 @@ internal sealed unsafe partial class CudaBackend
 
         public ulong Output(Tensor t, int bit)
         {
-            if (format == DType.Float32 || t.offset != 0 || t.Count != t.Storage.Length || S(t).HeldAs != DType.Float32) return Base(t);
+            if (format == DType.Float32 || !CanHold(t)) return Base(t);
             S(t).HoldIn16(format);
             Held |= bit;
             return S(t).HeldPointer;

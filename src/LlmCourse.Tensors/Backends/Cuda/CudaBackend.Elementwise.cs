@@ -10,12 +10,31 @@ namespace LlmCourse.Tensors.Backends.Cuda;
 /// </summary>
 internal sealed partial class CudaBackend
 {
-    public override void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta)
+    public override void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta) => Unary(op, x, y, alpha, beta, Output(y, DType.Float32));
+
+    /// <summary>A fresh y (its storage's only view) is held in 16 bits and written so; any other y is rounded in a pass.</summary>
+    public override void UnaryRounded(UnaryOp op, Tensor x, Tensor y, float alpha, float beta, DType precision)
+    {
+        if (!CanHold(y)) base.UnaryRounded(op, x, y, alpha, beta, precision);
+        else Unary(op, x, y, alpha, beta, Output(y, precision));
+    }
+
+    public override void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta) =>
+        UnaryBackward(op, x, y, gy, gx, alpha, beta, Output(gx, DType.Float32));
+
+    public override void UnaryBackwardRounded(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta, DType precision)
+    {
+        if (!CanHold(gx)) base.UnaryBackwardRounded(op, x, y, gy, gx, alpha, beta, precision);
+        else UnaryBackward(op, x, y, gy, gx, alpha, beta, Output(gx, precision));
+    }
+
+    void Unary(UnaryOp op, Tensor x, Tensor y, float alpha, float beta, (ulong Base, int Type) output)
     {
         var args = new KernelArgs();
         args.Add(CudaLayout.Of(y.shape, y, x));
         args.Add((int)op);
-        args.Add(Base(y));
+        args.Add(output.Base);
+        args.Add(output.Type);
         AddInput(ref args, x);
         args.Add(alpha);
         args.Add(beta);
@@ -23,12 +42,13 @@ internal sealed partial class CudaBackend
         Dev.LaunchElementwise("elementwise.cu", "unary_forward", y.Count, ref args);
     }
 
-    public override void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta)
+    void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha, float beta, (ulong Base, int Type) output)
     {
         var args = new KernelArgs();
         args.Add(CudaLayout.Of(gx.shape, gx, x, gy, y));
         args.Add((int)op);
-        args.Add(Base(gx));
+        args.Add(output.Base);
+        args.Add(output.Type);
         AddInput(ref args, x);
         AddInput(ref args, gy);
         AddInput(ref args, y);

@@ -54,7 +54,7 @@ internal sealed partial class CudaBackend
             return;
         }
         var type = precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F;
-        if (c.offset == 0 && c.Count == c.Storage.Length && S(c).HeldAs == DType.Float32)
+        if (CanHold(c))
         {
             S(c).HoldIn16(precision);
             Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, S(c).HeldPointer, type, 2);

@@ -66,6 +66,20 @@ internal sealed unsafe partial class CudaBackend : Backend
         args.Add((int)s.HeldAs);
     }
 
+    /// <summary>Whether a result can be held in 16 bits: its storage's only view (fresh from the op), whole, not held already.</summary>
+    static bool CanHold(Tensor t) => t.offset == 0 && t.Count == t.Storage.Length && t.Count > 0 && S(t).HeldAs == DType.Float32;
+
+    /// <summary>
+    /// An output for a kernel that stores with <c>store_from_float</c>: its storage's element 0 and format. Float32: the
+    /// float32 block (widened first if it was held); bf16/fp16: the storage, which <see cref="CanHold"/> allows, held so.
+    /// </summary>
+    static (ulong Base, int Type) Output(Tensor t, DType format)
+    {
+        if (format == DType.Float32) return (Base(t), (int)DType.Float32);
+        S(t).HoldIn16(format);
+        return (S(t).HeldPointer, (int)format);
+    }
+
     /// <summary>
     /// As <see cref="AddInput"/>, for kernels that walk contiguous rows from the tensor's first element: that element's
     /// address as the block holds it (the offset applied in the held format's size), then the format.

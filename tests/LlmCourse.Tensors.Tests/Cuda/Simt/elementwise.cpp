@@ -128,12 +128,12 @@ int main() {
             if (positive) for (auto& v : xs) v = std::fabs(v) + 0.1f;
             const float alpha = op == 12 ? 2.5f : op == 13 ? -1.f : 0.f, beta = op == 13 ? 1.5f : 0.f;
             std::vector<float> y(n, NAN), gx(n, NAN);
-            simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lf, op, y.data(), xs.data(), DT_F32, alpha, beta, n); });
+            simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lf, op, y.data(), DT_F32, xs.data(), DT_F32, alpha, beta, n); });
             std::vector<float> yt(n);
             for (int r = 0; r < R; ++r)
                 for (int c = 0; c < C; ++c) yt[c * R + r] = y[r * C + c];
             simt_launch("unary_backward", grid_for(n), Threads, [&] {
-                unary_backward(Lb, op, gx.data(), xs.data(), DT_F32, gy.data(), DT_F32, yt.data(), DT_F32, alpha, beta, n);
+                unary_backward(Lb, op, gx.data(), DT_F32, xs.data(), DT_F32, gy.data(), DT_F32, yt.data(), DT_F32, alpha, beta, n);
             });
             bool okf = true, okb = true;
             for (int r = 0; r < R; ++r)
@@ -377,18 +377,26 @@ int main() {
         const Layout Lt3 = layout({C, R}, {{0, {R, 1}}, {0, {1, C}}, {0, {R, 1}}});
         const Layout Lt4 = layout({C, R}, {{0, {R, 1}}, {0, {1, C}}, {0, {1, C}}, {0, {R, 1}}});
         std::vector<float> y16(n, NAN), y32(n, NAN), s16(n, NAN), s32(n, NAN), g16(n, NAN), g32(n, NAN), gelu(n);
-        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y16.data(), hb.data(), DT_BF16, 0.f, 0.f, n); });
-        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y32.data(), wb.data(), DT_F32, 0.f, 0.f, n); });
+        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y16.data(), DT_F32, hb.data(), DT_BF16, 0.f, 0.f, n); });
+        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, y32.data(), DT_F32, wb.data(), DT_F32, 0.f, 0.f, n); });
         check(y16 == y32, "unary_forward GELU on a transposed bf16-held input: the float32 kernel's bits on the widened values");
         simt_launch("binary", grid_for(n), Threads, [&] { binary(Lt3, 0, s16.data(), hh.data(), DT_F16, other.data(), DT_F32, n); });
         simt_launch("binary", grid_for(n), Threads, [&] { binary(Lt3, 0, s32.data(), wh.data(), DT_F32, other.data(), DT_F32, n); });
         check(s16 == s32, "binary Add of a transposed f16-held operand and a float32 one");
         for (int i = 0; i < n; ++i) gelu[i] = y32[i];
         simt_launch("unary_backward", grid_for(n), Threads, [&] {
-            unary_backward(Lt4, U_GELU, g16.data(), hb.data(), DT_BF16, hb.data(), DT_BF16, gelu.data(), DT_F32, 0.f, 0.f, n); });
+            unary_backward(Lt4, U_GELU, g16.data(), DT_F32, hb.data(), DT_BF16, hb.data(), DT_BF16, gelu.data(), DT_F32, 0.f, 0.f, n); });
         simt_launch("unary_backward", grid_for(n), Threads, [&] {
-            unary_backward(Lt4, U_GELU, g32.data(), wb.data(), DT_F32, wb.data(), DT_F32, gelu.data(), DT_F32, 0.f, 0.f, n); });
+            unary_backward(Lt4, U_GELU, g32.data(), DT_F32, wb.data(), DT_F32, wb.data(), DT_F32, gelu.data(), DT_F32, 0.f, 0.f, n); });
         check(g16 == g32, "unary_backward GELU with x and the gradient held in bf16");
+        // An autocast activation stores its output (and its input's gradient) held: the float32 result rounded to nearest even.
+        std::vector<u16> yh(n, 0xdead), gh(n, 0xdead);
+        simt_launch("unary_forward", grid_for(n), Threads, [&] { unary_forward(Lt2, U_GELU, yh.data(), DT_BF16, hb.data(), DT_BF16, 0.f, 0.f, n); });
+        simt_launch("unary_backward", grid_for(n), Threads, [&] {
+            unary_backward(Lt4, U_GELU, gh.data(), DT_F16, hb.data(), DT_BF16, hb.data(), DT_BF16, gelu.data(), DT_F32, 0.f, 0.f, n); });
+        bool okh = true;
+        for (int i = 0; i < n; ++i) okh = okh && yh[i] == bf16_ref(y32[i]) && gh[i] == f32_to_f16(g32[i]);
+        check(okh, "unary_forward and unary_backward storing a held bf16 / f16 output: the float32 result, rounded to nearest even");
         std::vector<float> acc16(n, 1.f), acc32(n, 1.f);
         const Layout Lc = layout({n}, {{0, {1}}, {0, {1}}});
         simt_launch("scale_add", grid_for(n), Threads, [&] { scale_add(Lc, acc16.data(), 1.f, hb.data(), DT_BF16, 1.f, n); });

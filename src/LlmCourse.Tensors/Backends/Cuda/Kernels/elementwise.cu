@@ -166,23 +166,23 @@ extern "C" __global__ void fill_strided(Layout L, void* dst, int elementBytes, u
     }
 }
 
-// Layout operands: 0 = y, 1 = x.
-extern "C" __global__ void unary_forward(Layout L, int op, float* y, const void* x, int xType, float alpha, float beta, i64 n) {
+// Layout operands: 0 = y, 1 = x. y is float32, or (yType bf16/fp16) the 16-bit block of an autocast activation.
+extern "C" __global__ void unary_forward(Layout L, int op, void* y, int yType, const void* x, int xType, float alpha, float beta, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[2];
         layout_offsets(L, 2, i, o);
-        y[o[0]] = unary_f(op, load_as_float(x, xType, o[1]), alpha, beta);
+        store_from_float(y, yType, o[0], unary_f(op, load_as_float(x, xType, o[1]), alpha, beta));
     }
 }
 
-// Layout operands: 0 = gx, 1 = x, 2 = gy, 3 = y (forward's output).
-extern "C" __global__ void unary_backward(Layout L, int op, float* gx, const void* x, int xType, const void* gy, int gyType,
+// Layout operands: 0 = gx, 1 = x, 2 = gy, 3 = y (forward's output). gx as y in unary_forward.
+extern "C" __global__ void unary_backward(Layout L, int op, void* gx, int gxType, const void* x, int xType, const void* gy, int gyType,
                                           const void* y, int yType, float alpha, float beta, i64 n) {
     GRID_STRIDE(i, n) {
         i64 o[4];
         layout_offsets(L, 4, i, o);
-        gx[o[0]] = unary_grad(op, load_as_float(x, xType, o[1]), load_as_float(y, yType, o[3]), load_as_float(gy, gyType, o[2]),
-                              alpha, beta);
+        store_from_float(gx, gxType, o[0], unary_grad(op, load_as_float(x, xType, o[1]), load_as_float(y, yType, o[3]),
+                                                      load_as_float(gy, gyType, o[2]), alpha, beta));
     }
 }
 
