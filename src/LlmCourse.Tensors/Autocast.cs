@@ -7,10 +7,14 @@ namespace LlmCourse.Tensors;
 /// bfloat16, as PyTorch's bf16 kernels do; their backward (wherever <c>Backward()</c> is called, like
 /// PyTorch) does the same with the incoming gradient. Softmax, norms and losses stay float32, and
 /// parameters, gradients and optimizer state stay float32 (the master weights).
+/// An activation (GELU, ReLU, SiLU, tanh, sigmoid) of such a result is rounded too, and so is its input's
+/// gradient: PyTorch runs those in their input's dtype. Residual adds (a float32 stream plus a 16-bit result)
+/// stay float32, as in PyTorch.
 /// Tensors keep the Float32 dtype: a value is rounded, not re-typed, so the same scope gives the same
-/// numerics on the CPU and on a GPU, and CPU and GPU runs can be compared.
-/// One difference from PyTorch: element-wise ops between two autocast ops (GELU, residual adds) run on
-/// the rounded values in float32, where PyTorch would run them in bf16 when all their inputs are bf16.
+/// numerics on the CPU and on a GPU, and CPU and GPU runs can be compared. (On a GPU the storage of a
+/// rounded result holds its 16 bits, half the bytes, as PyTorch's bf16 tensor does; nothing above the backend
+/// sees it.) One difference from PyTorch remains: an element-wise op whose inputs are all 16-bit results
+/// other than those activations (say, the sum of two products) runs in float32, where PyTorch's gives bf16.
 /// <see cref="Float16"/> does the same with IEEE half, whose narrow range needs a <see cref="Optim.GradScaler"/>.
 /// Scopes are per thread and nest; <see cref="Disabled"/> turns autocast off inside one.
 /// </summary>

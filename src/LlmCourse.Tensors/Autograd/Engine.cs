@@ -84,7 +84,11 @@ internal static class Engine
                     var g = gradInputs[i];
                     var edge = node.Next[i];
                     if (g is null || !edge.NeedsGrad) continue;
-                    if (edge.Fn is { } fn) fn.PendingGrad = Sum(fn.PendingGrad, g, scope);
+                    if (edge.Fn is { } fn)
+                    {
+                        fn.PendingGrad = Sum(fn.PendingGrad, g, scope);
+                        fn.PendingParts = null;   // no longer only disjoint parts
+                    }
                     else AccumulateLeaf(edge.Leaf!, g, scope);
                 }
             }
@@ -94,6 +98,7 @@ internal static class Engine
             foreach (var node in order)
             {
                 node.PendingGrad = null;
+                node.PendingParts = null;
                 if (!retainGraph) node.Release();
             }
         }
@@ -150,22 +155,33 @@ internal static class Engine
 
     /// <summary>
     /// A part view's gradient written into its part of the input's pending gradient: copied into zeros
-    /// when the input has none yet, added in place when the pending one is exclusively ours (else false:
-    /// the view's own rule runs). The sums are those the rule's zero-filled tensor would have given.
+    /// when the input has none yet, or into a region no part has touched yet (the zeros are still there), else
+    /// added in place, when the pending one is exclusively ours (else false: the view's own rule runs). The sums
+    /// are those the rule's zero-filled tensor would have given. The zeros come from the backend
+    /// (<see cref="Backends.Backend.ZerosForParts"/>): on a GPU, in the parts' 16-bit format when they are held so.
     /// </summary>
     static bool WriteIntoPart(IPartViewGradient view, Tensor gy, Node input, int[] inputShape, TensorScope scope)
     {
         var pending = input.PendingGrad;
         if (pending is null)
         {
-            pending = Tensor.Allocate(inputShape, DType.Float32, gy.Device, zeroed: true);
+            pending = gy.Backend.ZerosForParts(inputShape, gy);
             pending.Storage.GradientRefs++;
             view.Part(pending).CopyFrom(gy);
             input.PendingGrad = pending;
+            input.PendingParts = view.Region is { } first ? [first] : null;
             return true;
         }
         if (!Exclusive(pending, scope)) return false;
+        if (input.PendingParts is { } parts && view.Region is { } region && parts.All(region.Disjoint))
+        {
+            // Still zeros there (a split's query, key and value): the copy is the sum, and a GPU's 16-bit buffer stays 16-bit.
+            view.Part(pending).CopyFrom(gy);
+            parts.Add(region);
+            return true;
+        }
         view.Part(pending).AddInPlace(gy);
+        input.PendingParts = null;
         return true;
     }
 

@@ -62,6 +62,12 @@ internal abstract class Node
     /// <summary>Sum of the gradients that reached this node's output so far (used by the engine only).</summary>
     internal Tensor? PendingGrad;
 
+    /// <summary>
+    /// The regions of <see cref="PendingGrad"/> that part views have written (see <see cref="IPartViewGradient.Region"/>),
+    /// while every write so far went into a region no other had touched; null once anything else was added.
+    /// </summary>
+    internal List<PartRegion>? PendingParts;
+
     /// <summary>Traversal mark of the last backward pass that visited this node.</summary>
     internal int Mark;
 
@@ -100,4 +106,14 @@ internal interface IPartViewGradient
 {
     /// <summary>The part of <paramref name="inputGradient"/> (a tensor of the input's shape) this view covers.</summary>
     Tensor Part(Tensor inputGradient);
+
+    /// <summary>Indices [Start, End) of one dim of the input, every element of which the part covers; null if it skips some (a step).</summary>
+    PartRegion? Region { get; }
+}
+
+/// <summary>The slab of an input that a slice or a select covers: indices [Start, End) of dim <see cref="Dim"/>.</summary>
+internal readonly record struct PartRegion(int Dim, int Start, int End)
+{
+    /// <summary>Provably no element in common: slabs of one dim whose index ranges do not meet.</summary>
+    public bool Disjoint(PartRegion other) => Dim == other.Dim && (End <= other.Start || other.End <= Start);
 }

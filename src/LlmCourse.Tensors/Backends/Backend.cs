@@ -143,7 +143,7 @@ internal abstract class Backend
     /// <summary>
     /// Autocast's product: c = a @ b (as <see cref="MatMul"/>, without accumulating) rounded to <paramref name="precision"/>
     /// (bf16/fp16), as PyTorch's 16-bit products return it. Here a product, then a rounding pass; a backend may
-    /// round as it writes (CUDA: cuBLAS writes 16-bit values, which are widened into c).
+    /// round as it writes (CUDA: cuBLAS writes 16-bit values, and c's storage keeps them: held in 16 bits).
     /// </summary>
     public virtual void MatMulRounded(Tensor a, Tensor b, Tensor c, DType precision)
     {
@@ -161,6 +161,13 @@ internal abstract class Backend
     /// products, so each operand is converted once per step, as PyTorch's autocast does.
     /// </summary>
     public virtual Tensor MatMulOperand(Tensor t, DType precision) => t.RoundedTo(precision);
+
+    /// <summary>
+    /// A zeroed Float32 gradient of <paramref name="shape"/> that part views' gradients like <paramref name="part"/> are
+    /// copied into (a split's query, key and value). A backend may hold it in part's 16-bit format when part is held so
+    /// (CUDA); any other write widens it.
+    /// </summary>
+    public virtual Tensor ZerosForParts(int[] shape, Tensor part) => Tensor.Allocate(shape, DType.Float32, part.Device, zeroed: true);
 
     // ---- fused row kernels -------------------------------------------------------------------
     public abstract void Softmax(Tensor x, Tensor y, bool log);

@@ -202,6 +202,12 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.MatMulRounded(a, b, c, precision); } finally { End("MatMul", start); }
     }
 
+    public override Tensor ZerosForParts(int[] shape, Tensor part)
+    {
+        var start = Begin();
+        try { return inner.ZerosForParts(shape, part); } finally { End("Fill", start); }
+    }
+
     public override Tensor MatMulOperand(Tensor t, DType precision)
     {
         if (precision == DType.Float32) return t;

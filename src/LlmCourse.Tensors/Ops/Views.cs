@@ -318,6 +318,8 @@ public sealed partial class Tensor
 
         public Tensor Part(Tensor inputGradient) => inputGradient.AsSliceView(dim, start, length, step);
 
+        public PartRegion? Region => step == 1 ? new PartRegion(dim, start, start + length) : null;
+
         public override void Backward(Tensor gy, Tensor?[] gx)
         {
             var g = Zeros(inputShape, DType.Float32, gy.Device);
@@ -346,6 +348,8 @@ public sealed partial class Tensor
         public Tensor Part(Tensor inputGradient) =>
             inputGradient.AsView([.. inputShape[..dim], .. inputShape[(dim + 1)..]],
                 [.. inputGradient.strides[..dim], .. inputGradient.strides[(dim + 1)..]], inputGradient.offset + (long)index * inputGradient.strides[dim]);
+
+        public PartRegion? Region => new PartRegion(dim, index, index + 1);
 
         public override void Backward(Tensor gy, Tensor?[] gx)
         {

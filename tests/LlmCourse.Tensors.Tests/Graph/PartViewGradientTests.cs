@@ -51,6 +51,28 @@ public sealed class PartViewGradientTests
     }
 
     [Fact]
+    public void DisjointPartsAreCopiedAndAnyOverlapIsAdded()
+    {
+        // Parts into regions no other part touched are copied (the zeros are still there); a part that meets an
+        // earlier one, twice the same region, or a slab of another dim must be added. Whatever the order.
+        var x = Tensor.FromArray(X, 3, 4).WithGrad();
+        var y = x * 3f;
+        var loss = (y.Narrow(1, 0, 2) * 2f).Sum() + (y.Narrow(1, 2, 2) * -1f).Sum() + (y.Narrow(1, 1, 2) * 4f).Sum()
+                   + (y.Narrow(1, 0, 2) * 6f).Sum() + (y.Select(0, 1) * 5f).Sum();
+        loss.Backward();
+        var terms = new List<(int, int, float)>();
+        for (var r = 0; r < 3; r++)
+            for (var c = 0; c < 4; c++)
+            {
+                terms.Add((r, c, c < 2 ? 2f : -1f));
+                if (c is 1 or 2) terms.Add((r, c, 4f));
+                if (c < 2) terms.Add((r, c, 6f));
+                if (r == 1) terms.Add((r, c, 5f));
+            }
+        Assert.Equal(Expected([.. terms]), x.Grad!.ToArray());
+    }
+
+    [Fact]
     public void APartOfAPartAndAPartOfALeafAreRoutedToo()
     {
         var x = Tensor.FromArray(X, 3, 4).WithGrad();

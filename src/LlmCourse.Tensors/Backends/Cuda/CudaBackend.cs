@@ -181,10 +181,35 @@ internal sealed unsafe partial class CudaBackend : Backend
         DeviceToHost(P(c), MemoryMarshal.AsBytes(destination[..(int)c.Count]));
     }
 
+    /// <summary>Held in part's 16-bit format, cleared, when part is held so: the parts' copies then move 2 bytes an element.</summary>
+    public override Tensor ZerosForParts(int[] shape, Tensor part)
+    {
+        var format = S(part).HeldAs;
+        if (format.SizeOf() != 2 || part.DType != DType.Float32) return base.ZerosForParts(shape, part);
+        var zeros = Tensor.Allocate(shape, DType.Float32, device);
+        if (!CanHold(zeros)) return base.ZerosForParts(shape, part);   // empty
+        S(zeros).HoldIn16(format);
+        Dev.MakeCurrent();
+        CudaDriver.Memset16(S(zeros).HeldPointer, 0, zeros.Count, Dev.Stream);
+        return zeros;
+    }
+
     public override void Copy(Tensor source, Tensor destination)
     {
         var n = destination.Count;
         if (n == 0) return;
+        if (S(destination).HeldAs != destination.DType && S(source).HeldAs == S(destination).HeldAs)
+        {
+            // Both held in one 16-bit format: the values move as the blocks hold them, and the destination stays held.
+            var held = new KernelArgs();
+            held.Add(CudaLayout.Of(destination.shape, destination, source));
+            held.Add(S(destination).HeldPointer);
+            held.Add((int)S(destination).HeldAs);
+            AddInput(ref held, source);
+            held.Add(n);
+            Dev.LaunchElementwise("elementwise.cu", "copy_strided", n, ref held);
+            return;
+        }
         if (source.DType == destination.DType && S(source).HeldAs == source.DType && source.contiguous && destination.contiguous)
         {
             Dev.MakeCurrent();
