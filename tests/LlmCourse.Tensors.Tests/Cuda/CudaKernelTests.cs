@@ -259,6 +259,7 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
                 gelu = h.Gelu();
                 sum = h + gelu * 0.5f;
                 next = F.Linear(h, w2d);              // h as the next product's operand, as it is
+                _ = F.Dropout(h, 0.25f, training: true, new Generator(31));   // dropout reads it as it is too
             }
             if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(h).HeldAs);   // nothing above widened it
             if (device.Type == DeviceType.Cuda) Assert.Equal(DType.BFloat16, Held(gelu).HeldAs);   // an activation of it is held too

@@ -113,7 +113,7 @@ internal sealed partial class CudaBackend
     {
         var args = new KernelArgs();
         args.Add(P(y));
-        args.Add(P(x));
+        AddRowsInput(ref args, x);
         args.Add(keep);
         args.Add(scale);
         args.Add(seed);

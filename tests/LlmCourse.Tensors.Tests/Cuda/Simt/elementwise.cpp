@@ -413,7 +413,7 @@ int main() {
         std::vector<float> x(n), y(n, -7.f);
         for (auto& v : x) v = uni(rng) + 2.f;
         x[10] = NAN;
-        simt_launch("dropout", grid_for(n), Threads, [&] { dropout(y.data(), x.data(), keep, scale, seed, n); });
+        simt_launch("dropout", grid_for(n), Threads, [&] { dropout(y.data(), x.data(), DT_F32, keep, scale, seed, n); });
         bool ok = true;
         int dropped = 0;
         for (int i = 0; i < n; ++i) {
@@ -428,6 +428,14 @@ int main() {
         }
         check(ok, "dropout: the counter-based decisions, kept values scaled by 1/keep, a NaN input stays NaN");
         check(dropped > 1300 && dropped < 1700, "dropout: about 30% of 5000 dropped (" + std::to_string(dropped) + ")");
+        std::vector<u16> xh(n);
+        std::vector<float> xw(n), yh(n, -7.f), yw(n, -7.f);
+        for (int i = 0; i < n; ++i) { xh[i] = bf16_ref(x[i]); xw[i] = bf16_to_f32(xh[i]); }
+        simt_launch("dropout", grid_for(n), Threads, [&] { dropout(yh.data(), xh.data(), DT_BF16, keep, scale, seed, n); });
+        simt_launch("dropout", grid_for(n), Threads, [&] { dropout(yw.data(), xw.data(), DT_F32, keep, scale, seed, n); });
+        bool okh = true;
+        for (int i = 0; i < n; ++i) okh = okh && (std::isnan(yw[i]) ? std::isnan(yh[i]) : yh[i] == yw[i]);
+        check(okh, "dropout of an input held in bf16: the float32 kernel's values");
     }
 
     return simt_report();

@@ -249,9 +249,10 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void
 // Dropout with no mask in memory (Backend.Dropout): element i is kept by the counter-based hash of (seed, i), as
 // CounterDropout.Keeps on the CPU. A multiply, not a select, so a NaN or infinity dropped stays NaN (as x * mask does
 // in PyTorch) and a training step that went wrong still says so. Contiguous; the backward is this on the gradient.
-extern "C" __global__ void dropout(float* y, const float* x, float keep, float scale, unsigned long long seed, i64 n) {
+// x is read with its type (a projection's result held in 16 bits, before the residual add).
+extern "C" __global__ void dropout(float* y, const void* x, int xType, float keep, float scale, unsigned long long seed, i64 n) {
     GRID_STRIDE(i, n) {
-        y[i] = x[i] * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
+        y[i] = load_as_float(x, xType, i) * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
     }
 }
 
