@@ -54,6 +54,15 @@ __device__ __forceinline__ void layout_offsets(const Layout& L, int count, i64 i
 
 #define GRID_STRIDE(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
+// The memory-bound element-wise kernels take ILP elements per thread per round and issue all their loads before
+// any store: a GPU hides memory latency with bytes in flight, and one 2- or 4-byte load at a time per thread leaves
+// most of the bandwidth unused (PyTorch's kernels load 16 bytes a thread for the same reason). A thread's elements
+// in the round starting at `first` are first + k * blockDim.x, so each of the ILP loads is coalesced across a warp.
+#define ILP 4
+#define GRID_STRIDE_ILP(first, n) \
+    for (i64 first = (i64)blockIdx.x * blockDim.x * ILP + threadIdx.x; first < (n); first += (i64)blockDim.x * gridDim.x * ILP)
+#define ILP_ELEMENT(first, k) ((first) + (i64)(k) * blockDim.x)
+
 // ---- 16-bit floats ----------------------------------------------------------------------------
 __device__ __forceinline__ float bf16_to_f32(u16 h) { return __uint_as_float(((unsigned)h) << 16); }
 

@@ -143,16 +143,24 @@ __device__ __forceinline__ float binary_f(int op, float a, float b) {
 
 // Layout operands: 0 = destination, 1 = source. Same dtype: the bits move untouched (Int32, NaN payloads).
 extern "C" __global__ void copy_strided(Layout L, void* dst, int dstType, const void* src, int srcType, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[2];
-        layout_offsets(L, 2, i, o);
-        if (dstType == srcType) {
-            if (dstType == DT_F32 || dstType == DT_I32) ((unsigned*)dst)[o[0]] = ((const unsigned*)src)[o[1]];
-            else ((u16*)dst)[o[0]] = ((const u16*)src)[o[1]];
-        } else if (dstType == DT_I32 && srcType == DT_I32) {
-            ((int*)dst)[o[0]] = ((const int*)src)[o[1]];
-        } else {
-            store_from_float(dst, dstType, o[0], load_as_float(src, srcType, o[1]));
+    const bool bits = dstType == srcType, wide = dstType == DT_F32 || dstType == DT_I32;
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][2];
+        unsigned raw[ILP] = {};
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
+            if (bits) raw[k] = wide ? ((const unsigned*)src)[o[k][1]] : ((const u16*)src)[o[k][1]];
+            else v[k] = load_as_float(src, srcType, o[k][1]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            if (!bits) store_from_float(dst, dstType, o[k][0], v[k]);
+            else if (wide) ((unsigned*)dst)[o[k][0]] = raw[k];
+            else ((u16*)dst)[o[k][0]] = (u16)raw[k];
         }
     }
 }
@@ -168,40 +176,73 @@ extern "C" __global__ void fill_strided(Layout L, void* dst, int elementBytes, u
 
 // Layout operands: 0 = y, 1 = x. y is float32, or (yType bf16/fp16) the 16-bit block of an autocast activation.
 extern "C" __global__ void unary_forward(Layout L, int op, void* y, int yType, const void* x, int xType, float alpha, float beta, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[2];
-        layout_offsets(L, 2, i, o);
-        store_from_float(y, yType, o[0], unary_f(op, load_as_float(x, xType, o[1]), alpha, beta));
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][2];
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
+            v[k] = load_as_float(x, xType, o[k][1]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) store_from_float(y, yType, o[k][0], unary_f(op, v[k], alpha, beta));
     }
 }
 
 // Layout operands: 0 = gx, 1 = x, 2 = gy, 3 = y (forward's output). gx as y in unary_forward.
 extern "C" __global__ void unary_backward(Layout L, int op, void* gx, int gxType, const void* x, int xType, const void* gy, int gyType,
                                           const void* y, int yType, float alpha, float beta, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[4];
-        layout_offsets(L, 4, i, o);
-        store_from_float(gx, gxType, o[0], unary_grad(op, load_as_float(x, xType, o[1]), load_as_float(y, yType, o[3]),
-                                                      load_as_float(gy, gyType, o[2]), alpha, beta));
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][4];
+        float xv[ILP] = {}, yv[ILP] = {}, gv[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 4, ILP_ELEMENT(first, k), o[k]);
+            xv[k] = load_as_float(x, xType, o[k][1]);
+            gv[k] = load_as_float(gy, gyType, o[k][2]);
+            yv[k] = load_as_float(y, yType, o[k][3]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) store_from_float(gx, gxType, o[k][0], unary_grad(op, xv[k], yv[k], gv[k], alpha, beta));
     }
 }
 
 // Layout operands: 0 = y, 1 = a, 2 = b.
 extern "C" __global__ void binary(Layout L, int op, float* y, const void* a, int aType, const void* b, int bType, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[3];
-        layout_offsets(L, 3, i, o);
-        y[o[0]] = binary_f(op, load_as_float(a, aType, o[1]), load_as_float(b, bType, o[2]));
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][3];
+        float u[ILP] = {}, v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 3, ILP_ELEMENT(first, k), o[k]);
+            u[k] = load_as_float(a, aType, o[k][1]);
+            v[k] = load_as_float(b, bType, o[k][2]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) y[o[k][0]] = binary_f(op, u[k], v[k]);
     }
 }
 
 // Layout operands: 0 = y, 1 = a. y = a op s, or s op a when scalarFirst.
 extern "C" __global__ void binary_scalar(Layout L, int op, float* y, const void* a, int aType, float s, int scalarFirst, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[2];
-        layout_offsets(L, 2, i, o);
-        float v = load_as_float(a, aType, o[1]);
-        y[o[0]] = scalarFirst ? binary_f(op, s, v) : binary_f(op, v, s);
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][2];
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
+            v[k] = load_as_float(a, aType, o[k][1]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) y[o[k][0]] = scalarFirst ? binary_f(op, s, v[k]) : binary_f(op, v[k], s);
     }
 }
 
@@ -236,13 +277,22 @@ extern "C" __global__ void where_select(Layout L, float* y, const float* c, cons
 
 // In place: y = alpha y + beta x. Layout operands: 0 = y, 1 = x.
 extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void* x, int xType, float beta, i64 n) {
-    GRID_STRIDE(i, n) {
-        i64 o[2];
-        layout_offsets(L, 2, i, o);
-        float v = y[o[0]];
-        if (alpha != 1.f) v = v * alpha;
-        const float u = load_as_float(x, xType, o[1]);
-        y[o[0]] = beta == 1.f ? v + u : u * beta + v;
+    GRID_STRIDE_ILP(first, n) {
+        i64 o[ILP][2];
+        float v[ILP] = {}, u[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
+            v[k] = y[o[k][0]];
+            u[k] = load_as_float(x, xType, o[k][1]);
+        }
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            if (ILP_ELEMENT(first, k) >= n) continue;
+            const float w = alpha != 1.f ? v[k] * alpha : v[k];
+            y[o[k][0]] = beta == 1.f ? w + u[k] : u[k] * beta + w;
+        }
     }
 }
 
@@ -251,15 +301,29 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void
 // in PyTorch) and a training step that went wrong still says so. Contiguous; the backward is this on the gradient.
 // x is read with its type (a projection's result held in 16 bits, before the residual add).
 extern "C" __global__ void dropout(float* y, const void* x, int xType, float keep, float scale, unsigned long long seed, i64 n) {
-    GRID_STRIDE(i, n) {
-        y[i] = load_as_float(x, xType, i) * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
+    GRID_STRIDE_ILP(first, n) {
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) v[k] = load_as_float(x, xType, ILP_ELEMENT(first, k));
+#pragma unroll
+        for (int k = 0; k < ILP; ++k) {
+            const i64 i = ILP_ELEMENT(first, k);
+            if (i < n) y[i] = v[k] * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
+        }
     }
 }
 
 // Autocast: y = x rounded to bf16 (precision 2) or fp16 (3), kept as float. Contiguous.
 extern "C" __global__ void round_to(int precision, float* y, const float* x, i64 n) {
-    GRID_STRIDE(i, n) {
-        y[i] = round_as(precision, x[i]);
+    GRID_STRIDE_ILP(first, n) {
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) v[k] = x[ILP_ELEMENT(first, k)];
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) y[ILP_ELEMENT(first, k)] = round_as(precision, v[k]);
     }
 }
 
@@ -276,7 +340,15 @@ extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float
 
 // A float32 storage held in 16 bits (an autocast product's result, CudaStorage.HeldAs) widened in place of it: exact.
 extern "C" __global__ void widen_16(float* y, const u16* x, int heldAs, i64 n) {
-    GRID_STRIDE(i, n) { y[i] = load_as_float(x, heldAs, i); }
+    GRID_STRIDE_ILP(first, n) {
+        float v[ILP] = {};
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) v[k] = load_as_float(x, heldAs, ILP_ELEMENT(first, k));
+#pragma unroll
+        for (int k = 0; k < ILP; ++k)
+            if (ILP_ELEMENT(first, k) < n) y[ILP_ELEMENT(first, k)] = v[k];
+    }
 }
 
 // Converts float to bf16 storage for the tensor-core matrix products (values already bf16-exact under autocast).
