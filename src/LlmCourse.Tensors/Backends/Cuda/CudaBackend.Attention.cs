@@ -183,9 +183,8 @@ internal sealed unsafe partial class CudaBackend
         public ulong Output(Tensor t, int bit)
         {
             if (format == DType.Float32 || !CanHold(t)) return Base(t);
-            S(t).HoldIn16(format);
             Held |= bit;
-            return S(t).HeldPointer;
+            return CudaBackend.Output(t, format).Base;
         }
     }
 

@@ -56,14 +56,12 @@ internal sealed partial class CudaBackend
         var type = precision == DType.BFloat16 ? Cublas.R16BF : Cublas.R16F;
         if (CanHold(c))
         {
-            S(c).HoldIn16(precision);
-            Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, S(c).HeldPointer, type, 2);
+            Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, Output(c, precision).Base, type, 2);
             return;
         }
         var narrowC = Temp(c.shape, precision);
         Product(MatMulOperand(a, precision), MatMulOperand(b, precision), c, accumulate: false, P(narrowC), type, 2);
         Copy(narrowC, c);
-        GC.KeepAlive(narrowC);
     }
 
     /// <summary>

@@ -188,9 +188,9 @@ internal sealed unsafe partial class CudaBackend : Backend
         if (format.SizeOf() != 2 || part.DType != DType.Float32) return base.ZerosForParts(shape, part);
         var zeros = Tensor.Allocate(shape, DType.Float32, device);
         if (!CanHold(zeros)) return base.ZerosForParts(shape, part);   // empty
-        S(zeros).HoldIn16(format);
+        var block = Output(zeros, format).Base;
         Dev.MakeCurrent();
-        CudaDriver.Memset16(S(zeros).HeldPointer, 0, zeros.Count, Dev.Stream);
+        CudaDriver.Memset16(block, 0, zeros.Count, Dev.Stream);
         return zeros;
     }
 
