@@ -26,14 +26,18 @@ static float round_to(float x, int format) {   // 0: none, 1: bf16, 2: fp16
 }
 
 // A [B, H, rows, cols] tensor stored head-major ([B][H][rows][cols], rank 1 batch of B*H) or time-major
-// ([B][rows][H][cols] seen as [B, H, rows, cols]: the model's q, k, v views), as AttnLayout describes it.
+// ([B][rows][H][cols] seen as [B, H, rows, cols]: the model's q, k, v views), as AttnLayout describes it, starting
+// `shift` elements into its block (a view at an offset: shift 3 puts every row off the 16-byte alignment the kernels'
+// wide loads need, so they take the element loop).
 struct Operand {
     int B, H, rows, cols;
     bool timeMajor;
+    int shift;
     std::vector<float> data;
-    Operand(int b, int h, int r, int c, bool tm) : B(b), H(h), rows(r), cols(c), timeMajor(tm), data((size_t)b * h * r * c) {}
+    Operand(int b, int h, int r, int c, bool tm, int sh = 0)
+        : B(b), H(h), rows(r), cols(c), timeMajor(tm), shift(sh), data((size_t)sh + (size_t)b * h * r * c) {}
     size_t at(int b, int h, int i, int j) const {
-        return timeMajor ? (((size_t)b * rows + i) * H + h) * cols + j : (((size_t)b * H + h) * rows + i) * cols + j;
+        return shift + (timeMajor ? (((size_t)b * rows + i) * H + h) * cols + j : (((size_t)b * H + h) * rows + i) * cols + j);
     }
     float& operator()(int bh, int i, int j) { return data[at(bh / H, bh % H, i, j)]; }
     float operator()(int bh, int i, int j) const { return data[at(bh / H, bh % H, i, j)]; }
@@ -43,7 +47,7 @@ struct Operand {
 };
 
 static void describe(AttnLayout& L, int operand, const Operand& t) {
-    L.offsets[operand] = 0;
+    L.offsets[operand] = t.shift;
     L.ld[operand] = t.ld();
     L.strides[operand][0] = (int)t.strideB();
     L.strides[operand][1] = (int)t.strideH();
@@ -54,6 +58,7 @@ struct Case {
     bool causal;
     float dropout;
     bool timeMajor;
+    int shift = 0;   // of every operand's first element in its block (Operand)
 };
 
 struct Result {
@@ -195,8 +200,9 @@ static void held_case(const Case& c, int format, const AttnLayout& L, const Oper
 static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma, 2 fp16 mma */, unsigned seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
-    Operand q(c.B, c.H, c.T, c.D, c.timeMajor), k(c.B, c.H, c.S, c.D, c.timeMajor), v(c.B, c.H, c.S, c.Dv, c.timeMajor);
-    Operand go(c.B, c.H, c.T, c.Dv, false);
+    Operand q(c.B, c.H, c.T, c.D, c.timeMajor, c.shift), k(c.B, c.H, c.S, c.D, c.timeMajor, c.shift),
+        v(c.B, c.H, c.S, c.Dv, c.timeMajor, c.shift);
+    Operand go(c.B, c.H, c.T, c.Dv, false, c.shift);
     for (auto* t : {&q, &k, &v, &go})
         for (auto& x : t->data) x = normal(rng);
     // The reference sees what the kernels multiply: autocast's rounded q, k, v and dO. The tensor-core kernels
@@ -208,8 +214,8 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     const unsigned long long dropSeed = 0x1234567890abcdefull + seed;
     const Result ref = reference(c, qr, kr, vr, gor, scale, dropSeed);
 
-    Operand out(c.B, c.H, c.T, c.Dv, c.timeMajor), gq(c.B, c.H, c.T, c.D, c.timeMajor), gk(c.B, c.H, c.S, c.D, c.timeMajor),
-        gv(c.B, c.H, c.S, c.Dv, c.timeMajor);
+    Operand out(c.B, c.H, c.T, c.Dv, c.timeMajor, c.shift), gq(c.B, c.H, c.T, c.D, c.timeMajor, c.shift),
+        gk(c.B, c.H, c.S, c.D, c.timeMajor, c.shift), gv(c.B, c.H, c.S, c.Dv, c.timeMajor, c.shift);
     for (auto* t : {&out, &gq, &gk, &gv}) std::fill(t->data.begin(), t->data.end(), NAN);
     const int BH = c.B * c.H;
     std::vector<float> lse((size_t)BH * c.T, NAN), delta((size_t)BH * c.T, NAN);
@@ -231,8 +237,8 @@ static void run_case(const Case& c, int format /* 0 float32 kernels, 1 bf16 mma,
     const int precision = format == 0 ? 0 : format == 1 ? 2 : 3;   // the DType codes of common.cuh
 
     char name[160];
-    std::snprintf(name, sizeof name, "%s B=%d H=%d T=%d S=%d D=%d Dv=%d %s%s%s", format == 0 ? "float32" : format == 1 ? "bf16 mma" : "fp16 mma",
-                  c.B, c.H, c.T, c.S, c.D, c.Dv, c.causal ? "causal" : "full", c.dropout > 0 ? " dropout" : "", c.timeMajor ? " time-major" : "");
+    std::snprintf(name, sizeof name, "%s B=%d H=%d T=%d S=%d D=%d Dv=%d %s%s%s%s", format == 0 ? "float32" : format == 1 ? "bf16 mma" : "fp16 mma",
+                  c.B, c.H, c.T, c.S, c.D, c.Dv, c.causal ? "causal" : "full", c.dropout > 0 ? " dropout" : "", c.timeMajor ? " time-major" : "", c.shift ? " offset" : "");
     if (format == 0) {
         const dim3 fwd{(unsigned)((c.T + 7) / 8), (unsigned)BH, 1};
         simt_launch("attention_forward", fwd, 256, [&] {
@@ -311,6 +317,7 @@ int main(int argc, char** argv) {
         {1, 1, 45, 45, 16, 16, true, 0.2f, false},    // dropout
         {1, 1, 80, 80, 128, 128, true, 0.f, false},   // the 128 kernels (tiles of 32)
         {1, 1, 33, 40, 96, 112, false, 0.f, true},    // 128 kernels with padding, time-major
+        {1, 2, 70, 70, 64, 64, true, 0.f, true, 3},   // head size 64 at an offset off 16 bytes: the element loads
     };
     int index = 0;
     for (const Case& c : cases) {

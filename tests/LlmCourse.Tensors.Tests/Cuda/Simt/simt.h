@@ -43,6 +43,17 @@ struct dim3 {
     unsigned x = 1, y = 1, z = 1;
 };
 
+// CUDA's vector types the kernels use (NVRTC has them built in).
+struct alignas(8) float2 {
+    float x, y;
+};
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
+};
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+
 inline dim3 threadIdx, blockIdx;   // of the fiber running now (set by the scheduler at each switch)
 inline dim3 blockDim, gridDim;
 inline int simt_lane, simt_warp;
@@ -284,6 +295,40 @@ inline void simt_mma(float* d, const unsigned* a, const unsigned* b, bool f16) {
 
 inline void mma_16816_bf16(float* d, const unsigned* a, const unsigned* b) { simt_mma(d, a, b, false); }
 inline void mma_16816_f16(float* d, const unsigned* a, const unsigned* b) { simt_mma(d, a, b, true); }
+
+// ---- ldmatrix.sync.aligned.m8n8.x4{.trans}.shared.b16 ------------------------------------------------------
+// Lane 8 m + r gives the address of row r of matrix m: 8 16-bit values, 16-byte aligned, in shared memory (checked:
+// a misaligned row, or one outside the block's shared memory, aborts naming the lane). Lane 4 r + w receives in
+// register m word w of row r of matrix m: its values 2w (low half) and 2w + 1; with .trans, of the transposed
+// matrix: rows 2w (low half) and 2w + 1 of column r.
+inline void simt_ldmatrix(unsigned (&out)[4], const void* row, bool trans) {
+    const uintptr_t at = (uintptr_t)row, base = (uintptr_t)smem;
+    if ((at & 15) != 0 || at < base || at + 16 > base + sizeof smem) {
+        std::fprintf(stderr, "ldmatrix in %s: lane %d's row address %p is %s\n", simt_kernel, simt_lane, row,
+                     (at & 15) != 0 ? "not 16-byte aligned" : "outside shared memory");
+        std::abort();
+    }
+    SimtWarp& w = simt_warps[simt_warp];
+    w.slot[simt_lane] = at;
+    simt_barrier(2);
+    const int r = simt_lane >> 2, word = simt_lane & 3;
+    for (int m = 0; m < 4; ++m) {
+        unsigned short lo, hi;
+        if (!trans) {
+            const auto* p = (const unsigned short*)w.slot[8 * m + r];
+            lo = p[2 * word];
+            hi = p[2 * word + 1];
+        } else {
+            lo = ((const unsigned short*)w.slot[8 * m + 2 * word])[r];
+            hi = ((const unsigned short*)w.slot[8 * m + 2 * word + 1])[r];
+        }
+        out[m] = (unsigned)lo | ((unsigned)hi << 16);
+    }
+    simt_barrier(2);   // every lane has read every address before any lane deposits its next one
+}
+
+inline void ldmatrix_x4(unsigned (&r)[4], const unsigned short* row) { simt_ldmatrix(r, row, false); }
+inline void ldmatrix_x4_trans(unsigned (&r)[4], const unsigned short* row) { simt_ldmatrix(r, row, true); }
 
 // ---- launch ----------------------------------------------------------------------------------------------
 inline constexpr size_t SimtStackBytes = 256 * 1024;

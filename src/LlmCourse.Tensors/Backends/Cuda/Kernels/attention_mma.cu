@@ -75,9 +75,35 @@ template <bool F16> __device__ __forceinline__ void mma_16816(float* d, const un
 // rows x HEAD of a row-major matrix (element `base` of src, rows `ld` apart) into shared memory as 16-bit values,
 // row stride HEAD + 8 (the padding spreads the fragment reads over all banks); rows past `total` and columns past
 // `width` are 0 (the same bits in both formats).
+// A row that fills the tile (width == HEAD, the model's head sizes 64 and 128) and starts 16-byte aligned goes 8
+// columns a thread at a time: one 16-byte load of a held block (two of floats) and one 16-byte store, where an element
+// at a time would issue 8 loads, 8 stores and their index arithmetic; the tile loads are most of the instructions
+// these kernels issue besides the products. Any other operand takes the element loop; both store the same bits.
+// (uint4 and float4: CUDA's 16-byte vector types, which NVRTC knows without a header.)
 template <bool F16, int HEAD>
 __device__ __forceinline__ void load_tile(u16* dst, const void* src, bool held, i64 base, int ld, int first, int rows, int total,
                                           int width) {
+    const char* row0 = (const char*)src + base * (held ? 2 : 4);
+    if (width == HEAD && (ld & 7) == 0 && ((unsigned long long)row0 & 15) == 0) {
+        for (int idx = threadIdx.x; idx < rows * (HEAD / 8); idx += blockDim.x) {
+            const int r = idx / (HEAD / 8), c = (idx - r * (HEAD / 8)) * 8;
+            uint4 v = {0u, 0u, 0u, 0u};
+            if (first + r < total) {
+                const i64 at = base + (i64)(first + r) * ld + c;
+                if (held) v = *(const uint4*)((const u16*)src + at);
+                else {
+                    const float4* f = (const float4*)((const float*)src + at);
+                    const float4 lo = f[0], hi = f[1];
+                    v.x = pack_half2<F16>(lo.x, lo.y);
+                    v.y = pack_half2<F16>(lo.z, lo.w);
+                    v.z = pack_half2<F16>(hi.x, hi.y);
+                    v.w = pack_half2<F16>(hi.z, hi.w);
+                }
+            }
+            *(uint4*)(dst + r * (HEAD + 8) + c) = v;
+        }
+        return;
+    }
     for (int idx = threadIdx.x; idx < rows * HEAD; idx += blockDim.x) {
         const int r = idx / HEAD, c = idx - r * HEAD;
         dst[r * (HEAD + 8) + c] = first + r < total && c < width ? half_at<F16>(src, held, base + (i64)(first + r) * ld + c) : (u16)0;
@@ -104,23 +130,53 @@ __device__ __forceinline__ void load_a(unsigned (&a)[HEAD / 16][4], const void* 
         }
 }
 
-// B fragment from a tile stored as M[n][k] (k contiguous: K^T for S = Q K^T, V^T for dP = dO V^T):
-// b0 = (k 2t, 2t+1; n g), one 32-bit read each.
-template <int HEAD>
-__device__ __forceinline__ void b_along(unsigned (&b)[2], const u16* tile, int n0, int k0) {
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const u16* row = tile + (n0 + g) * (HEAD + 8) + k0 + 2 * t;
-    b[0] = *(const unsigned*)row;
-    b[1] = *(const unsigned*)(row + 8);
+// B fragments come out of shared memory by ldmatrix (sm_75+): one instruction gives a warp four 8x8 matrices of
+// 16-bit values, lane 8 m + r naming the address of row r of matrix m (16 bytes, 16-byte aligned), lane 4 r + w
+// receiving word w of row r of matrix m in register m; with .trans, word w of row r of the transposed matrix (rows
+// 2w and 2w+1 of column r, the lower row in the low half). Those are exactly mma's B fragments: four registers are
+// the fragments of two adjacent 8-column tiles, where reading them element by element took 8 to 16 loads of shared
+// memory (which, not the tensor cores, then bounds these loops). The padded row stride (HEAD + 8 values, 16 bytes
+// past a multiple of 128) puts the 8 rows one ldmatrix phase reads in 8 different bank quads.
+#ifndef SIMT_EMULATION
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+    unsigned a;
+    asm("{ .reg .u64 s; cvta.to.shared.u64 s, %1; cvt.u32.u64 %0, s; }" : "=r"(a) : "l"(p));
+    return a;
 }
 
-// B fragment from a tile stored as M[k][n] (n contiguous: V for O += P V, K for dQ += dS K): two rows per register.
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const u16* row) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned (&r)[4], const u16* row) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
+}
+#endif
+
+// B fragments of 8-column tiles n0 and n0 + 8 (b[0], b[1]) at k-step k0, from a tile stored as M[n][k] (k contiguous:
+// K^T for S = Q K^T, V^T for dP = dO V^T): b0 = (k 2t, 2t+1; n g) is word t of row g of the 8x8 matrix at (n0, k0).
+// Matrices: 0 (n0, k0), 1 (n0, k0 + 8), 2 (n0 + 8, k0), 3 (n0 + 8, k0 + 8).
 template <int HEAD>
-__device__ __forceinline__ void b_across(unsigned (&b)[2], const u16* tile, int k0, int n0) {
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const u16* col = tile + (k0 + 2 * t) * (HEAD + 8) + n0 + g;
-    b[0] = (unsigned)col[0] | ((unsigned)col[HEAD + 8] << 16);
-    b[1] = (unsigned)col[8 * (HEAD + 8)] | ((unsigned)col[9 * (HEAD + 8)] << 16);
+__device__ __forceinline__ void b_along_pair(unsigned (&b)[2][2], const u16* tile, int n0, int k0) {
+    const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+    unsigned x[4];
+    ldmatrix_x4(x, tile + (n0 + r + (m >> 1) * 8) * (HEAD + 8) + k0 + (m & 1) * 8);
+    b[0][0] = x[0]; b[0][1] = x[1];
+    b[1][0] = x[2]; b[1][1] = x[3];
+}
+
+// The same from a tile stored as M[k][n] (n contiguous: V for O += P V, K for dQ += dS K, dO and Q for dV and dK):
+// b0 = (k 2t, 2t+1; n g) is word t of row g of the transposed 8x8 matrix at (k0, n0).
+// Matrices: 0 (k0, n0), 1 (k0 + 8, n0), 2 (k0, n0 + 8), 3 (k0 + 8, n0 + 8).
+template <int HEAD>
+__device__ __forceinline__ void b_across_pair(unsigned (&b)[2][2], const u16* tile, int k0, int n0) {
+    const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+    unsigned x[4];
+    ldmatrix_x4_trans(x, tile + (k0 + r + (m & 1) * 8) * (HEAD + 8) + n0 + (m >> 1) * 8);
+    b[0][0] = x[0]; b[0][1] = x[1];
+    b[1][0] = x[2]; b[1][1] = x[3];
 }
 
 // Accumulators of 8-column tiles 2c and 2c+1 as the A fragment of k-step c (see the layout above).
@@ -131,6 +187,14 @@ __device__ __forceinline__ void acc_as_a(unsigned (&a)[4], const float* lo, cons
     a[2] = pack_half2<F16>(hi[0], hi[1]);
     a[3] = pack_half2<F16>(hi[2], hi[3]);
 }
+
+// The softmax runs in base 2, as FlashAttention's does: exp(x) = exp2(x log2 e), and exp2 is the GPU's native
+// instruction (expf adds a range reduction around it), so scores are scaled by scale * log2 e (one multiply, or a
+// fused multiply-add with the subtracted maximum) and the log-sum-exp is turned back into natural log when stored and
+// into base 2 when read. Its cost per score matters here: with the products on tensor cores, the softmax's few
+// instructions per score are a large part of what each loop iteration issues.
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
 
 // Batches beyond grid y's 65535 go on grid z.
 __device__ __forceinline__ i64 mma_batch() { return (i64)blockIdx.z * gridDim.y + blockIdx.y; }
@@ -150,13 +214,14 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
     const i64 kb = matrix_offset(L, 1, b), vb = matrix_offset(L, 2, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
+    const float scaleLog2 = scale * LOG2E;
 
     unsigned qa[HEAD / 16][4];
     load_a<F16, HEAD>(qa, q, held & HELD_Q, matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
     float o[HEAD / 8][4];
 #pragma unroll
     for (int n = 0; n < HEAD / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
-    float m[2] = {-inf_f(), -inf_f()}, l[2] = {0.f, 0.f};   // rows g and g+8; l is this lane's share
+    float m[2] = {-inf_f(), -inf_f()}, l[2] = {0.f, 0.f};   // rows g and g+8 (m in base 2); l is this lane's share
     const int rows[2] = {wrow + g, wrow + g + 8};
     const int blockKeys = causal ? min(S, row0 + MMA_ROWS) : S;
     const int warpKeys = causal ? min(S, wrow + 16) : S;
@@ -170,15 +235,16 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
 
         float s[TILE / 8][4];
 #pragma unroll
-        for (int j = 0; j < TILE / 8; ++j) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+        for (int j = 0; j < TILE / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+        for (int j = 0; j < TILE / 8; j += 2)
 #pragma unroll
             for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned kf[2];
-                b_along<HEAD>(kf, ks, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], qa[st], kf);
+                unsigned kf[2][2];
+                b_along_pair<HEAD>(kf, ks, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], qa[st], kf[0]);
+                mma_16816<F16>(s[j + 1], qa[st], kf[1]);
             }
-        }
         float mx[2] = {-inf_f(), -inf_f()};
 #pragma unroll
         for (int j = 0; j < TILE / 8; ++j)
@@ -186,7 +252,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
             for (int e = 0; e < 4; ++e) {
                 const int key = t0 + 8 * j + 2 * t + (e & 1), row = rows[e >> 1];
                 const bool visible = key < S && (!causal || key <= row);
-                s[j][e] = visible ? s[j][e] * scale : -inf_f();
+                s[j][e] = visible ? s[j][e] * scaleLog2 : -inf_f();
                 mx[e >> 1] = fmaxf(mx[e >> 1], s[j][e]);
             }
         float corr[2], mUse[2];
@@ -196,7 +262,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
             mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
             const float mNew = fmaxf(m[h], mx[h]);
             mUse[h] = mNew == -inf_f() ? 0.f : mNew;   // a row with no visible key yet: every p is 0
-            corr[h] = expf(m[h] - mUse[h]);            // 0 while m is -inf
+            corr[h] = exp2f(m[h] - mUse[h]);           // 0 while m is -inf
             m[h] = mNew;
             l[h] *= corr[h];
         }
@@ -209,7 +275,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
         for (int j = 0; j < TILE / 8; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const float p = expf(s[j][e] - mUse[e >> 1]);
+                const float p = exp2f(s[j][e] - mUse[e >> 1]);
                 l[e >> 1] += p;
                 float pd = p * keepScale;
                 if (dropoutP > 0.f && p != 0.f && !kept(seed, b, T, S, rows[e >> 1], t0 + 8 * j + 2 * t + (e & 1), keep)) pd = 0.f;
@@ -220,10 +286,11 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
             unsigned pa[4];
             acc_as_a<F16>(pa, s[2 * c], s[2 * c + 1]);
 #pragma unroll
-            for (int n = 0; n < HEAD / 8; ++n) {
-                unsigned vf[2];
-                b_across<HEAD>(vf, vs, 16 * c, 8 * n);
-                mma_16816<F16>(o[n], pa, vf);
+            for (int n = 0; n < HEAD / 8; n += 2) {
+                unsigned vf[2][2];
+                b_across_pair<HEAD>(vf, vs, 16 * c, 8 * n);
+                mma_16816<F16>(o[n], pa, vf[0]);
+                mma_16816<F16>(o[n + 1], pa, vf[1]);
             }
         }
     }
@@ -244,7 +311,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
     if (t == 0)
 #pragma unroll
         for (int h = 0; h < 2; ++h)
-            if (rows[h] < T) lse[b * T + rows[h]] = m[h] + logf(l[h]);
+            if (rows[h] < T) lse[b * T + rows[h]] = m[h] * LN2 + logf(l[h]);
 }
 
 // dq_i = scale * sum_j ds_ij k_j with ds_ij = p_ij (dp_ij - delta_i), dp_ij = do_i . v_j (masked and rescaled
@@ -269,10 +336,11 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, co
     load_a<F16, HEAD>(qa, q, held & HELD_Q, matrix_offset(L, 0, b), L.ld[0], wrow, T, D);
     load_a<F16, HEAD>(da, gout, held & HELD_DO, matrix_offset(L, 4, b), L.ld[4], wrow, T, Dv);
     const int rows[2] = {wrow + g, wrow + g + 8};
-    float rowLse[2], rowDelta[2];
+    const float scaleLog2 = scale * LOG2E;
+    float rowLse[2], rowDelta[2];   // the log-sum-exp in base 2
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        rowLse[h] = rows[h] < T ? lse[b * T + rows[h]] : 0.f;
+        rowLse[h] = rows[h] < T ? lse[b * T + rows[h]] * LOG2E : 0.f;
         rowDelta[h] = rows[h] < T ? delta[b * T + rows[h]] : 0.f;
     }
     float acc[HEAD / 8][4];
@@ -290,25 +358,28 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, co
 
         float s[TILE / 8][4], dp[TILE / 8][4];
 #pragma unroll
-        for (int j = 0; j < TILE / 8; ++j) {
+        for (int j = 0; j < TILE / 8; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
 #pragma unroll
+        for (int j = 0; j < TILE / 8; j += 2)
+#pragma unroll
             for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned kf[2], vf[2];
-                b_along<HEAD>(kf, ks, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], qa[st], kf);
-                b_along<HEAD>(vf, vs, 8 * j, 16 * st);
-                mma_16816<F16>(dp[j], da[st], vf);
+                unsigned kf[2][2], vf[2][2];
+                b_along_pair<HEAD>(kf, ks, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], qa[st], kf[0]);
+                mma_16816<F16>(s[j + 1], qa[st], kf[1]);
+                b_along_pair<HEAD>(vf, vs, 8 * j, 16 * st);
+                mma_16816<F16>(dp[j], da[st], vf[0]);
+                mma_16816<F16>(dp[j + 1], da[st], vf[1]);
             }
-        }
 #pragma unroll
         for (int j = 0; j < TILE / 8; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int key = t0 + 8 * j + 2 * t + (e & 1), row = rows[e >> 1];
                 const bool visible = key < S && (!causal || key <= row);
-                const float p = visible ? expf(s[j][e] * scale - rowLse[e >> 1]) : 0.f;
+                const float p = visible ? exp2f(s[j][e] * scaleLog2 - rowLse[e >> 1]) : 0.f;
                 float d = dp[j][e] * keepScale;
                 if (dropoutP > 0.f && visible && !kept(seed, b, T, S, row, key, keep)) d = 0.f;
                 s[j][e] = p * (d - rowDelta[e >> 1]);   // ds
@@ -318,10 +389,11 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, co
             unsigned dsa[4];
             acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
 #pragma unroll
-            for (int n = 0; n < HEAD / 8; ++n) {
-                unsigned kf[2];
-                b_across<HEAD>(kf, ks, 16 * c, 8 * n);
-                mma_16816<F16>(acc[n], dsa, kf);
+            for (int n = 0; n < HEAD / 8; n += 2) {
+                unsigned kf[2][2];
+                b_across_pair<HEAD>(kf, ks, 16 * c, 8 * n);
+                mma_16816<F16>(acc[n], dsa, kf[0]);
+                mma_16816<F16>(acc[n + 1], dsa, kf[1]);
             }
         }
     }
@@ -343,7 +415,7 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
                                             const float* lse, const float* delta, void* gk, void* gv, int T, int S, int D, int Dv,
                                             int causal, float scale, float dropoutP, unsigned long long seed, i64 batch, int held) {
     extern __shared__ float smem[];
-    float* lses = smem;                       // [TILE]
+    float* lses = smem;                       // [TILE], in base 2
     float* deltas = lses + TILE;              // [TILE]
     u16* qs = (u16*)(deltas + TILE);          // [TILE][HEAD + 8]
     u16* dos = qs + TILE * (HEAD + 8);        // [TILE][HEAD + 8]
@@ -355,6 +427,7 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
     const i64 qb = matrix_offset(L, 0, b), gb = matrix_offset(L, 4, b);
     const float keep = 1.f - dropoutP;
     const float keepScale = dropoutP > 0.f ? 1.f / keep : 1.f;
+    const float scaleLog2 = scale * LOG2E;
 
     unsigned ka[HEAD / 16][4], va[HEAD / 16][4];
     load_a<F16, HEAD>(ka, k, held & HELD_K, matrix_offset(L, 1, b), L.ld[1], wkey, S, D);
@@ -372,7 +445,7 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
         load_tile<F16, HEAD>(qs, q, held & HELD_Q, qb, L.ld[0], t0, TILE, T, D);
         load_tile<F16, HEAD>(dos, gout, held & HELD_DO, gb, L.ld[4], t0, TILE, T, Dv);
         for (int r = threadIdx.x; r < TILE; r += blockDim.x) {
-            lses[r] = t0 + r < T ? lse[b * T + t0 + r] : 0.f;
+            lses[r] = t0 + r < T ? lse[b * T + t0 + r] * LOG2E : 0.f;
             deltas[r] = t0 + r < T ? delta[b * T + t0 + r] : 0.f;
         }
         __syncthreads();
@@ -380,43 +453,51 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
 
         float s[TILE / 8][4], dp[TILE / 8][4];
 #pragma unroll
-        for (int j = 0; j < TILE / 8; ++j) {
+        for (int j = 0; j < TILE / 8; ++j)
 #pragma unroll
             for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
 #pragma unroll
+        for (int j = 0; j < TILE / 8; j += 2)
+#pragma unroll
             for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned qf[2], df[2];
-                b_along<HEAD>(qf, qs, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], ka[st], qf);
-                b_along<HEAD>(df, dos, 8 * j, 16 * st);
-                mma_16816<F16>(dp[j], va[st], df);
+                unsigned qf[2][2], df[2][2];
+                b_along_pair<HEAD>(qf, qs, 8 * j, 16 * st);
+                mma_16816<F16>(s[j], ka[st], qf[0]);
+                mma_16816<F16>(s[j + 1], ka[st], qf[1]);
+                b_along_pair<HEAD>(df, dos, 8 * j, 16 * st);
+                mma_16816<F16>(dp[j], va[st], df[0]);
+                mma_16816<F16>(dp[j + 1], va[st], df[1]);
             }
-        }
         float pd[TILE / 8][4];
 #pragma unroll
-        for (int j = 0; j < TILE / 8; ++j)
+        for (int j = 0; j < TILE / 8; ++j) {
+            // This lane's two queries of the tile (columns 2t, 2t + 1): their log-sum-exp and delta in one 8-byte load each.
+            const float2 rowLse = *(const float2*)(lses + 8 * j + 2 * t), rowDelta = *(const float2*)(deltas + 8 * j + 2 * t);
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int local = 8 * j + 2 * t + (e & 1), query = t0 + local, key = keys[e >> 1];
                 const bool visible = query < T && key < S && (!causal || key <= query);
-                const float p = visible ? expf(s[j][e] * scale - lses[local]) : 0.f;
+                const float p = visible ? exp2f(s[j][e] * scaleLog2 - ((e & 1) ? rowLse.y : rowLse.x)) : 0.f;
                 const bool dropped = dropoutP > 0.f && visible && !kept(seed, b, T, S, query, key, keep);
                 pd[j][e] = dropped ? 0.f : p * keepScale;
                 const float d = dropped ? 0.f : dp[j][e] * keepScale;
-                s[j][e] = p * (d - deltas[local]);   // ds^T
+                s[j][e] = p * (d - ((e & 1) ? rowDelta.y : rowDelta.x));   // ds^T
             }
+        }
 #pragma unroll
         for (int c = 0; c < TILE / 16; ++c) {
             unsigned pa[4], dsa[4];
             acc_as_a<F16>(pa, pd[2 * c], pd[2 * c + 1]);
             acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
 #pragma unroll
-            for (int n = 0; n < HEAD / 8; ++n) {
-                unsigned df[2], qf[2];
-                b_across<HEAD>(df, dos, 16 * c, 8 * n);
-                mma_16816<F16>(dv[n], pa, df);
-                b_across<HEAD>(qf, qs, 16 * c, 8 * n);
-                mma_16816<F16>(dk[n], dsa, qf);
+            for (int n = 0; n < HEAD / 8; n += 2) {
+                unsigned df[2][2], qf[2][2];
+                b_across_pair<HEAD>(df, dos, 16 * c, 8 * n);
+                mma_16816<F16>(dv[n], pa, df[0]);
+                mma_16816<F16>(dv[n + 1], pa, df[1]);
+                b_across_pair<HEAD>(qf, qs, 16 * c, 8 * n);
+                mma_16816<F16>(dk[n], dsa, qf[0]);
+                mma_16816<F16>(dk[n + 1], dsa, qf[1]);
             }
         }
     }
