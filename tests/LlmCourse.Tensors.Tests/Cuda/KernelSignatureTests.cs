@@ -30,7 +30,7 @@ public sealed class KernelSignatureTests
     public void EveryKernelOfTheSourceIsFoundInItsPtx(string file)
     {
         var kernels = Compiled(file);
-        var declared = Regex.Matches(CudaKernelCompiler.Source(file), @"__global__\s+void\s+(\w+)\s*\(").Select(m => m.Groups[1].Value).ToArray();
+        var declared = Regex.Matches(CudaKernelCompiler.Source(file), @"__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s+)?(\w+)\s*\(").Select(m => m.Groups[1].Value).ToArray();
         Assert.NotEmpty(declared);
         Assert.Equal(declared.Order(StringComparer.Ordinal), kernels.Keys.Order(StringComparer.Ordinal));
         Assert.All(kernels, k => Assert.NotEmpty(k.Value));

@@ -149,7 +149,7 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 // another, so one copy is exactly a block's), dynamic shared memory simt.h's buffer; then the entries.
 std::string module_source(const std::string& cuda, std::vector<std::string>& kernels) {
     std::string s = replace_all(replace_all(cuda, "extern __shared__", "extern"), "__shared__", "static");
-    static const std::regex entry(R"(extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\()");
+    static const std::regex entry(R"(extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s+)?(\w+)\s*\()");
     for (auto it = std::sregex_iterator(s.begin(), s.end(), entry); it != std::sregex_iterator(); ++it) kernels.push_back((*it)[1]);
     std::string out = "#include \"simt.h\"\n#include \"simt_module.h\"\n" + s + "\n";
     for (auto& k : kernels) out += "SIMT_ENTRY(" + k + ")\n";

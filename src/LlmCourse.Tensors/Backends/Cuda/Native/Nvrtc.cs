@@ -104,7 +104,29 @@ internal static unsafe class Nvrtc
     /// <summary>Compiles one translation unit to PTX; a compile error throws with NVRTC's log (file, line, message).</summary>
     public static byte[] CompileToPtx(string source, string fileName, IReadOnlyList<string> options)
     {
-        using var program = new NvrtcProgramHandle();
+        using var program = Compile(source, fileName, options);
+        var handle = program.DangerousGetHandle();
+        nuint size;
+        Check(A.nvrtcGetPTXSize(handle, &size), "nvrtcGetPTXSize");
+        var ptx = new byte[(int)size];
+        fixed (byte* p = ptx) Check(A.nvrtcGetPTX(handle, p), "nvrtcGetPTX");
+        return ptx;
+    }
+
+    /// <summary>
+    /// Compiles one translation unit and returns NVRTC's log. With a real architecture (<c>--gpu-architecture=sm_90</c>)
+    /// and <c>--ptxas-options=-v</c> NVRTC runs ptxas, whose log gives each kernel's registers and spills: what a
+    /// kernel will cost on a GPU, read on a machine without one (KernelResourceTests).
+    /// </summary>
+    public static string CompileLog(string source, string fileName, IReadOnlyList<string> options)
+    {
+        using var program = Compile(source, fileName, options);
+        return Log(program.DangerousGetHandle());
+    }
+
+    static NvrtcProgramHandle Compile(string source, string fileName, IReadOnlyList<string> options)
+    {
+        var program = new NvrtcProgramHandle();
         var src = Encoding.UTF8.GetBytes(source + "\0");
         var name = Encoding.UTF8.GetBytes(fileName + "\0");
         IntPtr handle;
@@ -125,13 +147,12 @@ internal static unsafe class Nvrtc
             foreach (var h in handles) h.Free();
         }
         if (status != 0)
-            throw new CudaException($"nvrtcCompileProgram({fileName}, {string.Join(' ', options)}) failed: {ErrorText(status)}\n{Log(handle)}");
-
-        nuint size;
-        Check(A.nvrtcGetPTXSize(handle, &size), "nvrtcGetPTXSize");
-        var ptx = new byte[(int)size];
-        fixed (byte* p = ptx) Check(A.nvrtcGetPTX(handle, p), "nvrtcGetPTX");
-        return ptx;
+        {
+            var log = Log(handle);
+            program.Dispose();
+            throw new CudaException($"nvrtcCompileProgram({fileName}, {string.Join(' ', options)}) failed: {ErrorText(status)}\n{log}");
+        }
+        return program;
     }
 
     static string Log(IntPtr program)
