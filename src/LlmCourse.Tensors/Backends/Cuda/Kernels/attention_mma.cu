@@ -188,6 +188,37 @@ __device__ __forceinline__ void acc_as_a(unsigned (&a)[4], const float* lo, cons
     a[3] = pack_half2<F16>(hi[2], hi[3]);
 }
 
+// The two products every kernel here is made of, for one tile in shared memory:
+// acc[j] = A B_j^T over the tile's 8-row groups j (S = Q K^T, dP = dO V^T and their transposes): A's 16 rows in
+// registers, all HEAD / 16 k-steps; the tile stored [row][HEAD] (the rows are the product's columns).
+template <bool F16, int HEAD, int TILE>
+__device__ __forceinline__ void product_along(float (&acc)[TILE / 8][4], const unsigned (&a)[HEAD / 16][4], const u16* tile) {
+#pragma unroll
+    for (int j = 0; j < TILE / 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
+#pragma unroll
+    for (int j = 0; j < TILE / 8; j += 2)
+#pragma unroll
+        for (int st = 0; st < HEAD / 16; ++st) {
+            unsigned f[2][2];
+            b_along_pair<HEAD>(f, tile, 8 * j, 16 * st);
+            mma_16816<F16>(acc[j], a[st], f[0]);
+            mma_16816<F16>(acc[j + 1], a[st], f[1]);
+        }
+}
+
+// acc += A M for k-step c of the tile (its rows 16c .. 16c + 15, stored [row][HEAD]), A's fragment being the
+// accumulators of two earlier 8-column tiles (acc_as_a): O += P V, dQ += dS K, dV += P^T dO, dK += dS^T Q.
+template <bool F16, int HEAD>
+__device__ __forceinline__ void product_across(float (&acc)[HEAD / 8][4], const unsigned (&a)[4], const u16* tile, int c) {
+#pragma unroll
+    for (int n = 0; n < HEAD / 8; n += 2) {
+        unsigned f[2][2];
+        b_across_pair<HEAD>(f, tile, 16 * c, 8 * n);
+        mma_16816<F16>(acc[n], a, f[0]);
+        mma_16816<F16>(acc[n + 1], a, f[1]);
+    }
+}
+
 // The softmax runs in base 2, as FlashAttention's does: exp(x) = exp2(x log2 e), and exp2 is the GPU's native
 // instruction (expf adds a range reduction around it), so scores are scaled by scale * log2 e (one multiply, or a
 // fused multiply-add with the subtracted maximum) and the log-sum-exp is turned back into natural log when stored and
@@ -234,17 +265,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
         if (wrow >= T || t0 >= warpKeys) continue;   // warp-uniform; the warp still joined the barriers
 
         float s[TILE / 8][4];
-#pragma unroll
-        for (int j = 0; j < TILE / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-#pragma unroll
-        for (int j = 0; j < TILE / 8; j += 2)
-#pragma unroll
-            for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned kf[2][2];
-                b_along_pair<HEAD>(kf, ks, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], qa[st], kf[0]);
-                mma_16816<F16>(s[j + 1], qa[st], kf[1]);
-            }
+        product_along<F16, HEAD, TILE>(s, qa, ks);
         float mx[2] = {-inf_f(), -inf_f()};
 #pragma unroll
         for (int j = 0; j < TILE / 8; ++j)
@@ -285,13 +306,7 @@ __device__ void attention_forward_mma(const AttnLayout& L, const void* q, const 
         for (int c = 0; c < TILE / 16; ++c) {
             unsigned pa[4];
             acc_as_a<F16>(pa, s[2 * c], s[2 * c + 1]);
-#pragma unroll
-            for (int n = 0; n < HEAD / 8; n += 2) {
-                unsigned vf[2][2];
-                b_across_pair<HEAD>(vf, vs, 16 * c, 8 * n);
-                mma_16816<F16>(o[n], pa, vf[0]);
-                mma_16816<F16>(o[n + 1], pa, vf[1]);
-            }
+            product_across<F16, HEAD>(o, pa, vs, c);
         }
     }
     if (wrow >= T) return;
@@ -357,22 +372,8 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, co
         if (wrow >= T || t0 >= warpKeys) continue;
 
         float s[TILE / 8][4], dp[TILE / 8][4];
-#pragma unroll
-        for (int j = 0; j < TILE / 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
-#pragma unroll
-        for (int j = 0; j < TILE / 8; j += 2)
-#pragma unroll
-            for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned kf[2][2], vf[2][2];
-                b_along_pair<HEAD>(kf, ks, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], qa[st], kf[0]);
-                mma_16816<F16>(s[j + 1], qa[st], kf[1]);
-                b_along_pair<HEAD>(vf, vs, 8 * j, 16 * st);
-                mma_16816<F16>(dp[j], da[st], vf[0]);
-                mma_16816<F16>(dp[j + 1], da[st], vf[1]);
-            }
+        product_along<F16, HEAD, TILE>(s, qa, ks);
+        product_along<F16, HEAD, TILE>(dp, da, vs);
 #pragma unroll
         for (int j = 0; j < TILE / 8; ++j)
 #pragma unroll
@@ -388,13 +389,7 @@ __device__ void attention_backward_dq_mma(const AttnLayout& L, const void* q, co
         for (int c = 0; c < TILE / 16; ++c) {
             unsigned dsa[4];
             acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
-#pragma unroll
-            for (int n = 0; n < HEAD / 8; n += 2) {
-                unsigned kf[2][2];
-                b_across_pair<HEAD>(kf, ks, 16 * c, 8 * n);
-                mma_16816<F16>(acc[n], dsa, kf[0]);
-                mma_16816<F16>(acc[n + 1], dsa, kf[1]);
-            }
+            product_across<F16, HEAD>(acc, dsa, ks, c);
         }
     }
     if (wrow >= T) return;
@@ -451,23 +446,9 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
         __syncthreads();
         if (wkey >= S || (causal && t0 + TILE <= wkey)) continue;   // warp-uniform: no query here sees these keys
 
-        float s[TILE / 8][4], dp[TILE / 8][4];
-#pragma unroll
-        for (int j = 0; j < TILE / 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) s[j][e] = dp[j][e] = 0.f;
-#pragma unroll
-        for (int j = 0; j < TILE / 8; j += 2)
-#pragma unroll
-            for (int st = 0; st < HEAD / 16; ++st) {
-                unsigned qf[2][2], df[2][2];
-                b_along_pair<HEAD>(qf, qs, 8 * j, 16 * st);
-                mma_16816<F16>(s[j], ka[st], qf[0]);
-                mma_16816<F16>(s[j + 1], ka[st], qf[1]);
-                b_along_pair<HEAD>(df, dos, 8 * j, 16 * st);
-                mma_16816<F16>(dp[j], va[st], df[0]);
-                mma_16816<F16>(dp[j + 1], va[st], df[1]);
-            }
+        float s[TILE / 8][4], dp[TILE / 8][4];   // transposed: rows are keys
+        product_along<F16, HEAD, TILE>(s, ka, qs);
+        product_along<F16, HEAD, TILE>(dp, va, dos);
         float pd[TILE / 8][4];
 #pragma unroll
         for (int j = 0; j < TILE / 8; ++j) {
@@ -489,16 +470,8 @@ __device__ void attention_backward_dkdv_mma(const AttnLayout& L, const void* q, 
             unsigned pa[4], dsa[4];
             acc_as_a<F16>(pa, pd[2 * c], pd[2 * c + 1]);
             acc_as_a<F16>(dsa, s[2 * c], s[2 * c + 1]);
-#pragma unroll
-            for (int n = 0; n < HEAD / 8; n += 2) {
-                unsigned df[2][2], qf[2][2];
-                b_across_pair<HEAD>(df, dos, 16 * c, 8 * n);
-                mma_16816<F16>(dv[n], pa, df[0]);
-                mma_16816<F16>(dv[n + 1], pa, df[1]);
-                b_across_pair<HEAD>(qf, qs, 16 * c, 8 * n);
-                mma_16816<F16>(dk[n], dsa, qf[0]);
-                mma_16816<F16>(dk[n + 1], dsa, qf[1]);
-            }
+            product_across<F16, HEAD>(dv, pa, dos, c);
+            product_across<F16, HEAD>(dk, dsa, qs, c);
         }
     }
     if (wkey >= S) return;
