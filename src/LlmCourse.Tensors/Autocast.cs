@@ -8,8 +8,9 @@ namespace LlmCourse.Tensors;
 /// PyTorch) does the same with the incoming gradient. Softmax, norms and losses stay float32, and
 /// parameters, gradients and optimizer state stay float32 (the master weights).
 /// An activation (GELU, ReLU, SiLU, tanh, sigmoid) of such a result is rounded too, and so is its input's
-/// gradient: PyTorch runs those in their input's dtype. Residual adds (a float32 stream plus a 16-bit result)
-/// stay float32, as in PyTorch.
+/// gradient: PyTorch runs those in their input's dtype. Cross-entropy of such a result (a language model's logits)
+/// is computed in float32 and gives the logits a rounded gradient, as PyTorch's float32 copy of bf16 logits does.
+/// Residual adds (a float32 stream plus a 16-bit result) stay float32, as in PyTorch.
 /// Tensors keep the Float32 dtype: a value is rounded, not re-typed, so the same scope gives the same
 /// numerics on the CPU and on a GPU, and CPU and GPU runs can be compared. (On a GPU the storage of a
 /// rounded result holds its 16 bits, half the bytes, as PyTorch's bf16 tensor does; nothing above the backend

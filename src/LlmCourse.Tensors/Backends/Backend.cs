@@ -185,6 +185,19 @@ internal abstract class Backend
     public abstract void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
         int ignoreIndex, float labelSmoothing, Tensor gradLogits);
 
+    /// <summary>
+    /// The gradient of autocast's 16-bit logits (an output layer's product): <see cref="CrossEntropyBackward"/> rounded to
+    /// <paramref name="precision"/>, as PyTorch's is (the loss runs in float32 on a float32 copy of bf16 logits, and that
+    /// copy's backward gives the logits a bf16 gradient). Here the op, then a rounding pass; a backend may round as it
+    /// stores (CUDA: a fresh gradLogits is held in 16 bits, half the bytes of the largest tensor of a language model's step).
+    /// </summary>
+    public virtual void CrossEntropyBackwardRounded(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits, DType precision)
+    {
+        CrossEntropyBackward(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits);
+        gradLogits.RoundInPlace(precision);
+    }
+
     /// <summary>Layer norm (or RMS norm when <paramref name="rms"/>) over rows; saves mean and 1/std per row.</summary>
     public abstract void LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps, bool rms, Tensor y, Tensor mean, Tensor rstd);
 

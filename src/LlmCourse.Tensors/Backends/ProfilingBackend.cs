@@ -241,6 +241,19 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         finally { End("CrossEntropyBackward", start); }
     }
 
+    public override void CrossEntropyBackwardRounded(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits, DType precision)
+    {
+        if (!inner.MatMulRoundsAsItStores)   // the CPU: the op and its rounding pass, each timed as itself
+        {
+            base.CrossEntropyBackwardRounded(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits, precision);
+            return;
+        }
+        var start = Begin();
+        try { inner.CrossEntropyBackwardRounded(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits, precision); }
+        finally { End("CrossEntropyBackward", start); }
+    }
+
     public override void LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps, bool rms, Tensor y, Tensor mean, Tensor rstd)
     {
         var start = Begin();

@@ -31,12 +31,18 @@ public static partial class Functional
         logits.Backend.CrossEntropy(x, flatTargets, ignoreIndex, labelSmoothing, losses, logSumExp);
         if (Autograd.DetectNonFinite) NonFinite.Check("CrossEntropy", "forward", losses, x);
         if (Autograd.Needs(logits))
-            losses.SetGradFn(new CrossEntropyBackward(logits, x, flatTargets, logSumExp, ignoreIndex, labelSmoothing));
+        {
+            // Under autocast, logits that are a 16-bit result (an output layer's product) get a 16-bit gradient, as in
+            // PyTorch; the loss itself is float32 either way. Decided here: backward runs outside the scope.
+            var precision = Autocast.CurrentPrecision;
+            var gradPrecision = precision != DType.Float32 && logits.Storage.ValuesRoundedTo == precision ? precision : DType.Float32;
+            losses.SetGradFn(new CrossEntropyBackward(logits, x, flatTargets, logSumExp, ignoreIndex, labelSmoothing, gradPrecision));
+        }
         return ReduceIgnoring(losses, flatTargets, ignoreIndex, reduction, targets.shape);
     }
 
-    sealed class CrossEntropyBackward(Tensor logits, Tensor rows, Tensor targets, Tensor logSumExp, int ignoreIndex, float labelSmoothing)
-        : Node("CrossEntropyBackward", logits)
+    sealed class CrossEntropyBackward(Tensor logits, Tensor rows, Tensor targets, Tensor logSumExp, int ignoreIndex, float labelSmoothing,
+        DType precision) : Node("CrossEntropyBackward", logits)
     {
         Tensor? rows = rows, targets = targets, logSumExp = logSumExp;
         readonly int[] logitsShape = logits.shape;
@@ -45,7 +51,14 @@ public static partial class Functional
         {
             var x = Saved(rows);
             var g = x.NewEmpty(x.shape);
-            gy.Backend.CrossEntropyBackward(x, Saved(targets), Saved(logSumExp), gy.ContiguousData(), ignoreIndex, labelSmoothing, g);
+            if (precision == DType.Float32)
+                gy.Backend.CrossEntropyBackward(x, Saved(targets), Saved(logSumExp), gy.ContiguousData(), ignoreIndex, labelSmoothing, g);
+            else
+            {
+                gy.Backend.CrossEntropyBackwardRounded(x, Saved(targets), Saved(logSumExp), gy.ContiguousData(), ignoreIndex, labelSmoothing,
+                    g, precision);
+                g.Storage.ValuesRoundedTo = precision;
+            }
             gx[0] = g.Reshape(logitsShape);
         }
 

@@ -108,6 +108,43 @@ public sealed class AutocastTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheLogitsOfAnAutocastProductGetA16BitGradient()
+    {
+        // PyTorch's autocast runs cross-entropy in float32 on a float32 copy of the bf16 logits: the loss is float32, and
+        // the copy's backward gives the logits a bf16 gradient. Here likewise: the gradient of logits that are a product's
+        // result under autocast is the float32 gradient rounded to bf16; float32 logits keep a float32 gradient.
+        static bool AllBf16(Tensor t) => t.ToArray().All(v => Bf16(Tensor.FromArray([v])).ToArray()[0] == v);
+        var x = Random([12, 40], 30);
+        var w = Random([65, 40], 31);
+        var targets = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => i == 5 ? -100 : i * 11 % 65).ToArray(), [12]);
+        Tensor logits, plain, loss;
+        using (Autocast.BFloat16())
+        {
+            logits = F.Linear(x, w).Detach().WithGrad();   // a product's result (its storage marked), as a leaf to read its gradient
+            plain = (Random([12, 65], 32) * 3f).WithGrad();
+            loss = F.CrossEntropy(logits, targets, labelSmoothing: 0.1f) + F.CrossEntropy(plain, targets);
+        }
+        Assert.Equal(DType.Float32, loss.DType);
+        loss.Backward();
+        var reference = logits.Detach().WithGrad();
+        F.CrossEntropy(reference, targets, labelSmoothing: 0.1f).Backward();
+        Assert.Equal(Bf16(reference.Grad!).ToArray(), logits.Grad!.ToArray());
+        Assert.False(AllBf16(reference.Grad!));   // so the rounding did something
+        Assert.False(AllBf16(plain.Grad!), "float32 logits keep a float32 gradient");
+
+        // In a language model's output layer this changes no value: the product's backward rounds the gradient anyway.
+        var (xl, wl) = (x.WithGrad(), w.WithGrad());
+        Tensor lossL;
+        using (Autocast.BFloat16()) lossL = F.CrossEntropy(F.Linear(xl, wl), targets);
+        lossL.Backward();
+        var h = Bf16(Bf16(x).MatMul(Bf16(w).T)).WithGrad();
+        F.CrossEntropy(h, targets).Backward();
+        var g = Bf16(h.Grad!);
+        Assert.Equal(Bf16(g.T.MatMul(Bf16(x))).ToArray(), wl.Grad!.ToArray());
+        Assert.Equal(Bf16(g.MatMul(Bf16(w))).ToArray(), xl.Grad!.ToArray());
+    }
+
+    [Fact]
     public void AttentionUnderAutocastIsAttentionOfRoundedInputsRounded()
     {
         var q = Random([2, 3, 17, 8], 7);

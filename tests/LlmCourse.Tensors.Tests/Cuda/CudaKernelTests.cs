@@ -329,6 +329,43 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheGradientOfHeldLogitsIsStoredHeld()
+    {
+        Require();
+        // Autocast's logits (an output layer's product, held in bf16) get a bf16 gradient, which cross-entropy's backward
+        // stores held: half the bytes of the step's largest tensor, and the output layer's backward products read it as it
+        // is. Its values are the CPU autocast's: the float32 gradient rounded (one bf16 ulp apart where the GPU's expf and
+        // the CPU's exp land on either side of a rounding boundary). An ignored row's gradient is 0 on both.
+        static Backends.Cuda.CudaStorage Held(Tensor t) => (Backends.Cuda.CudaStorage)t.Storage;
+        var (x, w) = (Randn(80, 37, 64), Randn(81, 1000, 64) * 0.3f);
+        var targets = Tensor.FromArray(Enumerable.Range(0, 37).Select(i => i % 9 == 4 ? -100 : i * 31 % 1000).ToArray(), [37]);
+        Tensor Run(Device device, float smoothing)
+        {
+            Tensor logits, loss;
+            using (Autocast.BFloat16())
+            {
+                logits = F.Linear(x.To(device), w.To(device)).Detach().WithGrad();   // the held result as a leaf, to read its gradient
+                loss = F.CrossEntropy(logits, targets.To(device), labelSmoothing: smoothing);
+            }
+            loss.Backward();
+            if (device.Type == DeviceType.Cuda)
+            {
+                Assert.Equal(DType.BFloat16, Held(logits).HeldAs);
+                Assert.Equal(DType.BFloat16, Held(logits.Grad!).HeldAs);   // stored held, before anything reads it
+            }
+            return logits.Grad!;
+        }
+        foreach (var smoothing in new[] { 0f, 0.1f })
+        {
+            var cpu = Run(Tensors.Device.Cpu, smoothing).ToArray();
+            var gpu = Run(Gpu.Device, smoothing).ToArray();
+            AllRoundedTo(DType.BFloat16, "logits gradient", gpu);
+            Close($"logits gradient, smoothing {smoothing}", cpu, gpu, 1e-6, 8e-3, output);
+            for (var i = 0; i < 1000; i++) Assert.Equal(0f, gpu[4 * 1000 + i]);   // row 4 is ignored
+        }
+    }
+
+    [Fact]
     public void RowKernelsMatchTheCpu()
     {
         Require();

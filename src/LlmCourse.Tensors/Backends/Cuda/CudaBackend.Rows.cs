@@ -58,14 +58,26 @@ internal sealed partial class CudaBackend
     }
 
     public override void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
-        int ignoreIndex, float labelSmoothing, Tensor gradLogits)
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits) =>
+        CrossEntropyBackward(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits, DType.Float32);
+
+    public override void CrossEntropyBackwardRounded(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits, DType precision)
+    {
+        if (!CanHold(gradLogits)) base.CrossEntropyBackwardRounded(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits, precision);
+        else CrossEntropyBackward(logits, targets, logSumExp, gradLosses, ignoreIndex, labelSmoothing, gradLogits, precision);
+    }
+
+    /// <summary>The kernel, storing gradLogits in <paramref name="format"/>: float32, or bf16/fp16 held (<see cref="Output"/>).</summary>
+    void CrossEntropyBackward(Tensor logits, Tensor targets, Tensor logSumExp, Tensor gradLosses,
+        int ignoreIndex, float labelSmoothing, Tensor gradLogits, DType format)
     {
         var classes = logits.shape[^1];
         var rows = (int)targets.Count;
         if (rows == 0) return;
         gradLosses = ContiguousAs(gradLosses, DType.Float32);
         var args = new KernelArgs();
-        var gradAddress = P(gradLogits);   // outputs first (AddInput)
+        var output = Output(gradLogits, format);   // outputs first (AddInput)
         AddRowsInput(ref args, logits);
         args.Add(P(targets));
         args.Add(P(logSumExp));
@@ -73,7 +85,8 @@ internal sealed partial class CudaBackend
         args.Add(classes);
         args.Add(ignoreIndex);
         args.Add(labelSmoothing);
-        args.Add(gradAddress);
+        args.Add(output.Base);
+        args.Add(output.Type);
         Dev.Launch("rows.cu", "cross_entropy_backward", (uint)rows, 1, RowThreads(classes), 0, ref args);
     }
 

@@ -97,7 +97,7 @@ static void cross_entropy_case(int rows, int classes, float smoothing) {
     close(name + " losses (ignored rows 0)", el, losses);
     close(name + " log-sum-exp", expectedLse, lse);
     simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] {
-        cross_entropy_backward(logits.data(), DT_F32, targets.data(), lse.data(), gradLosses.data(), classes, -100, smoothing, grad.data());
+        cross_entropy_backward(logits.data(), DT_F32, targets.data(), lse.data(), gradLosses.data(), classes, -100, smoothing, grad.data(), DT_F32);
     });
     close(name + " backward", eg, grad);
 
@@ -108,9 +108,22 @@ static void cross_entropy_case(int rows, int classes, float smoothing) {
     std::vector<float> l16(rows, NAN), l32(rows, NAN), s16(rows, NAN), s32(rows, NAN), g16(grad.size(), NAN), g32(grad.size(), NAN);
     simt_launch("cross_entropy_forward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_forward(held.data(), DT_BF16, targets.data(), classes, -100, smoothing, l16.data(), s16.data()); });
     simt_launch("cross_entropy_forward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_forward(widened.data(), DT_F32, targets.data(), classes, -100, smoothing, l32.data(), s32.data()); });
-    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(held.data(), DT_BF16, targets.data(), s16.data(), gradLosses.data(), classes, -100, smoothing, g16.data()); });
-    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(widened.data(), DT_F32, targets.data(), s32.data(), gradLosses.data(), classes, -100, smoothing, g32.data()); });
+    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(held.data(), DT_BF16, targets.data(), s16.data(), gradLosses.data(), classes, -100, smoothing, g16.data(), DT_F32); });
+    simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] { cross_entropy_backward(widened.data(), DT_F32, targets.data(), s32.data(), gradLosses.data(), classes, -100, smoothing, g32.data(), DT_F32); });
     check(l16 == l32 && s16 == s32 && g16 == g32, name + " with the logits held in bf16: the float32 kernel's bits");
+
+    // The gradient stored in 16 bits (autocast's logits have a 16-bit gradient): each value the float32 one rounded to
+    // nearest even, ignored rows +0, for bf16 and fp16.
+    for (const int format : {DT_BF16, DT_F16}) {
+        std::vector<u16> stored(grad.size(), 0xffff);
+        simt_launch("cross_entropy_backward", dim3{(unsigned)rows, 1, 1}, row_threads(classes), [&] {
+            cross_entropy_backward(held.data(), DT_BF16, targets.data(), s16.data(), gradLosses.data(), classes, -100, smoothing, stored.data(), format);
+        });
+        size_t bad = 0;
+        for (size_t i = 0; i < stored.size(); ++i) bad += stored[i] != (format == DT_BF16 ? f32_to_bf16(g16[i]) : f32_to_f16(g16[i]));
+        check(bad == 0, name + " gradient stored in " + (format == DT_BF16 ? "bf16" : "fp16") + ": the float32 gradient rounded (" +
+                            std::to_string(bad) + " differ)");
+    }
 }
 
 static void norm_case(int rows, int n, bool rms, bool affine) {

@@ -70,15 +70,16 @@ extern "C" __global__ void cross_entropy_forward(const void* logits, int logitsT
     }
 }
 
-// gradLogits = gradLosses[row] * (softmax - smoothed one-hot), 0 on ignored rows.
+// gradLogits = gradLosses[row] * (softmax - smoothed one-hot), 0 on ignored rows, stored as gradType: float32, or
+// rounded into a 16-bit block (autocast's logits have a 16-bit gradient, CudaBackend.CrossEntropyBackwardRounded).
 extern "C" __global__ void cross_entropy_backward(const void* logits, int logitsType, const int* targets, const float* logSumExp,
                                                   const float* gradLosses, int classes, int ignoreIndex, float labelSmoothing,
-                                                  float* gradLogits) {
+                                                  void* gradLogits, int gradType) {
     int r = blockIdx.x;
     i64 base = (i64)r * classes;
     int t = targets[r];
     if (t == ignoreIndex) {
-        for (int i = threadIdx.x; i < classes; i += blockDim.x) gradLogits[base + i] = 0.f;
+        for (int i = threadIdx.x; i < classes; i += blockDim.x) store_from_float(gradLogits, gradType, base + i, 0.f);
         return;
     }
     float lse = logSumExp[r], g = gradLosses[r], smooth = labelSmoothing / classes;
@@ -86,7 +87,7 @@ extern "C" __global__ void cross_entropy_backward(const void* logits, int logits
         float p = expf(load_as_float(logits, logitsType, base + i) - lse);
         if (labelSmoothing != 0.f) p -= smooth;
         if (i == t) p -= 1.f - labelSmoothing;
-        gradLogits[base + i] = p * g;
+        store_from_float(gradLogits, gradType, base + i, p * g);
     }
 }
 
