@@ -1,7 +1,7 @@
 // A CPU emulator of the CUDA execution model, enough to run the engine's kernel files with g++ and check
 // their logic without a GPU (SimtEmulationTests.cs compiles and runs the harnesses next to this file).
 // Every thread of a block is a fiber on one OS thread; blocks run one after another.
-// __syncthreads is a barrier of the block, warp shuffles and mma.sync a barrier of the warp's 32 lanes; a
+// __syncthreads is a barrier of the block, warp shuffles, mma.sync and ldmatrix a barrier of the warp's 32 lanes; a
 // thread runs until it must wait at one, then the next runnable thread runs. A thread that returns early no
 // longer counts at later barriers of its block (as on a GPU). When no thread can run and some have not
 // returned (a divergent __syncthreads, a shuffle some lanes never reach) it aborts, naming where each waits.
