@@ -62,6 +62,10 @@ __device__ __forceinline__ void layout_offsets(const Layout& L, int count, i64 i
 #define GRID_STRIDE_ILP(first, n) \
     for (i64 first = (i64)blockIdx.x * blockDim.x * ILP + threadIdx.x; first < (n); first += (i64)blockDim.x * gridDim.x * ILP)
 #define ILP_ELEMENT(first, k) ((first) + (i64)(k) * blockDim.x)
+// One phase of a round: the statement after it runs for each of this thread's elements k that exist (unrolled).
+// A kernel's round is two of them, every load in the first, every store in the second. (A macro: NVRTC 11.8 with
+// these options rejects lambdas, so a helper taking the two phases as functions is not an option.)
+#define FOR_ILP(first, n, k) _Pragma("unroll") for (int k = 0; k < ILP; ++k) if (ILP_ELEMENT(first, k) < (n))
 
 // ---- 16-bit floats ----------------------------------------------------------------------------
 __device__ __forceinline__ float bf16_to_f32(u16 h) { return __uint_as_float(((unsigned)h) << 16); }

@@ -148,16 +148,12 @@ extern "C" __global__ void copy_strided(Layout L, void* dst, int dstType, const 
         i64 o[ILP][2];
         unsigned raw[ILP] = {};
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
             if (bits) raw[k] = wide ? ((const unsigned*)src)[o[k][1]] : ((const u16*)src)[o[k][1]];
             else v[k] = load_as_float(src, srcType, o[k][1]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             if (!bits) store_from_float(dst, dstType, o[k][0], v[k]);
             else if (wide) ((unsigned*)dst)[o[k][0]] = raw[k];
             else ((u16*)dst)[o[k][0]] = (u16)raw[k];
@@ -179,15 +175,11 @@ extern "C" __global__ void unary_forward(Layout L, int op, void* y, int yType, c
     GRID_STRIDE_ILP(first, n) {
         i64 o[ILP][2];
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
             v[k] = load_as_float(x, xType, o[k][1]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) store_from_float(y, yType, o[k][0], unary_f(op, v[k], alpha, beta));
+        FOR_ILP(first, n, k) store_from_float(y, yType, o[k][0], unary_f(op, v[k], alpha, beta));
     }
 }
 
@@ -197,17 +189,13 @@ extern "C" __global__ void unary_backward(Layout L, int op, void* gx, int gxType
     GRID_STRIDE_ILP(first, n) {
         i64 o[ILP][4];
         float xv[ILP] = {}, yv[ILP] = {}, gv[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 4, ILP_ELEMENT(first, k), o[k]);
             xv[k] = load_as_float(x, xType, o[k][1]);
             gv[k] = load_as_float(gy, gyType, o[k][2]);
             yv[k] = load_as_float(y, yType, o[k][3]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) store_from_float(gx, gxType, o[k][0], unary_grad(op, xv[k], yv[k], gv[k], alpha, beta));
+        FOR_ILP(first, n, k) store_from_float(gx, gxType, o[k][0], unary_grad(op, xv[k], yv[k], gv[k], alpha, beta));
     }
 }
 
@@ -216,16 +204,12 @@ extern "C" __global__ void binary(Layout L, int op, float* y, const void* a, int
     GRID_STRIDE_ILP(first, n) {
         i64 o[ILP][3];
         float u[ILP] = {}, v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 3, ILP_ELEMENT(first, k), o[k]);
             u[k] = load_as_float(a, aType, o[k][1]);
             v[k] = load_as_float(b, bType, o[k][2]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) y[o[k][0]] = binary_f(op, u[k], v[k]);
+        FOR_ILP(first, n, k) y[o[k][0]] = binary_f(op, u[k], v[k]);
     }
 }
 
@@ -234,15 +218,11 @@ extern "C" __global__ void binary_scalar(Layout L, int op, float* y, const void*
     GRID_STRIDE_ILP(first, n) {
         i64 o[ILP][2];
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
             v[k] = load_as_float(a, aType, o[k][1]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) y[o[k][0]] = scalarFirst ? binary_f(op, s, v[k]) : binary_f(op, v[k], s);
+        FOR_ILP(first, n, k) y[o[k][0]] = scalarFirst ? binary_f(op, s, v[k]) : binary_f(op, v[k], s);
     }
 }
 
@@ -280,16 +260,12 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void
     GRID_STRIDE_ILP(first, n) {
         i64 o[ILP][2];
         float v[ILP] = {}, u[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             layout_offsets(L, 2, ILP_ELEMENT(first, k), o[k]);
             v[k] = y[o[k][0]];
             u[k] = load_as_float(x, xType, o[k][1]);
         }
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
-            if (ILP_ELEMENT(first, k) >= n) continue;
+        FOR_ILP(first, n, k) {
             const float w = alpha != 1.f ? v[k] * alpha : v[k];
             y[o[k][0]] = beta == 1.f ? w + u[k] : u[k] * beta + w;
         }
@@ -303,13 +279,10 @@ extern "C" __global__ void scale_add(Layout L, float* y, float alpha, const void
 extern "C" __global__ void dropout(float* y, const void* x, int xType, float keep, float scale, unsigned long long seed, i64 n) {
     GRID_STRIDE_ILP(first, n) {
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) v[k] = load_as_float(x, xType, ILP_ELEMENT(first, k));
-#pragma unroll
-        for (int k = 0; k < ILP; ++k) {
+        FOR_ILP(first, n, k) v[k] = load_as_float(x, xType, ILP_ELEMENT(first, k));
+        FOR_ILP(first, n, k) {
             const i64 i = ILP_ELEMENT(first, k);
-            if (i < n) y[i] = v[k] * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
+            y[i] = v[k] * (keeps(seed, (unsigned long long)i, keep) ? scale : 0.f);
         }
     }
 }
@@ -318,12 +291,8 @@ extern "C" __global__ void dropout(float* y, const void* x, int xType, float kee
 extern "C" __global__ void round_to(int precision, float* y, const float* x, i64 n) {
     GRID_STRIDE_ILP(first, n) {
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) v[k] = x[ILP_ELEMENT(first, k)];
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) y[ILP_ELEMENT(first, k)] = round_as(precision, v[k]);
+        FOR_ILP(first, n, k) v[k] = x[ILP_ELEMENT(first, k)];
+        FOR_ILP(first, n, k) y[ILP_ELEMENT(first, k)] = round_as(precision, v[k]);
     }
 }
 
@@ -342,12 +311,8 @@ extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float
 extern "C" __global__ void widen_16(float* y, const u16* x, int heldAs, i64 n) {
     GRID_STRIDE_ILP(first, n) {
         float v[ILP] = {};
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) v[k] = load_as_float(x, heldAs, ILP_ELEMENT(first, k));
-#pragma unroll
-        for (int k = 0; k < ILP; ++k)
-            if (ILP_ELEMENT(first, k) < n) y[ILP_ELEMENT(first, k)] = v[k];
+        FOR_ILP(first, n, k) v[k] = load_as_float(x, heldAs, ILP_ELEMENT(first, k));
+        FOR_ILP(first, n, k) y[ILP_ELEMENT(first, k)] = v[k];
     }
 }
 
