@@ -45,6 +45,9 @@ build() {
 run() {
   local log=/dev/null
   [ -n "${OUT:-}" ] && log="$OUT/gpu-run.log"
+  # The device tool stops a command at 600 s: every phase below is cut to what is left of GPU_RUN_SECONDS
+  # (default 560), so a phase that hangs costs its own results only and the table still prints.
+  deadline=$((SECONDS + ${GPU_RUN_SECONDS:-560}))
   {
     [ -x "$bundle/LlmCourse.Tensors.Tests" ] || tar -C bench/gpu -xzf "$archive"
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
@@ -54,23 +57,34 @@ run() {
     echo "== tests: Category=Cuda and CudaCompile"
     local xml=()
     [ -n "${OUT:-}" ] && xml=(-xml "$OUT/cuda-tests.xml")
-    timeout 300 "$bundle/LlmCourse.Tensors.Tests" -nocolor -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
-    echo "tests exit code: $?"
+    phase 300 60 "Category=Cuda tests" "$bundle/LlmCourse.Tensors.Tests" -nocolor -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
     # The course's GPT and trainer on the GPU (lesson 05's path).
     [ -n "${OUT:-}" ] && xml=(-xml "$OUT/gpt-tests.xml")
-    timeout 120 "$bundle/LlmCourse.Tests" -nocolor -trait "Category=Cuda" "${xml[@]}"
-    echo "tests exit code: $?"
+    phase 120 30 "the GPT's Category=Cuda tests" "$bundle/LlmCourse.Tests" -nocolor -trait "Category=Cuda" "${xml[@]}"
 
     for name in gpu-step gpu-step-gpt2; do
       echo "== benchmark $name"
-      timeout 240 "$bundle/LlmCourse.Bench" "$name" --profile || echo "$name: failed or timed out (exit $?)"
+      phase 240 60 "$name" "$bundle/LlmCourse.Bench" "$name" --profile
     done
     # Attention alone: the tensor-core kernels (bf16) against PyTorch's flash attention, then the float32 kernels.
     echo "== benchmark gpu-attention"
-    timeout 90 "$bundle/LlmCourse.Bench" gpu-attention || echo "gpu-attention: failed or timed out (exit $?)"
-    timeout 60 "$bundle/LlmCourse.Bench" gpu-attention --fp32 --skip-anchor --steps 5 || echo "gpu-attention --fp32: failed or timed out (exit $?)"
+    phase 90 30 gpu-attention "$bundle/LlmCourse.Bench" gpu-attention
+    phase 60 20 "gpu-attention --fp32" "$bundle/LlmCourse.Bench" gpu-attention --fp32 --skip-anchor --steps 5
   } 2>&1 | tee "$log" | tee /tmp/gpu-run.log
   table /tmp/gpu-run.log
+}
+
+# phase LIMIT MINIMUM NAME COMMAND...: runs COMMAND for at most LIMIT seconds or what is left before $deadline,
+# whichever is less; skips it, saying so, when less than MINIMUM seconds are left. Its failure is printed, not fatal.
+phase() {
+  local limit=$1 minimum=$2 name=$3 left=$((deadline - SECONDS))
+  shift 3
+  if [ "$left" -lt "$minimum" ]; then echo "$name: skipped, ${left} s left of the run's ${GPU_RUN_SECONDS:-560}"; return; fi
+  [ "$left" -lt "$limit" ] && limit=$left
+  local start=$SECONDS
+  timeout "$limit" "$@"
+  local code=$?
+  echo "$name: exit code $code after $((SECONDS - start)) s$([ "$code" = 124 ] && echo " (timed out at $limit s)")"
 }
 
 # What every mode on the GPU machine needs: caches in /tmp, PyTorch's python3, the bundle's copy of the data.
