@@ -3,6 +3,7 @@ using LlmCourse.Models;
 using LlmCourse.Tensors;
 using LlmCourse.Tensors.Optim;
 using LlmCourse.Tokenizers;
+using LlmCourse.Training;
 
 namespace LlmCourse.Bench;
 
@@ -21,8 +22,8 @@ namespace LlmCourse.Bench;
 /// </summary>
 public abstract class GpuStepBenchmarkBase : Benchmark
 {
-    /// <summary>H100/H200 SXM dense bf16 tensor-core peak, FLOP/s (the datasheet's 989.4 TFLOP/s).</summary>
-    public const double PeakFlops = 989e12;
+    /// <summary>H100/H200 SXM dense bf16 tensor-core peak, FLOP/s (the and the anchor's 989 TFLOP/s).</summary>
+    public const double PeakFlops = ModelFlops.H200Bf16Peak;
 
     protected abstract GptConfig Config { get; }
     protected abstract int BatchSize { get; }

@@ -85,6 +85,21 @@ public sealed class GptOnTheGpuTests : IDisposable
         Assert.Equal(uninterrupted, resumed.Run().Losses);
     }
 
+    /// <summary>
+    /// Lesson 05's MFU divides by the GPU's data-sheet figure, found by the name the driver reports: on the
+    /// machine the course is verified on (an H200, or an H100 SXM), 989 TFLOP/s. (The emulated GPU has none.)
+    /// </summary>
+    [Fact]
+    public void TheMfuPeakOfTheGpuIsItsDataSheetFigure()
+    {
+        RequireGpu();
+        var name = Tensors.Cuda.Describe(0).Name;
+        var peak = ModelFlops.Peak(Device.Cuda(0));
+        Assert.Equal(ModelFlops.DataSheetPeak(name), peak);
+        if (name is "NVIDIA H200" or "NVIDIA H100 80GB HBM3")
+            Assert.Equal(ModelFlops.H200Bf16Peak, peak?.FlopsPerSecond);
+    }
+
     /// <summary>Lesson 05's "where the time goes": the profiler on the GPU, with gradient accumulation and autocast.</summary>
     [Fact]
     public void ProfilingTrainingStepsOnTheGpuTimesEveryKernelFamily()

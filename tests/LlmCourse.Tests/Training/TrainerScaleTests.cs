@@ -104,6 +104,54 @@ public sealed class TrainerScaleTests : IDisposable
         Assert.Equal(63_880_704.0 + 7_077_888.0, ModelFlops.GptPerToken(config, parameters));
     }
 
+    [Theory]
+    // Names as the CUDA driver reports them (cuDeviceGetName), and NVIDIA's dense 16-bit figures.
+    [InlineData("NVIDIA H200", 989, "H200 SXM")]
+    [InlineData("NVIDIA H200 NVL", 835, "H200 NVL")]
+    [InlineData("NVIDIA H100 80GB HBM3", 989, "H100 SXM")]
+    [InlineData("NVIDIA H100 PCIe", 756, "H100 PCIe")]
+    [InlineData("NVIDIA H100 NVL", 835, "H100 NVL")]
+    [InlineData("NVIDIA GH200 480GB", 989, "GH200")]
+    [InlineData("NVIDIA A100-SXM4-80GB", 312, "A100")]
+    [InlineData("NVIDIA A100 80GB PCIe", 312, "A100")]
+    [InlineData("NVIDIA A10", 125, "A10,")]
+    [InlineData("NVIDIA L40S", 362, "L40S")]
+    [InlineData("NVIDIA L40", 181, "L40,")]
+    [InlineData("NVIDIA L4", 121, "L4,")]
+    [InlineData("Tesla V100-SXM2-16GB", 125, "V100 SXM2")]
+    [InlineData("Tesla V100-PCIE-32GB", 112, "V100 PCIe")]
+    [InlineData("Tesla V100S-PCIE-32GB", 130, "V100S")]
+    [InlineData("Tesla T4", 65, "T4")]
+    [InlineData("NVIDIA GeForce RTX 4090", 165, "RTX 4090")]
+    [InlineData("NVIDIA GeForce RTX 3090", 71, "RTX 3090")]
+    public void DataSheetPeak_ReadsTheGpuTheDriverNames(string gpuName, double teraflops, string part)
+    {
+        var peak = ModelFlops.DataSheetPeak(gpuName);
+        Assert.NotNull(peak);
+        Assert.Equal(teraflops * 1e12, peak.FlopsPerSecond);
+        Assert.Contains(part, peak.Source);
+        Assert.StartsWith($"{teraflops:F0} TFLOP/s (NVIDIA's data sheet: ", peak.ToString());
+    }
+
+    [Theory]
+    // Not in the table: no figure rather than a wrong one (an A10G is not an A10, a laptop 4090 not a desktop one).
+    [InlineData("NVIDIA A10G")]
+    [InlineData("NVIDIA GeForce RTX 4090 Laptop GPU")]
+    [InlineData("NVIDIA GeForce RTX 3090 Ti")]
+    [InlineData("NVIDIA B200")]
+    [InlineData("SIMT emulator on the CPU (tests/LlmCourse.Tensors.Tests/Cuda/Simt)")]
+    public void DataSheetPeak_OfAnUnknownGpu_IsNull(string gpuName) => Assert.Null(ModelFlops.DataSheetPeak(gpuName));
+
+    [Fact]
+    public void Peak_OfTheCpu_IsItsMeasuredSgemm()
+    {
+        var peak = ModelFlops.Peak(Device.Cpu);
+        Assert.NotNull(peak);
+        Assert.InRange(peak.FlopsPerSecond, 1e8, 1e13);
+        Assert.Contains("SGEMM", peak.Source);
+        Assert.EndsWith("FLOP/s (this machine's SGEMM on a 512² product, measured)", peak.ToString());
+    }
+
     [Fact]
     public void Bf16Autocast_RoundsTheProducts_ButKeepsFloat32MasterWeights()
     {
