@@ -11,9 +11,9 @@ namespace LlmCourse.Tests.Cuda;
 /// block as fibers; memory is host memory with guard pages), built here into one library under the sonames the
 /// engine loads (libcuda.so.1, libnvrtc.so.13, libcublas.so.13). A test assembly runs its own Category=Cuda tests in a
 /// child process whose <c>LD_LIBRARY_PATH</c> finds that library first: the product code is exactly what runs on a
-/// GPU, from the C# launchers and the caching allocator to the kernels. Each assembly runs them twice, with threads and
+/// GPU, from the C# launchers and the caching allocator to the kernels. Each assembly runs them three times: with threads and
 /// blocks in ascending and in descending order, so a read of another thread's write with no barrier between them
-/// fails in one of the runs. What this cannot check: the hardware (its fragment layouts are simt.h's reading of the
+/// fails in one of the runs, and as a GPU older than Ampere (compute capability 7.5). What this cannot check: the hardware (its fragment layouts are simt.h's reading of the
 /// PTX ISA), NVRTC's code generation, cuBLAS's own algorithms, timing, and the memory model (what one block sees of
 /// another's writes while both run). Tests too slow on the emulator carry <c>[Trait("Emulator", "TooSlow")]</c> and run on the GPU
 /// only. In tests/Shared, linked into each test project that has Category=Cuda tests.
@@ -34,9 +34,12 @@ public static class EmulatedGpu
     /// that failed or skipped, unless every one passed (and at least one ran). Skips only where g++ is missing.
     /// <paramref name="reverseOrder"/> runs the blocks of every launch, and the threads of every block, in descending
     /// order (simt.h's <c>SIMT_ORDER=reverse</c>): a kernel that reads another thread's write with no barrier between
-    /// them, or counts on blocks running in order, passes in at most one of the two orders.
+    /// them, or counts on blocks running in order, passes in at most one of the two orders. <paramref name="computeCapability"/>
+    /// is the GPU's as the emulator reports it (<c>SIMT_CUDA_CC</c>; 90, an H100/H200's, by default): below 80 the engine
+    /// takes its paths for GPUs older than Ampere.
     /// </summary>
-    public static void RunCudaTests(System.Reflection.Assembly testAssembly, ITestOutputHelper output, bool reverseOrder = false)
+    public static void RunCudaTests(System.Reflection.Assembly testAssembly, ITestOutputHelper output, bool reverseOrder = false,
+        int computeCapability = 90)
     {
         Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not installed (apt-get install g++): the emulated GPU compiles the CUDA kernels with it");
         var (folder, buildLog) = library.Value;
@@ -56,6 +59,7 @@ public static class EmulatedGpu
                 // The emulator's "PTX" must not mix with a real NVRTC's in the course's kernel cache.
                 ["LLMCOURSE_CACHE"] = Path.Combine(work.FullName, "cache"),
                 ["SIMT_ORDER"] = reverseOrder ? "reverse" : "forward",
+                ["SIMT_CUDA_CC"] = computeCapability.ToString(),
             };
             var (exit, log) = Run(program, [.. arguments], TimeSpan.FromMinutes(20), environment);
             Assert.True(File.Exists(xml), $"the emulated run wrote no results (exit code {exit}):\n{Tail(log)}");
@@ -69,7 +73,7 @@ public static class EmulatedGpu
             Assert.True(tests.Count > 0, $"no Category=Cuda test ran on the emulated GPU (exit code {exit}):\n{Tail(log)}");
             var bad = tests.Where(t => t.Result != "Pass").ToList();
             Assert.True(bad.Count == 0,
-                $"{bad.Count} of {tests.Count} Category=Cuda tests did not pass on the emulated GPU{(reverseOrder ? " (threads in reverse order)" : "")}:\n" +
+                $"{bad.Count} of {tests.Count} Category=Cuda tests did not pass on the emulated GPU of compute capability {computeCapability / 10}.{computeCapability % 10}{(reverseOrder ? " (threads in reverse order)" : "")}:\n" +
                 string.Join("\n", bad.Select(t => $"  {t.Result} {t.Name}: {t.Message.Split('\n')[0]}")) + $"\n\n{Tail(log)}");
         }
         finally

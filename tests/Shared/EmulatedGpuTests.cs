@@ -17,4 +17,12 @@ public sealed class EmulatedGpuTests(ITestOutputHelper output)
     [Fact]
     public void EveryCudaTestPassesOnTheEmulatedGpuWithThreadsInReverseOrder() =>
         EmulatedGpu.RunCudaTests(typeof(EmulatedGpuTests).Assembly, output, reverseOrder: true);
+
+    /// <summary>
+    /// The same on a GPU older than Ampere (compute capability 7.5, a T4's): no bf16 tensor-core attention, so
+    /// autocast's attention takes the float32 kernels, which widen their 16-bit inputs.
+    /// </summary>
+    [Fact]
+    public void EveryCudaTestPassesOnAnEmulatedPreAmpereGpu() =>
+        EmulatedGpu.RunCudaTests(typeof(EmulatedGpuTests).Assembly, output, computeCapability: 75);
 }
