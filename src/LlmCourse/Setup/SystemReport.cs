@@ -7,6 +7,7 @@ using System.Text;
 using LlmCourse.Charts;
 using LlmCourse.Text;
 using LlmCourse.Tensors.Formatting;
+using LlmCourse.Training;
 
 namespace LlmCourse.Setup;
 
@@ -99,9 +100,12 @@ public sealed class SystemReport : View
     {
         try
         {
-            return Tensors.Cuda.IsAvailable
-                ? $"usable: Device.Cuda(0) is {Tensors.Cuda.Describe()}"
-                : $"not usable: {Tensors.Cuda.Unavailability}";
+            if (!Tensors.Cuda.IsAvailable) return $"not usable: {Tensors.Cuda.Unavailability}";
+            var gpu = Tensors.Cuda.Describe();
+            var peak = ModelFlops.DataSheetPeak(gpu.Name);
+            return $"usable: Device.Cuda(0) is {gpu}; " +
+                   (peak is null ? "no data-sheet peak known, so no MFU (set TrainingOptions.PeakFlops)" : $"MFU against {peak}") +
+                   (gpu.Major < 8 ? "; compute capability below 8.0: no bf16 tensor cores, autocast's attention runs on the float32 kernels" : "");
         }
         catch (Exception e) when (e is Tensors.CudaException or InvalidOperationException)
         {

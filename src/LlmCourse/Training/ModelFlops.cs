@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using LlmCourse.Models;
 using LlmCourse.Tensors;
+using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Training;
 
@@ -97,6 +98,7 @@ public static class ModelFlops
 }
 
 /// <summary>A peak FLOP/s an MFU divides by, and where the figure comes from.</summary>
+[TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record HardwarePeak(double FlopsPerSecond, string Source)
 {
     public override string ToString() => FlopsPerSecond >= 1e12

@@ -98,6 +98,12 @@ public sealed class GptOnTheGpuTests : IDisposable
         Assert.Equal(ModelFlops.DataSheetPeak(name), peak);
         if (name is "NVIDIA H200" or "NVIDIA H100 80GB HBM3")
             Assert.Equal(ModelFlops.H200Bf16Peak, peak?.FlopsPerSecond);
+
+        // `llmcourse doctor` says the same, and what a GPU older than Ampere lacks.
+        var doctor = LlmCourse.Setup.SystemReport.Collect().GpuBackend;
+        Assert.StartsWith($"usable: Device.Cuda(0) is {Tensors.Cuda.Describe(0)}; ", doctor);
+        Assert.Contains(peak is null ? "no data-sheet peak known" : $"MFU against {peak}", doctor);
+        Assert.Equal(Tensors.Cuda.Describe(0).Major < 8, doctor.Contains("no bf16 tensor cores"));
     }
 
     /// <summary>Lesson 05's "where the time goes": the profiler on the GPU, with gradient accumulation and autocast.</summary>
