@@ -22,6 +22,12 @@ public static class Cuda
     public static string Unavailability => CudaDriver.Unavailability();
 
     /// <summary>
+    /// Whether the GPU has bf16 tensor cores: compute capability 8.0 and up (A100, L4, H100...), PyTorch's
+    /// <c>torch.cuda.is_bf16_supported()</c>. Below that (a T4, a V100) mixed precision means float16, with loss scaling.
+    /// </summary>
+    public static bool IsBFloat16Supported(int device = 0) => CudaBackend.For(device).Gpu.ComputeCapability >= 80;
+
+    /// <summary>
     /// Lets float32 matrix products use TF32 tensor cores (10-bit mantissa inputs, float32 accumulation):
     /// several times faster, about 1e-3 relative error. Off by default, as in PyTorch
     /// (<c>torch.backends.cuda.matmul.allow_tf32 = False</c>). Autocast's bf16 products ignore it.

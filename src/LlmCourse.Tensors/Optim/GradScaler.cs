@@ -33,21 +33,43 @@ public sealed class GradScaler(float initialScale = 65536f, float growthFactor =
     /// <summary>The loss times the current scale (call Backward on this).</summary>
     public Tensor Scale(Tensor loss) => enabled ? loss * CurrentScale : loss;
 
-    /// <summary>Divides every gradient of the optimizer's parameters by the scale (once per step), noting any inf/NaN.</summary>
+    /// <summary>Whether this step's gradients held an infinity or NaN (known once they are unscaled; reset by <see cref="Update"/>).</summary>
+    public bool FoundNonFinite => foundNonFinite;
+
+    /// <summary>Clean steps since the scale last changed: it grows when this reaches the growth interval.</summary>
+    public int GrowthTracker => cleanSteps;
+
+    /// <summary>
+    /// Divides every gradient of the optimizer's parameters by the scale (once per step), noting any inf/NaN.
+    /// Each device's gradients are scaled together and checked by one sum of their squares (a GPU reads back one
+    /// number per step, not one per parameter): an infinity or NaN makes it non-finite, and so would a value above
+    /// about 1e19 on the CPU, whose blocks of squares add in float32 (a gradient no training survives).
+    /// </summary>
     public void Unscale(Optimizer optimizer)
     {
         if (!enabled || unscaled) return;
         unscaled = true;
         var inverse = 1f / CurrentScale;
-        using var noGrad = Autograd.NoGrad();
-        foreach (var group in optimizer.ParamGroups)
-            foreach (var p in group.Parameters)
-            {
-                if (p.grad is not { } g) continue;
-                g.Backend.BinaryScalar(Backends.BinaryOp.Mul, g, inverse, false, g);
-                var (nan, infinity) = g.Backend.FindNonFinite(g);
-                foundNonFinite |= nan || infinity;
-            }
+        var grads = optimizer.ParamGroups.SelectMany(g => g.Parameters).Select(p => p.grad).OfType<Tensor>().ToList();
+        foreach (var onDevice in grads.GroupBy(g => g.Device))
+        {
+            var backend = onDevice.First().Backend;
+            var list = onDevice.ToList();
+            backend.ScaleInPlace(list, inverse);
+            foundNonFinite |= !double.IsFinite(backend.SumOfSquares(list));
+        }
+    }
+
+    /// <summary>Restores a scale and growth tracker saved from <see cref="CurrentScale"/> and <see cref="GrowthTracker"/> (exact resume).</summary>
+    public void LoadState(float scale, int growthTracker)
+    {
+        if (!(scale > 0f) || !float.IsFinite(scale))
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "GradScaler: a saved scale is positive and finite.");
+        ArgumentOutOfRangeException.ThrowIfNegative(growthTracker);
+        CurrentScale = scale;
+        cleanSteps = growthTracker;
+        unscaled = false;
+        foundNonFinite = false;
     }
 
     /// <summary>Unscales (unless done already) and steps the optimizer when every gradient is finite; returns whether it stepped.</summary>

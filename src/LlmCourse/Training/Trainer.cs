@@ -26,6 +26,7 @@ public sealed class Trainer
     readonly LrSchedule schedule;
     readonly TokenBatches batches;
     readonly (Tensor Inputs, Tensor Targets)[] trainEval, validationEval;
+    readonly GradScaler? scaler;
     int lastFiniteStep;
     double lastFiniteLoss = double.NaN;
 
@@ -40,8 +41,8 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(model);
         Options = options ??= new TrainingOptions();
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Trainer: steps must be 0 or more.");
-        if (options.Autocast is { } precision && precision is not (DType.BFloat16 or DType.Float32))
-            throw new ArgumentException($"Trainer: Autocast must be BFloat16 (or Float32), not {precision}: float16 needs a GradScaler, which this trainer does not run.", nameof(options));
+        if (options.Autocast is { } precision && precision is not (DType.BFloat16 or DType.Float16 or DType.Float32))
+            throw new ArgumentException($"Trainer: Autocast must be BFloat16, Float16 or Float32, not {precision}.", nameof(options));
         if (options.GradientAccumulationSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.GradientAccumulationSteps, "Trainer: GradientAccumulationSteps must be 1 or more.");
         if (options.EvalBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvalBatches, "Trainer: evaluation needs at least one batch (EvalBatches).");
@@ -51,6 +52,8 @@ public sealed class Trainer
         module = model.Module;
         parameters = module.Parameters().ToArray();
         optimizer = CreateOptimizer(module, options);
+        // float16's range ends at 65,504 and its normal numbers at 6e-5: its gradients need loss scaling.
+        if (options.Autocast == DType.Float16) scaler = new GradScaler(initialScale: options.InitialGradScale);
         // A short run (quick mode) warms up for at most its whole length.
         var decaySteps = options.DecaySteps ?? options.Steps;
         schedule = new WarmupCosineLr(options.LearningRate, options.MinLearningRate, Math.Min(options.WarmupSteps, decaySteps), decaySteps);
@@ -69,6 +72,9 @@ public sealed class Trainer
 
     /// <summary>Steps taken so far.</summary>
     public int Step { get; private set; }
+
+    /// <summary>The loss scaler of a float16 run (its <see cref="GradScaler.CurrentScale"/> and skipped steps); null otherwise.</summary>
+    public GradScaler? Scaler => scaler;
 
     /// <summary>AdamW with weight decay on the matrices (weights, embeddings) and none on biases and
     /// norm gains, which are vectors (nanoGPT's configure_optimizers).</summary>
@@ -91,10 +97,10 @@ public sealed class Trainer
         while (Step < target)
         {
             var stepClock = Stopwatch.StartNew();
-            var (loss, lr, norm, times) = TakeStep();
+            var (loss, lr, norm, times, skipped) = TakeStep();
             var tokensPerSecond = TokensPerStep / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
             double? mfu = Options.FlopsPerToken is { } flops && Options.PeakFlops is { } peak ? flops * tokensPerSecond / peak : null;
-            History.Steps.Add(new StepRecord(Step, loss, lr, norm, tokensPerSecond, mfu, times));
+            History.Steps.Add(new StepRecord(Step, loss, lr, norm, tokensPerSecond, mfu, times, skipped));
             History.Elapsed = elapsedBefore + clock.Elapsed;
 
             EvalRecord? eval = null;
@@ -112,8 +118,10 @@ public sealed class Trainer
     /// loss scaled by 1/k before its backward pass so the summed gradient is the gradient of the mean loss
     /// over all k batches (what one batch k times larger would give), then clipping and one AdamW update.
     /// Micro-batch j of step s is batch s·k + j, so k = 1 draws exactly the batches it always did.
+    /// In a float16 run each backward pass starts from the loss times the scaler's scale; the gradients are
+    /// unscaled before clipping, and a step whose gradients overflowed is skipped (no update; the scale halves).
     /// </summary>
-    (double Loss, double LearningRate, double GradientNorm, StepTimes Times) TakeStep()
+    (double Loss, double LearningRate, double GradientNorm, StepTimes Times, bool Skipped) TakeStep()
     {
         var lr = schedule.At(Step);
         optimizer.LearningRate = lr;
@@ -136,7 +144,8 @@ public sealed class Trainer
             var lossValue = (double)loss.Item();   // reading the value waits for the forward pass to finish
             var t2 = clock.Elapsed.TotalSeconds;
             if (!double.IsFinite(lossValue)) throw new NonFiniteLossException(Step + 1, "loss", lossValue, lastFiniteStep, lastFiniteLoss);
-            (accumulation == 1 ? loss : loss * (1f / accumulation)).Backward();
+            var share = accumulation == 1 ? loss : loss * (1f / accumulation);
+            (scaler is null ? share : scaler.Scale(share)).Backward();
             var t3 = clock.Elapsed.TotalSeconds;
             data += t1 - t0;
             forward += t2 - t1;
@@ -147,11 +156,18 @@ public sealed class Trainer
         precision?.Dispose();   // clipping and the AdamW update run in float32 on the master weights
         var t4 = clock.Elapsed.TotalSeconds;
         using var optimizerSection = OpProfiler.Section(OpProfiler.OptimizerSection);
-        var norm = Options.GradClip > 0
-            ? GradClip.ClipGradNorm(parameters, Options.GradClip)
+        scaler?.Unscale(optimizer);
+        var overflow = scaler is { FoundNonFinite: true };
+        var norm = overflow ? float.PositiveInfinity
+            : Options.GradClip > 0 ? GradClip.ClipGradNorm(parameters, Options.GradClip)
             : GradClip.GradNorm(parameters);
-        if (!float.IsFinite(norm)) throw new NonFiniteLossException(Step + 1, "gradient norm", norm, lastFiniteStep, lastFiniteLoss);
-        optimizer.Step();
+        if (!float.IsFinite(norm) && scaler is null) throw new NonFiniteLossException(Step + 1, "gradient norm", norm, lastFiniteStep, lastFiniteLoss);
+        if (scaler is null) optimizer.Step();
+        else
+        {
+            scaler.Step(optimizer);   // skipped when the gradients overflowed
+            scaler.Update();
+        }
         if (stateful is not null) foreach (var s in stateful.CarriedState) scope.Keep(s);
         var times = new StepTimes(data, forward, backward, clock.Elapsed.TotalSeconds - t4);
 
@@ -159,13 +175,14 @@ public sealed class Trainer
         Step++;
         lastFiniteStep = Step;
         lastFiniteLoss = meanLoss;
-        return (meanLoss, lr, norm, times);
+        return (meanLoss, lr, norm, times, overflow);
     }
 
     /// <summary>The autocast scope the options ask for, or null for float32.</summary>
     Autocast? MixedPrecision() => Options.Autocast switch
     {
         DType.BFloat16 => Autocast.BFloat16(),
+        DType.Float16 => Autocast.Float16(),
         _ => null,
     };
 
@@ -203,6 +220,9 @@ public sealed class Trainer
 
     const string Format = "llmcourse-trainer-1";
 
+    // A float16 run's skipped steps record an infinite gradient norm, which JSON has no number for.
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     /// <summary>Writes model, optimizer, generators, step and history to one safetensors file (atomically).</summary>
     public void SaveCheckpoint(string path)
     {
@@ -217,8 +237,10 @@ public sealed class Trainer
             ["model"] = model.Name,
             ["step"] = Step.ToString(CultureInfo.InvariantCulture),
             ["last_finite"] = FormattableString.Invariant($"{lastFiniteStep},{lastFiniteLoss:R}"),
-            ["history"] = JsonSerializer.Serialize(History),
+            ["history"] = JsonSerializer.Serialize(History, Json),
         };
+        if (scaler is not null)
+            metadata["grad_scaler"] = FormattableString.Invariant($"{scaler.CurrentScale:R},{scaler.GrowthTracker}");
         try
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -290,7 +312,9 @@ public sealed class Trainer
         var last = metadata["last_finite"].Split(',');
         lastFiniteStep = int.Parse(last[0], CultureInfo.InvariantCulture);
         lastFiniteLoss = double.Parse(last[1], CultureInfo.InvariantCulture);
-        History = JsonSerializer.Deserialize<TrainingHistory>(metadata["history"]) ?? new TrainingHistory();
+        History = JsonSerializer.Deserialize<TrainingHistory>(metadata["history"], Json) ?? new TrainingHistory();
+        if (scaler is not null && metadata.GetValueOrDefault("grad_scaler")?.Split(',') is [var scale, var tracker])
+            scaler.LoadState(float.Parse(scale, CultureInfo.InvariantCulture), int.Parse(tracker, CultureInfo.InvariantCulture));
     }
 
     /// <summary>Keys missing on either side and shapes that differ, as "model: h.0.attn.c_attn.weight is [384,128] in the file, [192,64] here".</summary>

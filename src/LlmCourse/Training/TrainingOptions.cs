@@ -1,4 +1,5 @@
 using LlmCourse.Tensors;
+using LlmCourse.Tensors.Optim;
 using LlmCourse.Tensors.Formatting;
 
 namespace LlmCourse.Training;
@@ -44,8 +45,15 @@ public sealed record TrainingOptions
 
     /// <summary>Mixed precision: <see cref="DType.BFloat16"/> runs the forward and backward passes inside
     /// <c>Autocast.BFloat16()</c> (matrix products and attention in bf16, accumulated in float32), while the
-    /// parameters, gradients and optimizer state stay float32: the master weights. Null: float32 throughout.</summary>
+    /// parameters, gradients and optimizer state stay float32: the master weights. <see cref="DType.Float16"/>
+    /// does the same in IEEE half (for GPUs without bf16, such as a T4 or V100), with dynamic loss scaling by a
+    /// <see cref="GradScaler"/> (see <see cref="InitialGradScale"/>): a step whose gradients overflow is skipped and
+    /// the scale halves. Null: float32 throughout.</summary>
     public DType? Autocast { get; init; }
+
+    /// <summary>The loss scale a float16 run starts from (PyTorch's default, 2^16); it halves on every overflow and
+    /// doubles after 2,000 clean steps.</summary>
+    public float InitialGradScale { get; init; } = 65536f;
 
     /// <summary>Floating-point operations per token of one training step (forward and backward), for the
     /// model FLOPs utilisation; <see cref="ModelFlops.GptPerToken"/> gives a GPT's. Null: no MFU.</summary>

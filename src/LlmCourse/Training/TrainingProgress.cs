@@ -27,10 +27,13 @@ public sealed record TrainingProgress(
         (ValidationLoss is { } v ? FormattableString.Invariant($", train {TrainLoss:F4}, val {v:F4} (perplexity {Math.Exp(v):F2})") : "");
 }
 
-/// <summary>One optimisation step; <see cref="Mfu"/> when the options gave FLOPs per token and a peak.</summary>
+/// <summary>
+/// One optimisation step; <see cref="Mfu"/> when the options gave FLOPs per token and a peak. <see cref="Skipped"/>: a
+/// float16 step whose gradients overflowed, so no update was made (its gradient norm is infinite).
+/// </summary>
 [TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond,
-    double? Mfu = null, StepTimes? Times = null);
+    double? Mfu = null, StepTimes? Times = null, bool Skipped = false);
 
 /// <summary>
 /// Where one step's time went, in seconds, measured with a clock around each phase: drawing the batches,

@@ -69,6 +69,24 @@ public sealed class GptOnTheGpuTests : IDisposable
         Close(cpu.Losses, gpu.Losses, 2e-3, "bf16 training loss");
     }
 
+    /// <summary>
+    /// float16 autocast with the trainer's loss scaling, on the GPU and the CPU: a scale of 2^24 overflows the first
+    /// steps' gradients on both, so both skip the same steps, halve to the same scale, then train alike.
+    /// </summary>
+    [Fact]
+    public void Fp16AutocastTrainingOnTheGpuSkipsTheSameStepsAsTheCpu()
+    {
+        RequireGpu();
+        var options = Options(8) with { Autocast = DType.Float16, InitialGradScale = 1 << 24 };
+        var cpuTrainer = new Trainer(Model(Device.Cpu), TrainTokens, ValidationTokens, options);
+        var gpuTrainer = new Trainer(Model(Device.Cuda(0)), TrainTokens, ValidationTokens, options);
+        var (cpu, gpu) = (cpuTrainer.Run(), gpuTrainer.Run());
+        Assert.Contains(cpu.Steps, s => s.Skipped);
+        Assert.Equal(cpu.Steps.Select(s => s.Skipped), gpu.Steps.Select(s => s.Skipped));
+        Assert.Equal(cpuTrainer.Scaler!.CurrentScale, gpuTrainer.Scaler!.CurrentScale);
+        Close(cpu.Losses, gpu.Losses, 2e-3, "fp16 training loss");
+    }
+
     [Fact]
     public void ResumingOnTheGpuFromACheckpointRepeatsTheUninterruptedRun()
     {
@@ -104,6 +122,7 @@ public sealed class GptOnTheGpuTests : IDisposable
         Assert.StartsWith($"usable: Device.Cuda(0) is {Tensors.Cuda.Describe(0)}; ", doctor);
         Assert.Contains(peak is null ? "no data-sheet peak known" : $"MFU against {peak}", doctor);
         Assert.Equal(Tensors.Cuda.Describe(0).Major < 8, doctor.Contains("no bf16 tensor cores"));
+        Assert.Equal(Tensors.Cuda.Describe(0).Major >= 8, Tensors.Cuda.IsBFloat16Supported(0));
     }
 
     /// <summary>Lesson 05's "where the time goes": the profiler on the GPU, with gradient accumulation and autocast.</summary>

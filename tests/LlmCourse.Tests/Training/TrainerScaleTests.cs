@@ -168,7 +168,73 @@ public sealed class TrainerScaleTests : IDisposable
         var weights = bf16Model.Parameters().SelectMany(p => p.ToArray()).ToArray();
         Assert.Contains(weights, w => (BitConverter.SingleToUInt32Bits(w) & 0xFFFF) != 0);
         Assert.False(Autocast.IsEnabled);   // the trainer's scopes are closed
-        Assert.Throws<ArgumentException>(() => new Trainer(SmallGpt(5), TrainTokens, ValidationTokens, Options(1) with { Autocast = DType.Float16 }));
+        Assert.Throws<ArgumentException>(() => new Trainer(SmallGpt(5), TrainTokens, ValidationTokens, Options(1) with { Autocast = DType.Int32 }));
+    }
+
+    [Fact]
+    public void Fp16Autocast_ScalesTheLoss_AndFollowsFloat32()
+    {
+        var fp32 = new Trainer(SmallGpt(5), TrainTokens, ValidationTokens, Options(8)).Run();
+        var fp16Model = SmallGpt(5);
+        var trainer = new Trainer(fp16Model, TrainTokens, ValidationTokens, Options(8) with { Autocast = DType.Float16 });
+        var fp16 = trainer.Run();
+
+        // Half keeps 11 significant bits (bf16 8): closer to float32 than bf16, but not equal. 2^16 is small enough
+        // that no gradient of this model overflows, so no step is skipped and the scale has not moved.
+        Assert.NotEqual(fp32.Losses, fp16.Losses);
+        Assert.All(fp32.Losses.Zip(fp16.Losses), p => Assert.True(Math.Abs(p.First - p.Second) < 0.01, $"{p.First} vs {p.Second}"));
+        Assert.All(fp16.Steps, s => Assert.False(s.Skipped));
+        Assert.Equal(65536f, trainer.Scaler!.CurrentScale);
+        Assert.Equal(8, trainer.Scaler.GrowthTracker);
+        Assert.All(fp16Model.Parameters(), p => Assert.Equal(DType.Float32, p.DType));
+        Assert.False(Autocast.IsEnabled);
+        Assert.Null(new Trainer(SmallGpt(5), TrainTokens, ValidationTokens, Options(1) with { Autocast = DType.BFloat16 }).Scaler);
+    }
+
+    [Fact]
+    public void Fp16Autocast_SkipsTheStepsWhoseGradientsOverflow_AndHalvesTheScale()
+    {
+        // A scale of 2^24 makes the logits' gradient (about 1/64 a token here) overflow half's 65,504: the first
+        // steps are skipped, leaving every weight as it was, and each halves the scale until the gradients fit.
+        var model = SmallGpt(5);
+        var before = model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        var trainer = new Trainer(model, TrainTokens, ValidationTokens, Options(12) with { Autocast = DType.Float16, InitialGradScale = 1 << 24 });
+        trainer.Run(untilStep: 1);
+        Assert.True(trainer.History.Steps[0].Skipped);
+        Assert.Equal(float.PositiveInfinity, trainer.History.Steps[0].GradientNorm);
+        Assert.Equal(before, model.Parameters().SelectMany(p => p.ToArray()).ToArray());
+        Assert.Equal(1 << 23, trainer.Scaler!.CurrentScale);
+
+        var history = trainer.Run();
+        var skipped = history.Steps.TakeWhile(s => s.Skipped).Count();
+        Assert.InRange(skipped, 2, 8);
+        Assert.All(history.Steps.Skip(skipped), s => Assert.False(s.Skipped));     // once it fits, it keeps fitting
+        Assert.Equal(skipped, trainer.Scaler.SkippedSteps);
+        Assert.Equal((float)(1 << 24) / (1 << skipped), trainer.Scaler.CurrentScale);
+        Assert.NotEqual(before, model.Parameters().SelectMany(p => p.ToArray()).ToArray());
+        Assert.True(history.Losses[^1] < history.Losses[skipped], $"the loss fell once steps were taken: {string.Join(", ", history.Losses)}");
+    }
+
+    [Fact]
+    public void Fp16Autocast_ResumesExactly_ScaleIncluded()
+    {
+        var path = Path.Combine(root, "fp16.safetensors");
+        var options = Options(10) with { Autocast = DType.Float16, InitialGradScale = 1 << 24 };
+        var whole = new Trainer(SmallGpt(9), TrainTokens, ValidationTokens, options);
+        whole.Run();
+
+        var first = new Trainer(SmallGpt(9), TrainTokens, ValidationTokens, options);
+        first.Run(untilStep: 2);   // mid-way through the skipped steps: the scale is still coming down
+        first.SaveCheckpoint(path);
+        var resumed = new Trainer(SmallGpt(9), TrainTokens, ValidationTokens, options);
+        resumed.Resume(path);
+        Assert.Equal(first.Scaler!.CurrentScale, resumed.Scaler!.CurrentScale);
+        resumed.Run();
+
+        Assert.Equal(whole.History.Losses, resumed.History.Losses);
+        Assert.Equal(whole.History.Steps.Select(s => s.Skipped), resumed.History.Steps.Select(s => s.Skipped));
+        Assert.Equal(whole.Scaler!.CurrentScale, resumed.Scaler.CurrentScale);
+        Assert.Equal(whole.Scaler.GrowthTracker, resumed.Scaler.GrowthTracker);
     }
 
     [Fact]
