@@ -57,10 +57,11 @@ run() {
     echo "== tests: Category=Cuda and CudaCompile"
     local xml=()
     [ -n "${OUT:-}" ] && xml=(-xml "$OUT/cuda-tests.xml")
-    phase 300 60 "Category=Cuda tests" "$bundle/LlmCourse.Tensors.Tests" -nocolor -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
+    # -longRunning 30 names any test still running after 30 s: a hang shows which test it is.
+    phase 240 60 "Category=Cuda tests" "$bundle/LlmCourse.Tensors.Tests" -nocolor -longRunning 30 -trait "Category=Cuda" -trait "Category=CudaCompile" "${xml[@]}"
     # The course's GPT and trainer on the GPU (lesson 05's path).
     [ -n "${OUT:-}" ] && xml=(-xml "$OUT/gpt-tests.xml")
-    phase 120 30 "the GPT's Category=Cuda tests" "$bundle/LlmCourse.Tests" -nocolor -trait "Category=Cuda" "${xml[@]}"
+    phase 90 30 "the GPT's Category=Cuda tests" "$bundle/LlmCourse.Tests" -nocolor -longRunning 30 -trait "Category=Cuda" "${xml[@]}"
 
     for name in gpu-step gpu-step-gpt2; do
       echo "== benchmark $name"
