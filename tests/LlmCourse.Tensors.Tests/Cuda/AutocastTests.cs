@@ -245,4 +245,41 @@ public sealed class AutocastTests(ITestOutputHelper output)
         }
         Assert.Equal(2048f, small.CurrentScale); // grew after growthInterval clean steps
     }
+
+    [Fact]
+    public void GradScalerUnscaleDividesEveryGradientAndFindsANaNInAnyOfThem()
+    {
+        // Several parameters, one NaN in the last one's gradient: one check over all of them finds it.
+        var parameters = Enumerable.Range(0, 4).Select(i => Tensor.FromArray([1f + i, -2f, 3f]).WithGrad()).ToArray();
+        var optimizer = new SGD(parameters, lr: 0.1f);
+        float[][] Grads() => parameters.Select(p => p.Grad!.ToArray()).ToArray();
+        void SetGrads(float last)   // p_i's gradient: 256 (i + 1), the last one's middle element replaced
+        {
+            for (var i = 0; i < parameters.Length; i++)
+                parameters[i].grad = Tensor.FromArray([256f * (i + 1), i == parameters.Length - 1 ? last : 256f * (i + 1), 256f * (i + 1)]);
+        }
+
+        var scaler = new GradScaler(initialScale: 256f);
+        SetGrads(4 * 256f);
+        scaler.Unscale(optimizer);
+        Assert.False(scaler.FoundNonFinite);
+        Assert.Equal(parameters.Select((_, i) => Enumerable.Repeat(i + 1f, 3).ToArray()).ToArray(), Grads());
+        scaler.Update();
+
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            SetGrads(bad);
+            Assert.False(scaler.Step(optimizer), $"a gradient of {bad} must skip the step");
+            Assert.True(scaler.FoundNonFinite);
+            scaler.Update();
+            Assert.False(scaler.FoundNonFinite);
+        }
+        Assert.Equal(32f, scaler.CurrentScale);   // halved three times
+        Assert.Equal(3, scaler.SkippedSteps);
+        Assert.Equal(new[] { 1f, -2f, 3f }, parameters[0].ToArray());   // no step was taken
+
+        scaler.LoadState(1024f, 7);
+        Assert.Equal((1024f, 7), (scaler.CurrentScale, scaler.GrowthTracker));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scaler.LoadState(float.PositiveInfinity, 0));
+    }
 }
