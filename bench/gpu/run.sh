@@ -7,6 +7,10 @@
 #                            sizes, so the bundle, this script and the benchmarks' code run before GPU time is spent
 #   bench/gpu/run.sh lesson05  on the GPU machine: lesson 05's run (gpu-char-run: nanoGPT's shakespeare_char, 5,000
 #                            steps, bf16) against PyTorch's, and a table of validation losses, minutes and tokens/s
+#   bench/gpu/run.sh notebooks-build  here: the course's runner (llmcourse, self-contained), the library it runs the
+#                            lessons against and the offline data, in bench/gpu/notebooks.tar.gz (under 64 MiB)
+#   bench/gpu/run.sh notebooks [--full] [NOTEBOOK...]  on the GPU machine: the lessons (default: every one, quick
+#                            mode) through llmcourse run, on the GPU where a lesson uses one; executed notebooks in $OUT
 #   bench/gpu/run.sh run     on the GPU machine, from the repository root: the Category=Cuda and
 #                            CudaCompile tests, then gpu-step and gpu-step-gpt2 against PyTorch (each with
 #                            a per-kernel profile of 3 more steps), gpu-attention (the fused attention
@@ -86,6 +90,49 @@ phase() {
   timeout "$limit" "$@"
   local code=$?
   echo "$name: exit code $code after $((SECONDS - start)) s$([ "$code" = 124 ] && echo " (timed out at $limit s)")"
+}
+
+# The lessons on the GPU machine, which has no .NET: the runner published self-contained, the library's build output
+# where the notebooks' #r lines look for it (artifacts/bin/.../release), and the offline datasets (TinyShakespeare,
+# GPT-2's ranks), packed into notebooks.tar.gz.
+notebooks_archive=bench/gpu/notebooks.tar.gz
+notebooks_build() {
+  set -e
+  local stage=bench/gpu/notebooks
+  rm -rf "$stage" "$notebooks_archive"
+  mkdir -p "$stage/cli" "$stage/data"
+  dotnet build src/LlmCourse -c Release -nodeReuse:false
+  dotnet publish src/LlmCourse.Cli -c Release -r linux-x64 --self-contained true -p:PublishTrimmed=false -p:PublishSingleFile=false \
+    -p:InvariantGlobalization=true -p:GenerateDocumentationFile=false -nodeReuse:false -o "$stage/cli"
+  rm -f "$stage"/cli/*.pdb
+  local data="${LLMCOURSE_DATA:-$(cd .. && pwd)/shared/datasets}"
+  cp "$data"/tinyshakespeare.txt "$data"/r50k_base.tiktoken "$stage/data/"
+  tar -czf "$notebooks_archive" -C "$stage" cli data -C ../../.. artifacts/bin/LlmCourse/release artifacts/bin/LlmCourse.Tensors/release
+  rm -rf "$stage"
+  local size
+  size=$(stat -c %s "$notebooks_archive")
+  echo "notebooks bundle: $((size / 1024 / 1024)) MiB compressed ($size bytes; the device tool carries at most 64 MiB)"
+  if [ "$size" -ge "$limit" ]; then echo "error: $notebooks_archive is over 64 MiB"; exit 1; fi
+}
+
+# notebooks [--full] [NOTEBOOK...]: the lessons through the course's runner, quick mode unless --full; the executed
+# notebooks (.ipynb and .html, outputs and figures included) go to $OUT/notebooks (or bench/gpu/out/notebooks).
+notebooks() {
+  local mode=--quick files=()
+  for a in "$@"; do if [ "$a" = --full ]; then mode=""; else files+=("$a"); fi; done
+  [ ${#files[@]} -eq 0 ] && files=(notebooks)
+  local unpacked=bench/gpu/notebooks-run
+  rm -rf "$unpacked" && mkdir -p "$unpacked"
+  tar -C "$unpacked" -xzf "$notebooks_archive" cli data
+  tar -xzf "$notebooks_archive" artifacts   # where the notebooks' #r lines find the library
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not available"
+  export LLMCOURSE_CACHE="${LLMCOURSE_CACHE:-/tmp/llmcourse-cache}" LLMCOURSE_DATA="$(pwd)/$unpacked/data" \
+         LLMCOURSE_REQUIRE_DATA=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_gcServer=0
+  local out="${OUT:-bench/gpu/out}/notebooks"
+  mkdir -p "$out"
+  "$unpacked/cli/LlmCourse.Cli" doctor 2>&1 | tail -25
+  # shellcheck disable=SC2086
+  timeout "${NOTEBOOKS_SECONDS:-560}" "$unpacked/cli/LlmCourse.Cli" run "${files[@]}" --out "$out" $mode 2>&1 | tee "$out/run.log"
 }
 
 # What every mode on the GPU machine needs: caches in /tmp, PyTorch's python3, the bundle's copy of the data.
@@ -233,7 +280,9 @@ case "${1:-}" in
   emulated) emulated ;;
   host) host ;;
   lesson05) shift; lesson05 "$@" ;;
+  notebooks-build) notebooks_build ;;
+  notebooks) shift; notebooks "$@" ;;
   table) table "${2:-/tmp/gpu-run.log}" ;;
   lesson05-table) lesson05_table "${2:-/tmp/lesson05.log}" ;;
-  *) echo "usage: bench/gpu/run.sh build|emulated|host|run|lesson05 [gpu-char-run options]|table [log]|lesson05-table [log]"; exit 2 ;;
+  *) echo "usage: bench/gpu/run.sh build|emulated|host|run|lesson05 [gpu-char-run options]|notebooks-build|notebooks [--full] [notebook...]|table [log]|lesson05-table [log]"; exit 2 ;;
 esac
