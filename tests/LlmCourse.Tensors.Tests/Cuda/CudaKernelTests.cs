@@ -331,6 +331,39 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         Assert.Equal(reference.ToArray().Select(v => v * 3f), y.ToArray());
     }
 
+    /// <summary>
+    /// The GradScaler's unscale on the GPU: one scaling launch and one sum of squares over every gradient, read back once.
+    /// The gradients are divided exactly as on the CPU, and a NaN or an infinity in any one of them is found.
+    /// </summary>
+    [Fact]
+    public void GradScalerUnscaleFindsANonFiniteGradientWithOneReadBack()
+    {
+        Require();
+        static Backends.Cuda.CudaDevice Dev() => Backends.Cuda.CudaBackend.For(0).Gpu;
+        var sizes = new[] { 7, 1000, 33, 4097 };
+        var parameters = sizes.Select((n, i) => Randn((ulong)(90 + i), n).To(Gpu.Device).WithGrad()).ToArray();
+        var optimizer = new SGD(parameters, lr: 0.1f);
+        var cpuGrads = sizes.Select((n, i) => Randn((ulong)(95 + i), n) * 512f).ToArray();
+        // (value, parameter, element): none, then a NaN, +inf and -inf in different gradients.
+        foreach (var (bad, at, element) in new[] { (0f, -1, 0), (float.NaN, 3, 4096), (float.PositiveInfinity, 1, 500), (float.NegativeInfinity, 0, 0) })
+        {
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                var values = cpuGrads[i].ToArray();
+                if (i == at) values[element] = bad;
+                parameters[i].grad = Tensor.FromArray(values).To(Gpu.Device);
+            }
+            var scaler = new GradScaler(initialScale: 512f);
+            var waits = Dev().HostWaits;
+            scaler.Unscale(optimizer);
+            Assert.Equal(waits + 1, Dev().HostWaits);
+            Assert.Equal(at >= 0, scaler.FoundNonFinite);
+            if (at < 0)
+                for (var i = 0; i < sizes.Length; i++)
+                    Assert.Equal((cpuGrads[i] * (1f / 512f)).ToArray(), parameters[i].grad!.ToArray());
+        }
+    }
+
     [Fact]
     public void TheGradientOfHeldLogitsIsStoredHeld()
     {
