@@ -70,6 +70,8 @@ public sealed class TrainingHistory
         if (Steps.Count == 0) return "TrainingHistory: no steps";
         var text = FormattableString.Invariant(
             $"TrainingHistory: {Steps.Count:N0} steps ({Steps[0].Step}-{Steps[^1].Step}), loss {Steps[0].Loss:F4} → {Steps[^1].Loss:F4}, {Elapsed.TotalSeconds:F1} s");
+        if (Steps.Count(s => s.Skipped) is > 0 and var skipped)
+            text += $" ({skipped} skipped: float16 gradients overflowed)";
         return LastEvaluation is { } last
             ? text + FormattableString.Invariant($"; {Evaluations.Count} evaluations, last at step {last.Step}: train {last.TrainLoss:F4}, val {last.ValidationLoss:F4} (perplexity {last.ValidationPerplexity:F2})")
             : text;

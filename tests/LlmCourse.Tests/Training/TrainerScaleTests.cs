@@ -210,6 +210,7 @@ public sealed class TrainerScaleTests : IDisposable
         Assert.InRange(skipped, 2, 8);
         Assert.All(history.Steps.Skip(skipped), s => Assert.False(s.Skipped));     // once it fits, it keeps fitting
         Assert.Equal(skipped, trainer.Scaler.SkippedSteps);
+        Assert.Contains($"({skipped} skipped: float16 gradients overflowed)", history.ToString());
         Assert.Equal((float)(1 << 24) / (1 << skipped), trainer.Scaler.CurrentScale);
         Assert.NotEqual(before, model.Parameters().SelectMany(p => p.ToArray()).ToArray());
         Assert.True(history.Losses[^1] < history.Losses[skipped], $"the loss fell once steps were taken: {string.Join(", ", history.Losses)}");
