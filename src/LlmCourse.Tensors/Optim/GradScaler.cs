@@ -41,23 +41,19 @@ public sealed class GradScaler(float initialScale = 65536f, float growthFactor =
 
     /// <summary>
     /// Divides every gradient of the optimizer's parameters by the scale (once per step), noting any inf/NaN.
-    /// Each device's gradients are scaled together and checked by one sum of their squares (a GPU reads back one
-    /// number per step, not one per parameter): an infinity or NaN makes it non-finite, and so would a value above
-    /// about 1e19 on the CPU, whose blocks of squares add in float32 (a gradient no training survives).
+    /// Each device's gradients are scaled in one call, and all of them checked at once by their global norm
+    /// (<see cref="GradClip.GradNorm"/>: a GPU reads back one number per step, not one per parameter). An infinity
+    /// or NaN anywhere makes it non-finite; so would a norm above float32's range (about 1.8e19 after unscaling),
+    /// a gradient no training survives.
     /// </summary>
     public void Unscale(Optimizer optimizer)
     {
         if (!enabled || unscaled) return;
         unscaled = true;
-        var inverse = 1f / CurrentScale;
-        var grads = optimizer.ParamGroups.SelectMany(g => g.Parameters).Select(p => p.grad).OfType<Tensor>().ToList();
-        foreach (var onDevice in grads.GroupBy(g => g.Device))
-        {
-            var backend = onDevice.First().Backend;
-            var list = onDevice.ToList();
-            backend.ScaleInPlace(list, inverse);
-            foundNonFinite |= !double.IsFinite(backend.SumOfSquares(list));
-        }
+        var parameters = optimizer.ParamGroups.SelectMany(g => g.Parameters).ToList();
+        foreach (var onDevice in parameters.Select(p => p.grad).OfType<Tensor>().GroupBy(g => g.Device))
+            onDevice.First().Backend.ScaleInPlace(onDevice.ToList(), 1f / CurrentScale);
+        foundNonFinite = !float.IsFinite(GradClip.GradNorm(parameters));
     }
 
     /// <summary>Restores a scale and growth tracker saved from <see cref="CurrentScale"/> and <see cref="GrowthTracker"/> (exact resume).</summary>
