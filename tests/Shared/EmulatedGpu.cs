@@ -41,10 +41,7 @@ public static class EmulatedGpu
     public static void RunCudaTests(System.Reflection.Assembly testAssembly, ITestOutputHelper output, bool reverseOrder = false,
         int computeCapability = 90)
     {
-        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not installed (apt-get install g++): the emulated GPU compiles the CUDA kernels with it");
-        var (folder, buildLog) = library.Value;
-        Assert.True(folder is not null, $"building the emulated CUDA libraries (simt_cuda.cpp) failed:\n{buildLog}");
-
+        var folder = LibraryFolder();
         var work = Directory.CreateTempSubdirectory("emulated-gpu-");
         try
         {
@@ -55,7 +52,7 @@ public static class EmulatedGpu
             arguments.AddRange(["-nocolor", "-parallel", "none", "-trait", "Category=Cuda", "-trait-", $"{Trait}=TooSlow", "-xml", xml]);
             var environment = new Dictionary<string, string>
             {
-                ["LD_LIBRARY_PATH"] = folder! + (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { Length: > 0 } p ? ":" + p : ""),
+                ["LD_LIBRARY_PATH"] = LibraryPath(folder),
                 // The emulator's "PTX" must not mix with a real NVRTC's in the course's kernel cache.
                 ["LLMCOURSE_CACHE"] = Path.Combine(work.FullName, "cache"),
                 ["SIMT_ORDER"] = reverseOrder ? "reverse" : "forward",
@@ -81,6 +78,23 @@ public static class EmulatedGpu
             try { work.Delete(recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>
+    /// The folder of the emulated CUDA libraries, built on first use: a child process whose <c>LD_LIBRARY_PATH</c>
+    /// starts with it (<see cref="LibraryPath"/>) finds them under the sonames the engine loads. Skips the calling
+    /// test where g++ is missing; fails it, with g++'s output, where the build fails.
+    /// </summary>
+    public static string LibraryFolder()
+    {
+        Assert.SkipWhen(FindOnPath("g++") is null, "g++ is not installed (apt-get install g++): the emulated GPU compiles the CUDA kernels with it");
+        var (folder, buildLog) = library.Value;
+        Assert.True(folder is not null, $"building the emulated CUDA libraries (simt_cuda.cpp) failed:\n{buildLog}");
+        return folder!;
+    }
+
+    /// <summary><paramref name="folder"/> first, then this process's own <c>LD_LIBRARY_PATH</c>.</summary>
+    public static string LibraryPath(string folder) =>
+        folder + (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { Length: > 0 } p ? ":" + p : "");
 
     /// <summary>
     /// simt_cuda.cpp built once per version of it (and of simt.h) into a folder of the temp directory, with a link per
@@ -111,7 +125,7 @@ public static class EmulatedGpu
         throw new InvalidOperationException($"course.sln not found above {AppContext.BaseDirectory}");
     }
 
-    static string Tail(string log) => log.Length <= 6000 ? log : "...\n" + log[^6000..];
+    public static string Tail(string log) => log.Length <= 6000 ? log : "...\n" + log[^6000..];
 
     public static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)

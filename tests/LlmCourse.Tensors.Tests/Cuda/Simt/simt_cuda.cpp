@@ -22,7 +22,8 @@
 // multiprocessors (so grid-stride loops do loop), $SIMT_CUDA_MEMORY_MB of memory (default 4096).
 //
 // SIMT_CUDA_HOST_ONLY=1 measures the host's side of a GPU program: every call is checked as above, but no
-// kernel, GEMM, memset or device-to-device copy runs, and memory is not filled (it reads as zeros). What a
+// kernel, GEMM, memset or copy runs, memory is not filled, and every read-back gives zeros (so a program's
+// control flow sees the same values run after run, never a NaN, whatever the allocator reuses). What a
 // benchmark then times is the engine's own work per step (autograd, allocator, launch arguments): the least
 // a step can take on a real GPU, whatever the GPU, plus the real driver's launch cost (a few µs per launch).
 // SIMT_CUDA_COUNT=1 prints at exit how many kernels were launched, GEMMs called and copies made each way.
@@ -265,6 +266,7 @@ int cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes,
     LOCK;
     if (!check_range("cuMemcpyHtoDAsync_v2", destination, bytes)) return CUDA_ERROR_INVALID_VALUE;
     ++counts.toDevice;
+    if (host_only()) return CUDA_SUCCESS;
     std::memcpy((void*)(uintptr_t)destination, source, bytes);
     return CUDA_SUCCESS;
 }
@@ -272,7 +274,8 @@ int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*
     LOCK;
     if (!check_range("cuMemcpyDtoHAsync_v2", source, bytes)) return CUDA_ERROR_INVALID_VALUE;
     ++counts.toHost;
-    std::memcpy(destination, (const void*)(uintptr_t)source, bytes);
+    if (host_only()) std::memset(destination, 0, bytes);
+    else std::memcpy(destination, (const void*)(uintptr_t)source, bytes);
     return CUDA_SUCCESS;
 }
 int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, void*) {
