@@ -20,18 +20,23 @@ namespace LlmCourse.Notebooks.Tests.Lessons;
 [Collection(NotebookRunsCollection.Name)]
 public sealed class GpuLessonTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> GpuLessons()
+    /// <summary>
+    /// Each lesson with a GPU branch, on an H100/H200 (compute capability 9.0: bf16) and on a GPU older than Ampere
+    /// (7.5, a T4's: no bf16, so the lessons take float16 with loss scaling).
+    /// </summary>
+    public static TheoryData<string, int> GpuLessons()
     {
-        var data = new TheoryData<string>();
+        var data = new TheoryData<string, int>();
         foreach (var path in Directory.EnumerateFiles(Repository.Notebooks, "*.ipynb").Order(StringComparer.Ordinal))
             if (File.ReadAllText(path).Contains("Device.IsCudaAvailable", StringComparison.Ordinal))
-                data.Add(Path.GetFileName(path));
+                foreach (var computeCapability in new[] { 90, 75 })
+                    data.Add(Path.GetFileName(path), computeCapability);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(GpuLessons))]
-    public void Lesson_TakesItsGpuBranch_OnAnEmulatedGpu_AndEveryCellRuns(string notebook)
+    public void Lesson_TakesItsGpuBranch_OnAnEmulatedGpu_AndEveryCellRuns(string notebook, int computeCapability)
     {
         Assert.True(File.Exists(Repository.ReleaseLibrary),
             $"{Repository.ReleaseLibrary} is missing: the notebooks load the Release build; run `dotnet build -c Release` (or test with -c Release).");
@@ -49,6 +54,7 @@ public sealed class GpuLessonTests(ITestOutputHelper output)
                 ["SIMT_CUDA_HOST_ONLY"] = "1",
                 ["SIMT_CUDA_COUNT"] = "1",
                 ["SIMT_CUDA_MEMORY_MB"] = "143771",                           // the H200's
+                ["SIMT_CUDA_CC"] = computeCapability.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             // As in LessonNotebookTests: where the datasets are, the lesson may not fall back to other data or skip a part.
             if (Environment.GetEnvironmentVariable(DatasetStore.DataVariable) is { Length: > 0 } data && Directory.Exists(data))
@@ -64,7 +70,7 @@ public sealed class GpuLessonTests(ITestOutputHelper output)
             var code = executed.Cells.Select((cell, index) => (Cell: cell, Number: index + 1)).Where(c => c.Cell.Kind == CellKind.Code).ToList();
             var errors = code.SelectMany(c => c.Cell.Outputs.Where(o => o.Kind == OutputKind.Error)
                 .Select(o => $"cell {c.Number}: {o.ErrorName}: {o.ErrorValue}")).ToList();
-            Assert.True(errors.Count == 0, $"{notebook} failed on the emulated GPU:\n{string.Join("\n", errors)}\n\n{EmulatedGpu.Tail(log)}");
+            Assert.True(errors.Count == 0, $"{notebook} failed on the emulated GPU of compute capability {computeCapability / 10}.{computeCapability % 10}:\n{string.Join("\n", errors)}\n\n{EmulatedGpu.Tail(log)}");
             var notRun = code.Where(c => c.Cell.ExecutionCount is null).Select(c => c.Number).ToList();
             Assert.True(notRun.Count == 0, $"{notebook}: cells {string.Join(", ", notRun)} did not run on the emulated GPU (exit code {exit}):\n{EmulatedGpu.Tail(log)}");
 
