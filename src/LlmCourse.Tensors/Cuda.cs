@@ -22,6 +22,21 @@ public static class Cuda
     public static string Unavailability => CudaDriver.Unavailability();
 
     /// <summary>
+    /// True when the engine can run on a GPU here: a GPU and its driver (<see cref="IsAvailable"/>), and the two CUDA
+    /// libraries the backend needs besides the driver, NVRTC (which compiles its kernels) and cuBLAS (its matrix
+    /// products). A machine with an NVIDIA driver but no CUDA toolkit has the first and not the others. What a notebook
+    /// should test before it picks the GPU; <see cref="Problems"/> says what is missing.
+    /// </summary>
+    public static bool IsUsable => Problems.Count == 0;
+
+    /// <summary>
+    /// What keeps the engine off the GPU here, one line each with what to do (the driver or GPU missing, NVRTC or cuBLAS
+    /// not found); empty when <see cref="IsUsable"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Problems =>
+        !IsAvailable ? [Unavailability] : new[] { Nvrtc.LoadError, Cublas.LoadError }.OfType<string>().ToList();
+
+    /// <summary>
     /// Whether the GPU has bf16 tensor cores: compute capability 8.0 and up (A100, L4, H100...), PyTorch's
     /// <c>torch.cuda.is_bf16_supported()</c>. Below that (a T4, a V100) mixed precision means float16, with loss scaling.
     /// </summary>

@@ -43,7 +43,7 @@ public sealed class SystemReport : View
     public required IReadOnlyList<(string Name, bool Supported)> CpuFeatures { get; init; }
     public required IReadOnlyList<NativeLibraryStatus> Cuda { get; init; }
 
-    /// <summary>Whether the engine's CUDA backend can run here, and if not, why (<see cref="Tensors.Cuda.Unavailability"/>).</summary>
+    /// <summary>Whether the engine's CUDA backend can run here, and if not, why (<see cref="Tensors.Cuda.Problems"/>).</summary>
     public required string GpuBackend { get; init; }
     public required string? DataDirectory { get; init; }
     public required string CacheDirectory { get; init; }
@@ -102,6 +102,9 @@ public sealed class SystemReport : View
         {
             if (!Tensors.Cuda.IsAvailable) return $"not usable: {Tensors.Cuda.Unavailability}";
             var gpu = Tensors.Cuda.Describe();
+            if (!Tensors.Cuda.IsUsable)
+                return $"not usable: {gpu.Name} is there, but {string.Join(" ", Tensors.Cuda.Problems)} (the engine compiles its kernels " +
+                       "with NVRTC and multiplies with cuBLAS; the driver alone is not enough)";
             var peak = ModelFlops.DataSheetPeak(gpu.Name);
             return $"usable: Device.Cuda(0) is {gpu}; " +
                    (peak is null ? "no data-sheet peak known, so no MFU (set TrainingOptions.PeakFlops)" : $"MFU against {peak}") +

@@ -93,7 +93,7 @@ public sealed class LessonNotebookTests(ITestOutputHelper output)
     {
         var llmcourse = NotebookReader.Load(path).Metadata["llmcourse"];
         var full = Optional(llmcourse, "fullChecks") ?? DeclaredChecks(path);
-        return full + (LlmCourse.Tensors.Device.IsCudaAvailable ? Optional(llmcourse, "gpuChecks") ?? 0 : 0);
+        return full + (LlmCourse.Tensors.Cuda.IsUsable ? Optional(llmcourse, "gpuChecks") ?? 0 : 0);
     }
 
     static int? Optional(System.Text.Json.Nodes.JsonNode? llmcourse, string key) =>

@@ -89,6 +89,10 @@ public sealed class TensorBasicsTests
         {
             var e = Assert.Throws<InvalidOperationException>(() => Tensor.Zeros([2], DType.Float32, Device.Cuda()));
             Assert.Contains("cuda:0", e.Message);
+            // Not usable either, and the one problem is the driver's reason.
+            Assert.False(Tensors.Cuda.IsUsable);
+            Assert.Equal([Tensors.Cuda.Unavailability], Tensors.Cuda.Problems);
+            Assert.NotEqual("", Tensors.Cuda.Unavailability);
         }
     }
 }
