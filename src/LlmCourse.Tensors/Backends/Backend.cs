@@ -282,6 +282,21 @@ internal abstract class Backend
         foreach (var t in tensors) t.Backend.BinaryScalar(BinaryOp.Mul, t, factor, false, t);
     }
 
+    /// <summary>
+    /// Gradient clipping on this device (<see cref="Optim.GradClip"/>): the global L2 norm of the tensors (sums of
+    /// squares in double precision), then every tensor scaled by max_norm / (norm + 1e-6) where that is below 1 (or
+    /// NaN). Returns the norm before clipping as a one-element float32 tensor on this device, not read back: a GPU
+    /// queues all of it and the host waits only when someone reads the norm (PyTorch's <c>clip_grad_norm_</c> returns
+    /// a tensor the same way). Here the norm is computed on the host first.
+    /// </summary>
+    public virtual Tensor ClipToGlobalNorm(IReadOnlyList<Tensor> tensors, float maxNorm)
+    {
+        var total = (float)Math.Sqrt(SumOfSquares(tensors));
+        var coefficient = maxNorm / (total + 1e-6f);
+        if (coefficient < 1f || float.IsNaN(coefficient)) ScaleInPlace(tensors, coefficient);
+        return Tensor.FromArray([total], [1], tensors.Count > 0 ? tensors[0].Device : Device.Cpu);
+    }
+
     public abstract void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, in AdamStepArgs args);
 
     /// <summary>A whole step's updates (every parameter on this device): a GPU runs them in one launch. One by one here.</summary>

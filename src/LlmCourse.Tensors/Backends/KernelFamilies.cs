@@ -24,7 +24,7 @@ internal static class KernelFamilies
             or "Copy" or "Generate" or "RoundTo" or "MatMulOperand" or "ScaleInPlace" => Elementwise,
         "LayerNorm" or "LayerNormBackward" => Norms,
         "Softmax" or "SoftmaxBackward" or "CrossEntropy" or "CrossEntropyBackward" => SoftmaxAndLoss,
-        "Reduce" or "CumSum" or "TopK" or "SumOfSquares" or "FindNonFinite" => Reductions,
+        "Reduce" or "CumSum" or "TopK" or "SumOfSquares" or "FindNonFinite" or "ClipToGlobalNorm" => Reductions,
         "CheckIndices" or "IndexSelect" or "IndexAdd" or "Gather" or "ScatterAdd" => Indexing,
         "AdamStep" => Optimizer,
         "Allocate" or "ReadElement" or "Upload" or "Download" => Memory,

@@ -323,6 +323,9 @@ internal sealed class ProfilingBackend(Backend inner, OpProfiler profiler) : Bac
         try { inner.RoundTo(precision, x, y); } finally { End("RoundTo", start); }
     }
 
+    public override Tensor ClipToGlobalNorm(IReadOnlyList<Tensor> tensors, float maxNorm) =>
+        Time("ClipToGlobalNorm", () => inner.ClipToGlobalNorm(tensors, maxNorm));
+
     public override void ScaleInPlace(IReadOnlyList<Tensor> tensors, float factor)
     {
         var start = Begin();

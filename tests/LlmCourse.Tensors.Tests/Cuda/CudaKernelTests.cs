@@ -637,6 +637,44 @@ public sealed class CudaKernelTests(ITestOutputHelper output)
         Assert.Equal((false, true), withInf.Backend.FindNonFinite(withInf));
     }
 
+    /// <summary>
+    /// Clipping with the norm left on the GPU: the sums of squares, the coefficient and the rescale are queued with no
+    /// host wait (PyTorch's clip_grad_norm_ does not wait either), and the one wait comes when the norm is read. The
+    /// result is bit for bit the two-pass path's (the same sum-of-squares kernels read back, the coefficient on the
+    /// host, then the rescale), clipping or not, and a NaN spreads to every gradient as it does there.
+    /// </summary>
+    [Fact]
+    public void ClippingQueuesWithoutAWait_AndMatchesTheTwoPassPathBitForBit()
+    {
+        Require();
+        static Backends.Cuda.CudaDevice Dev() => Backends.Cuda.CudaBackend.For(0).Gpu;
+        var sizes = new[] { 7, 1000, 33, 300_001 };
+        foreach (var (maxNorm, nan) in new[] { (0.5f, false), (1e6f, false), (1f, true) })
+        {
+            var grads = sizes.Select((n, i) => Randn((ulong)(400 + i), n) * 3f).ToArray();
+            if (nan) grads[2] = Tensor.FromArray([.. grads[2].ToArray().Select((v, j) => j == 5 ? float.NaN : v)]);
+            var twoPass = grads.Select(g => Tensor.Zeros(g.Shape.ToArray(), DType.Float32, Gpu.Device).WithGrad()).ToArray();
+            var queued = grads.Select(g => Tensor.Zeros(g.Shape.ToArray(), DType.Float32, Gpu.Device).WithGrad()).ToArray();
+            for (var i = 0; i < sizes.Length; i++) (twoPass[i].grad, queued[i].grad) = (grads[i].To(Gpu.Device), grads[i].To(Gpu.Device));
+
+            var total = GradClip.GradNorm(twoPass);
+            var coefficient = maxNorm / (total + 1e-6f);
+            var clips = coefficient < 1f || float.IsNaN(coefficient);
+            Assert.Equal(maxNorm < 1e6f, clips);   // the cases: clipping, not clipping, a NaN
+            if (clips) twoPass[0].Backend.ScaleInPlace([.. twoPass.Select(p => p.grad!)], coefficient);
+
+            var waits = Dev().HostWaits;
+            var norm = GradClip.ClipGradNormAsTensor(queued, maxNorm);
+            Assert.Equal(waits, Dev().HostWaits);
+            Assert.Equal(Gpu.Device, norm.Device);
+            Assert.Equal(BitConverter.SingleToInt32Bits(total), BitConverter.SingleToInt32Bits(norm.Item()));
+            Assert.Equal(waits + 1, Dev().HostWaits);
+            for (var i = 0; i < sizes.Length; i++) Assert.Equal(twoPass[i].grad!.ToArray(), queued[i].grad!.ToArray());
+            Assert.Equal(nan, float.IsNaN(queued[3].grad!.ToArray()[0]));
+            Assert.Equal(clips, !grads[1].ToArray().SequenceEqual(queued[1].grad!.ToArray()));   // changed exactly when it should
+        }
+    }
+
     [Fact]
     public void AnOpOnTwoDevicesNamesBoth()
     {

@@ -142,6 +142,28 @@ public sealed class OptimizerTests
         Assert.Equal(1f, MathF.Sqrt(a.Grad!.ToArray().Concat(b.Grad!.ToArray()).Sum(v => v * v)), 5);
     }
 
+    /// <summary>
+    /// The norm left as a tensor changes nothing else: the same norm and the same clipped gradients, bit for bit, as
+    /// ClipGradNorm, when clipping, when not, and with a NaN (which spreads to every gradient, as in PyTorch).
+    /// </summary>
+    [Theory]
+    [InlineData(0.5f, false)]
+    [InlineData(100f, false)]
+    [InlineData(1f, true)]
+    public void ClipGradNormAsTensor_IsClipGradNorm_WithTheNormLeftOnTheDevice(float maxNorm, bool nan)
+    {
+        var values = new[] { new[] { 0.3f, -1.7f, 2.2f }, new[] { 0.01f }, new[] { -4f, 0.5f } };
+        if (nan) values[1][0] = float.NaN;
+        var (read, left) = (values.Select(v => Param(new float[v.Length])).ToArray(), values.Select(v => Param(new float[v.Length])).ToArray());
+        for (var i = 0; i < values.Length; i++) { SetGrad(read[i], values[i]); SetGrad(left[i], values[i]); }
+        var norm = GradClip.ClipGradNorm(read, maxNorm);
+        var tensor = GradClip.ClipGradNormAsTensor(left, maxNorm);
+        Assert.Equal([1], tensor.Shape);
+        Assert.Equal(BitConverter.SingleToInt32Bits(norm), BitConverter.SingleToInt32Bits(tensor.Item()));
+        for (var i = 0; i < values.Length; i++) Assert.Equal(read[i].Grad!.ToArray(), left[i].Grad!.ToArray());
+        if (!nan && maxNorm < 1f) Assert.NotEqual(values[0], read[0].Grad!.ToArray());   // it did clip
+    }
+
     [Fact]
     public void GradNormIsTheNormOfAllGradientsTogether_AndChangesNothing()
     {

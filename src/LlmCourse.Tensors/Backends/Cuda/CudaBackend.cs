@@ -312,6 +312,19 @@ internal sealed unsafe partial class CudaBackend : Backend
     {
         var inputs = tensors.Select(t => ContiguousAs(t, DType.Float32)).Where(c => c.Count > 0).ToList();
         if (inputs.Count == 0) return 0;
+        var (total, _, _) = QueueSumOfSquares(inputs);
+        double result = 0;
+        DeviceToHost(P(total), new Span<byte>(&result, 8));
+        GC.KeepAlive(inputs);   // contiguous copies, held until their kernels are queued
+        return result;
+    }
+
+    /// <summary>
+    /// The two launches of <see cref="SumOfSquares(IReadOnlyList{Tensor})"/> (contiguous float32 inputs, none empty):
+    /// the sum of squares left on the device as one double, and the table of spans with its number of blocks.
+    /// </summary>
+    (Tensor Total, Tensor Spans, int Blocks) QueueSumOfSquares(IReadOnlyList<Tensor> inputs)
+    {
         var (spans, blocks) = Spans(inputs, 1024);
         var partial = Temp([2 * blocks], DType.Float32);   // doubles
         var total = Temp([2], DType.Float32);              // one double
@@ -325,10 +338,7 @@ internal sealed unsafe partial class CudaBackend : Backend
         sum.Add(blocks);
         sum.Add(P(total));
         Dev.Launch("reduce.cu", "sum_partials_d", 1, 1, CudaDevice.Threads, 0, ref sum);
-        double result = 0;
-        DeviceToHost(P(total), new Span<byte>(&result, 8));
-        GC.KeepAlive(inputs);   // contiguous copies, held until their kernels are queued
-        return result;
+        return (total, spans, blocks);
     }
 
     /// <summary>Contiguous float32 tensors (gradients) scaled in one launch; anything else one by one.</summary>
@@ -345,6 +355,31 @@ internal sealed unsafe partial class CudaBackend : Backend
         args.Add(factor);
         Dev.Launch("elementwise.cu", "scale_multi", (uint)blocks, 1, CudaDevice.Threads, 0, ref args);
         GC.KeepAlive(spans);
+    }
+
+    /// <summary>
+    /// Clipping queued whole: sum_squares_multi and sum_partials_d leave the sum of squares on the device, and one
+    /// launch of clip_multi reads it, computes the norm and the coefficient, and rescales every tensor where needed; the
+    /// norm stays on the device. No wait: the host reads the norm when it wants it (one wait, like SumOfSquares's).
+    /// Tensors that are not contiguous float32 (never a gradient here) take the base class's path.
+    /// </summary>
+    public override Tensor ClipToGlobalNorm(IReadOnlyList<Tensor> tensors, float maxNorm)
+    {
+        if (tensors.Any(t => !(t.contiguous && t.DType == DType.Float32))) return base.ClipToGlobalNorm(tensors, maxNorm);
+        var norm = Temp([1], DType.Float32, zeroed: true);
+        var direct = tensors.Where(t => t.Count > 0).ToList();
+        if (direct.Count == 0) return norm;
+        var (total, squares, squareBlocks) = QueueSumOfSquares(direct);
+        // The rescale strides over each tensor with the blocks its sum of squares had: one table uploaded, not two.
+        var clip = new KernelArgs();
+        clip.Add(P(squares));
+        clip.Add(direct.Count);
+        clip.Add(P(total));
+        clip.Add(maxNorm);
+        clip.Add(P(norm));
+        Dev.Launch("elementwise.cu", "clip_multi", (uint)squareBlocks, 1, CudaDevice.Threads, 0, ref clip);
+        GC.KeepAlive(squares);
+        return norm;
     }
 
     /// <summary>

@@ -298,13 +298,25 @@ extern "C" __global__ void round_to(int precision, float* y, const float* x, i64
 
 // x *= factor for many float32 tensors in one launch (gradient clipping's rescale): the one rounding of
 // binary_scalar's multiply, each tensor strided over by its own blocks.
-extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float factor) {
+__device__ __forceinline__ void scale_span(const TensorSpan* spans, int count, float factor) {
     const int t = span_of_block(spans, count);
     i64 local, blocks;
     span_blocks(spans, count, t, &local, &blocks);
     float* x = (float*)spans[t].address;
     const i64 n = spans[t].n;
     for (i64 i = local * blockDim.x + threadIdx.x; i < n; i += blocks * blockDim.x) x[i] = x[i] * factor;
+}
+
+extern "C" __global__ void scale_multi(const TensorSpan* spans, int count, float factor) { scale_span(spans, count, factor); }
+
+// Gradient clipping with no read-back: the global norm from sum_partials_d's total (a double sum of squares), the
+// coefficient max_norm / (norm + 1e-6) with GradClip's float roundings, and, where it is below 1 (or NaN), scale_span's
+// rescale; block 0 stores the norm for whoever reads it later. Every block computes the same two roundings.
+extern "C" __global__ void clip_multi(const TensorSpan* spans, int count, const double* sumOfSquares, float maxNorm, float* norm) {
+    const float total = (float)sqrt(*sumOfSquares);
+    const float factor = maxNorm / (total + 1e-6f);
+    if (blockIdx.x == 0 && threadIdx.x == 0) *norm = total;
+    if (factor < 1.f || factor != factor) scale_span(spans, count, factor);
 }
 
 // A float32 storage held in 16 bits (an autocast product's result, CudaStorage.HeldAs) widened in place of it: exact.
