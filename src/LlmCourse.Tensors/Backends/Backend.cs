@@ -292,8 +292,7 @@ internal abstract class Backend
     public virtual Tensor ClipToGlobalNorm(IReadOnlyList<Tensor> tensors, float maxNorm)
     {
         var total = (float)Math.Sqrt(SumOfSquares(tensors));
-        var coefficient = maxNorm / (total + 1e-6f);
-        if (coefficient < 1f || float.IsNaN(coefficient)) ScaleInPlace(tensors, coefficient);
+        if (Optim.GradClip.ClipCoefficient(total, maxNorm, out var coefficient)) ScaleInPlace(tensors, coefficient);
         return Tensor.FromArray([total], [1], tensors.Count > 0 ? tensors[0].Device : Device.Cpu);
     }
 
