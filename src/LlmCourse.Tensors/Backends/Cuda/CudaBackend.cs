@@ -139,13 +139,8 @@ internal sealed unsafe partial class CudaBackend : Backend
         Copy(staged, destination);
     }
 
-    void HostToDevice(ReadOnlySpan<byte> bytes, ulong destination)
-    {
-        if (bytes.IsEmpty) return;
-        Dev.MakeCurrent();
-        // From pageable memory the driver stages the bytes before returning, so the span may go away after.
-        fixed (byte* p = bytes) CudaDriver.CopyHostToDevice(destination, p, bytes.Length, Dev.Stream);
-    }
+    /// <summary>Through a pinned staging buffer, so the host does not wait for the GPU (<see cref="CudaHostStaging"/>).</summary>
+    void HostToDevice(ReadOnlySpan<byte> bytes, ulong destination) => Dev.Staging.Copy(bytes, destination);
 
     void DeviceToHost(ulong source, Span<byte> bytes)
     {

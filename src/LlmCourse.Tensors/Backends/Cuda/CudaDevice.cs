@@ -36,6 +36,7 @@ internal sealed unsafe class CudaDevice
         MakeCurrent();
         Stream = CudaDriver.CreateStream();
         Allocator = new CudaAllocator(this);
+        Staging = new CudaHostStaging(this);
         Asserts = new CudaDeviceAsserts(this);
         cublas = new Lazy<CublasHandle>(() =>
         {
@@ -62,6 +63,9 @@ internal sealed unsafe class CudaDevice
 
     public CudaAllocator Allocator { get; }
 
+    /// <summary>The pinned buffers uploads go through (<see cref="CudaHostStaging"/>).</summary>
+    public CudaHostStaging Staging { get; }
+
     /// <summary>The deferred checks' error slot, read by <see cref="Synchronize"/>.</summary>
     public CudaDeviceAsserts Asserts { get; }
 
@@ -69,7 +73,7 @@ internal sealed unsafe class CudaDevice
 
     /// <summary>
     /// How many times the host has waited for this device's stream (<see cref="Synchronize"/>: every read-back,
-    /// <c>Cuda.Synchronize()</c>, a profiled kernel). A training step should add one, its loss read-back: tests
+    /// <c>Cuda.Synchronize()</c>, a profiled kernel; <see cref="WaitFor"/>: an upload that found every staging buffer busy). A training step should add one, its loss read-back: tests
     /// count with it.
     /// </summary>
     public long HostWaits => Interlocked.Read(ref hostWaits);
@@ -100,6 +104,14 @@ internal sealed unsafe class CudaDevice
         MakeCurrent();
         Interlocked.Increment(ref hostWaits);
         CudaDriver.SynchronizeStream(Stream);
+    }
+
+    /// <summary>Waits until the work queued before <paramref name="event"/>'s record has finished (a host wait, counted).</summary>
+    public void WaitFor(IntPtr @event)
+    {
+        MakeCurrent();
+        Interlocked.Increment(ref hostWaits);
+        CudaDriver.SynchronizeEvent(@event);
     }
 
     /// <summary>

@@ -16,6 +16,10 @@
 //              thread; everything is serialized by one lock. A launch is refused as CUDA would refuse it
 //              (grid and block limits, more than 48 KiB of dynamic shared memory without
 //              cuFuncSetAttribute), and where the emulator cannot run it (blocks not a multiple of 32 threads).
+//              A copy from page-locked memory (cuMemHostAlloc) is asynchronous as on a GPU: it is queued and runs
+//              only at the next operation of the stream (a launch, GEMM, other copy, memset, free or wait), and an
+//              event recorded after it stays not ready until then. So reusing a staging buffer before its event
+//              has passed overwrites bytes the queued copy has not read yet, and the data that arrives is wrong.
 //   cuBLAS     cublasGemmStridedBatchedEx in double from the documented column-major definition, TF32 inputs
 //              rounded to TF32; every matrix it touches must lie inside one allocation.
 // The device it reports: compute capability $SIMT_CUDA_CC (default 90: the tensor-core paths), 4
@@ -57,7 +61,7 @@ namespace {
 
 constexpr int CUDA_SUCCESS = 0, CUDA_ERROR_INVALID_VALUE = 1, CUDA_ERROR_OUT_OF_MEMORY = 2, CUDA_ERROR_INVALID_DEVICE = 101,
               CUDA_ERROR_INVALID_IMAGE = 200, CUDA_ERROR_INVALID_HANDLE = 400, CUDA_ERROR_NOT_FOUND = 500,
-              CUDA_ERROR_LAUNCH_FAILED = 719;
+              CUDA_ERROR_NOT_READY = 600, CUDA_ERROR_LAUNCH_FAILED = 719;
 constexpr size_t SharedBytes = 227 * 1024;    // an H100's opt-in maximum per block
 constexpr size_t DefaultSharedBytes = 48 * 1024;
 
@@ -87,13 +91,41 @@ bool host_only() {
 
 // What SIMT_CUDA_COUNT=1 prints when the process ends.
 struct Counts {
-    size_t launches = 0, gemms = 0, toDevice = 0, toHost = 0;
+    size_t launches = 0, gemms = 0, toDevice = 0, pinnedToDevice = 0, toHost = 0;
     ~Counts() {
         if (env_int("SIMT_CUDA_COUNT", 0))
-            std::fprintf(stderr, "[simt-cuda] counts: %zu kernel launches, %zu GEMM calls, %zu copies to the device, %zu to the host\n",
-                         launches, gemms, toDevice, toHost);
+            std::fprintf(stderr, "[simt-cuda] counts: %zu kernel launches, %zu GEMM calls, %zu copies to the device, %zu to the host; "
+                         "%zu of the copies to the device from page-locked memory\n",
+                         launches, gemms, toDevice, toHost, pinnedToDevice);
     }
 } counts;
+
+// ---- page-locked host memory, the copies queued from it, events ---------------------------------------
+std::map<uintptr_t, size_t> pinned;   // cuMemHostAlloc's blocks: start -> bytes
+struct QueuedCopy {
+    uint64_t destination;
+    const void* source;
+    size_t bytes;
+};
+std::vector<QueuedCopy> queued;
+uint64_t copiesQueued = 0, copiesDone = 0;   // an event waits for the copies queued before its record
+struct Event {
+    uint64_t after = 0;
+};
+
+bool is_pinned(const void* source, size_t bytes) {
+    auto it = pinned.upper_bound((uintptr_t)source);
+    if (it == pinned.begin()) return false;
+    --it;
+    return (uintptr_t)source + bytes <= it->first + it->second;
+}
+
+// The stream reaches its next operation: the copies queued before it run now, in order.
+void run_queued() {
+    for (const auto& c : queued) std::memcpy((void*)(uintptr_t)c.destination, c.source, c.bytes);
+    queued.clear();
+    copiesDone = copiesQueued;
+}
 
 size_t total_memory() { return (size_t)env_int("SIMT_CUDA_MEMORY_MB", 4096) << 20; }
 
@@ -229,7 +261,11 @@ int cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = total_memory(); return CU
 int cuDevicePrimaryCtxRetain(void** context, int) { *context = (void*)0x1000; return CUDA_SUCCESS; }
 int cuDevicePrimaryCtxRelease_v2(int) { return CUDA_SUCCESS; }
 int cuCtxSetCurrent(void*) { return CUDA_SUCCESS; }
-int cuCtxSynchronize() { return CUDA_SUCCESS; }
+int cuCtxSynchronize() {
+    LOCK;
+    run_queued();
+    return CUDA_SUCCESS;
+}
 
 int cuMemAlloc_v2(uint64_t* address, size_t bytes) {
     LOCK;
@@ -249,6 +285,7 @@ int cuMemAlloc_v2(uint64_t* address, size_t bytes) {
 }
 int cuMemFree_v2(uint64_t address) {
     LOCK;
+    run_queued();
     auto it = allocations.find((uintptr_t)address);
     if (it == allocations.end()) { fail("cuMemFree_v2", "not an allocation"); return CUDA_ERROR_INVALID_VALUE; }
     munmap(it->second.map, it->second.mapBytes);
@@ -266,12 +303,21 @@ int cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes,
     LOCK;
     if (!check_range("cuMemcpyHtoDAsync_v2", destination, bytes)) return CUDA_ERROR_INVALID_VALUE;
     ++counts.toDevice;
+    const bool fromPinned = is_pinned(source, bytes);
+    if (fromPinned) ++counts.pinnedToDevice;
     if (host_only()) return CUDA_SUCCESS;
+    if (fromPinned) {   // DMA from page-locked memory: it runs later, when the stream gets to it
+        queued.push_back({destination, source, bytes});
+        ++copiesQueued;
+        return CUDA_SUCCESS;
+    }
+    run_queued();   // pageable: the driver stages the bytes now, behind what was queued
     std::memcpy((void*)(uintptr_t)destination, source, bytes);
     return CUDA_SUCCESS;
 }
 int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*) {
     LOCK;
+    run_queued();
     if (!check_range("cuMemcpyDtoHAsync_v2", source, bytes)) return CUDA_ERROR_INVALID_VALUE;
     ++counts.toHost;
     if (host_only()) std::memset(destination, 0, bytes);
@@ -280,6 +326,7 @@ int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*
 }
 int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, void*) {
     LOCK;
+    run_queued();
     if (!check_range("cuMemcpyDtoDAsync_v2 (destination)", destination, bytes) || !check_range("cuMemcpyDtoDAsync_v2 (source)", source, bytes))
         return CUDA_ERROR_INVALID_VALUE;
     if (host_only()) return CUDA_SUCCESS;
@@ -288,6 +335,7 @@ int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, vo
 }
 int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) {
     LOCK;
+    run_queued();
     if (!check_range("cuMemsetD32Async", destination, count * 4)) return CUDA_ERROR_INVALID_VALUE;
     if (host_only()) return CUDA_SUCCESS;
     auto* p = (unsigned*)(uintptr_t)destination;
@@ -296,6 +344,7 @@ int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) 
 }
 int cuMemsetD16Async(uint64_t destination, unsigned short value, size_t count, void*) {
     LOCK;
+    run_queued();
     if (!check_range("cuMemsetD16Async", destination, count * 2)) return CUDA_ERROR_INVALID_VALUE;
     if (host_only()) return CUDA_SUCCESS;
     auto* p = (unsigned short*)(uintptr_t)destination;
@@ -304,7 +353,52 @@ int cuMemsetD16Async(uint64_t destination, unsigned short value, size_t count, v
 }
 int cuStreamCreate(void** stream, unsigned) { *stream = (void*)0x2000; return CUDA_SUCCESS; }
 int cuStreamDestroy_v2(void*) { return CUDA_SUCCESS; }
-int cuStreamSynchronize(void*) { return CUDA_SUCCESS; }
+int cuStreamSynchronize(void*) {
+    LOCK;
+    run_queued();
+    return CUDA_SUCCESS;
+}
+
+int cuMemHostAlloc(void** pointer, size_t bytes, unsigned) {
+    LOCK;
+    if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    void* p = std::malloc(bytes);
+    if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
+    pinned[(uintptr_t)p] = bytes;
+    *pointer = p;
+    return CUDA_SUCCESS;
+}
+int cuMemFreeHost(void* pointer) {
+    LOCK;
+    auto it = pinned.find((uintptr_t)pointer);
+    if (it == pinned.end()) { fail("cuMemFreeHost", "not a block of cuMemHostAlloc"); return CUDA_ERROR_INVALID_VALUE; }
+    run_queued();   // as CUDA: freeing page-locked memory waits for the copies from it
+    pinned.erase(it);
+    std::free(pointer);
+    return CUDA_SUCCESS;
+}
+int cuEventCreate(void** event, unsigned) {
+    *event = new Event{};
+    return CUDA_SUCCESS;
+}
+int cuEventDestroy_v2(void* event) {
+    delete (Event*)event;
+    return CUDA_SUCCESS;
+}
+int cuEventRecord(void* event, void*) {
+    LOCK;
+    ((Event*)event)->after = copiesQueued;
+    return CUDA_SUCCESS;
+}
+int cuEventQuery(void* event) {
+    LOCK;
+    return copiesDone >= ((Event*)event)->after ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+}
+int cuEventSynchronize(void* event) {
+    LOCK;
+    if (copiesDone < ((Event*)event)->after) run_queued();
+    return CUDA_SUCCESS;
+}
 
 int cuModuleLoadData(void** module, const void* image) {
     LOCK;
@@ -357,6 +451,7 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     }
     if (std::getenv("SIMT_CUDA_TRACE")) std::fprintf(stderr, "[simt-cuda] %s <<<(%u, %u, %u), %u, %u>>>\n", f.name.c_str(), gx, gy, gz, bx, shared);
     ++counts.launches;
+    run_queued();
     if (!host_only()) f.entry(dim3{gx, gy, gz}, bx, args);
     return CUDA_SUCCESS;
 }
@@ -373,6 +468,7 @@ constexpr ErrorName Errors[] = {
     {CUDA_ERROR_INVALID_IMAGE, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
     {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
     {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {CUDA_ERROR_NOT_READY, "CUDA_ERROR_NOT_READY", "device not ready"},
     {CUDA_ERROR_LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
 };
 static const ErrorName* error_entry(int error) {
@@ -513,6 +609,7 @@ int cublasGemmStridedBatchedEx(void*, int transa, int transb, int m, int n, int 
                                const void* a, int aType, int lda, long long strideA, const void* b, int bType, int ldb, long long strideB,
                                const void* betaPointer, void* c, int cType, int ldc, long long strideC, int batch, int computeType, int) {
     LOCK;
+    run_queued();
     if (m < 0 || n < 0 || k < 0 || batch < 0 || ldc < std::max(1, m) || lda < std::max(1, transa == 0 ? m : k) ||
         ldb < std::max(1, transb == 0 ? k : n) || transa < 0 || transa > 2 || transb < 0 || transb > 2) {
         char text[200];

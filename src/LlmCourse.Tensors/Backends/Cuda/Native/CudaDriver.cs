@@ -14,6 +14,7 @@ internal static unsafe class CudaDriver
     public const int CUDA_SUCCESS = 0;
     public const int CUDA_ERROR_OUT_OF_MEMORY = 2;
     public const int CUDA_ERROR_NO_DEVICE = 100;
+    public const int CUDA_ERROR_NOT_READY = 600;
 
     // CUdevice_attribute values (cuda.h)
     public const int AttrMultiprocessorCount = 16;
@@ -49,6 +50,12 @@ internal static unsafe class CudaDriver
         public required delegate* unmanaged<IntPtr*, uint, int> cuStreamCreate;
         public required delegate* unmanaged<IntPtr, int> cuStreamDestroy;
         public required delegate* unmanaged<IntPtr, int> cuStreamSynchronize;
+        public required delegate* unmanaged<void**, nuint, uint, int> cuMemHostAlloc;
+        public required delegate* unmanaged<void*, int> cuMemFreeHost;
+        public required delegate* unmanaged<IntPtr*, uint, int> cuEventCreate;
+        public required delegate* unmanaged<IntPtr, IntPtr, int> cuEventRecord;
+        public required delegate* unmanaged<IntPtr, int> cuEventQuery;
+        public required delegate* unmanaged<IntPtr, int> cuEventSynchronize;
         public required delegate* unmanaged<IntPtr*, void*, int> cuModuleLoadData;
         public required delegate* unmanaged<IntPtr, int> cuModuleUnload;
         public required delegate* unmanaged<IntPtr*, IntPtr, byte*, int> cuModuleGetFunction;
@@ -94,6 +101,12 @@ internal static unsafe class CudaDriver
                 cuStreamCreate = (delegate* unmanaged<IntPtr*, uint, int>)lib.Export("cuStreamCreate"),
                 cuStreamDestroy = (delegate* unmanaged<IntPtr, int>)lib.Export("cuStreamDestroy_v2"),
                 cuStreamSynchronize = (delegate* unmanaged<IntPtr, int>)lib.Export("cuStreamSynchronize"),
+                cuMemHostAlloc = (delegate* unmanaged<void**, nuint, uint, int>)lib.Export("cuMemHostAlloc"),
+                cuMemFreeHost = (delegate* unmanaged<void*, int>)lib.Export("cuMemFreeHost"),
+                cuEventCreate = (delegate* unmanaged<IntPtr*, uint, int>)lib.Export("cuEventCreate"),
+                cuEventRecord = (delegate* unmanaged<IntPtr, IntPtr, int>)lib.Export("cuEventRecord"),
+                cuEventQuery = (delegate* unmanaged<IntPtr, int>)lib.Export("cuEventQuery"),
+                cuEventSynchronize = (delegate* unmanaged<IntPtr, int>)lib.Export("cuEventSynchronize"),
                 cuModuleLoadData = (delegate* unmanaged<IntPtr*, void*, int>)lib.Export("cuModuleLoadData"),
                 cuModuleUnload = (delegate* unmanaged<IntPtr, int>)lib.Export("cuModuleUnload"),
                 cuModuleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, byte*, int>)lib.Export("cuModuleGetFunction"),
@@ -252,6 +265,37 @@ internal static unsafe class CudaDriver
     public static int DestroyStream(IntPtr stream) => A.cuStreamDestroy(stream);
 
     public static void SynchronizeStream(IntPtr stream) => Check(A.cuStreamSynchronize(stream), "cuStreamSynchronize");
+
+    /// <summary>Page-locked host memory (the GPU copies from it by DMA, with no staging); cuMemHostAlloc's status is returned, not thrown.</summary>
+    public static int TryAllocHost(long bytes, out IntPtr pointer)
+    {
+        void* p;
+        var status = A.cuMemHostAlloc(&p, (nuint)bytes, 0);
+        pointer = (IntPtr)p;
+        return status;
+    }
+
+    public static int FreeHost(IntPtr pointer) => A.cuMemFreeHost((void*)pointer);
+
+    public static IntPtr CreateEvent()
+    {
+        IntPtr e;
+        Check(A.cuEventCreate(&e, 2 /* CU_EVENT_DISABLE_TIMING: cheaper to record and query */), "cuEventCreate");
+        return e;
+    }
+
+    public static void RecordEvent(IntPtr @event, IntPtr stream) => Check(A.cuEventRecord(@event, stream), "cuEventRecord");
+
+    /// <summary>True when the work queued before the event's record has finished; does not wait.</summary>
+    public static bool EventDone(IntPtr @event)
+    {
+        var status = A.cuEventQuery(@event);
+        if (status == CUDA_ERROR_NOT_READY) return false;
+        Check(status, "cuEventQuery");
+        return true;
+    }
+
+    public static void SynchronizeEvent(IntPtr @event) => Check(A.cuEventSynchronize(@event), "cuEventSynchronize");
 
     public static IntPtr LoadModule(byte[] image)
     {
