@@ -38,7 +38,8 @@ public sealed record PreferenceOptions
 /// <summary>
 /// One optimizer step of DPO/IPO: the loss; the mean log-ratio margin h; the mean policy log-probabilities
 /// of the chosen and the rejected responses (both can fall while h rises); their implicit rewards
-/// β·log(π/π_ref); and the preference accuracy (implicit reward of chosen &gt; rejected).
+/// β·log(π/π_ref); and the preference accuracy (implicit reward of chosen &gt; rejected, a tie counting half:
+/// the first step, where the policy still equals its reference, scores 50 %).
 /// </summary>
 [TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record PreferenceStep(int Step, int TotalSteps, int Epoch, double Loss, double Margin,
@@ -51,7 +52,6 @@ public sealed class PreferenceTrainer
 {
     readonly Gpt policy;
     readonly IReadOnlyList<EncodedPreference> pairs;
-    readonly ReferenceLogProbs referenceChosen, referenceRejected;
     readonly AdamW optimizer;
     readonly Tensor[] parameters;
     readonly WarmupCosineLr schedule;
@@ -67,10 +67,10 @@ public sealed class PreferenceTrainer
         this.policy = policy;
         this.pairs = pairs;
         clock.Start();
-        referenceChosen = new ReferenceLogProbs(reference, pairs.Select(p => p.ChosenSequence).ToArray(), options.Reduction);
-        referenceRejected = new ReferenceLogProbs(reference, pairs.Select(p => p.RejectedSequence).ToArray(), options.Reduction);
+        ReferenceChosen = new ReferenceLogProbs(reference, pairs.Select(p => p.ChosenSequence).ToArray(), options.Reduction);
+        ReferenceRejected = new ReferenceLogProbs(reference, pairs.Select(p => p.RejectedSequence).ToArray(), options.Reduction);
         clock.Stop();
-        ForwardPasses = referenceChosen.ForwardPasses + referenceRejected.ForwardPasses;
+        ForwardPasses = ReferenceChosen.ForwardPasses + ReferenceRejected.ForwardPasses;
         parameters = policy.Parameters().ToArray();
         optimizer = Trainer.CreateOptimizer(policy, new TrainingOptions { LearningRate = options.LearningRate, WeightDecay = options.WeightDecay });
         TotalSteps = options.Epochs * ((pairs.Count + options.BatchSize - 1) / options.BatchSize);
@@ -79,6 +79,11 @@ public sealed class PreferenceTrainer
     }
 
     public PreferenceOptions Options { get; }
+
+    /// <summary>The reference's log-probabilities of the chosen and the rejected responses, pair by pair, computed once.</summary>
+    public ReferenceLogProbs ReferenceChosen { get; }
+    public ReferenceLogProbs ReferenceRejected { get; }
+
     public int TotalSteps { get; }
     public int Step { get; private set; }
     public List<PreferenceStep> History { get; } = [];
@@ -116,8 +121,8 @@ public sealed class PreferenceTrainer
             var logProbs = SequenceLogProbs.Compute(policy, batch, Options.Reduction);     // (2B): chosen then rejected
             var chosen = logProbs.Narrow(0, 0, rows.Length);
             var rejected = logProbs.Narrow(0, rows.Length, rows.Length);
-            var refChosen = referenceChosen.Gather(rows);
-            var refRejected = referenceRejected.Gather(rows);
+            var refChosen = ReferenceChosen.Gather(rows);
+            var refRejected = ReferenceRejected.Gather(rows);
             var loss = Loss(chosen, rejected, refChosen, refRejected);
             optimizer.ZeroGrad();
             loss.Backward();
@@ -131,7 +136,7 @@ public sealed class PreferenceTrainer
             var rewardRejected = Dpo.ImplicitReward(rejected, refRejected, Options.Beta).ToArray();
             var record = new PreferenceStep(Step, TotalSteps, epoch, loss.Item(), margin.Average(),
                 chosen.ToArray().Average(), rejected.ToArray().Average(), rewardChosen.Average(), rewardRejected.Average(),
-                rewardChosen.Zip(rewardRejected).Count(z => z.First > z.Second) / (double)rows.Length, clock.Elapsed);
+                BradleyTerry.Accuracy(rewardChosen.Zip(rewardRejected, (c, r) => (double)c - r)), clock.Elapsed);
             clock.Stop();
             History.Add(record);
             records.Add(record);
@@ -149,6 +154,6 @@ public sealed class PreferenceTrainer
         var rc = SequenceLogProbs.Evaluate(reference, heldOut.Select(p => p.ChosenSequence).ToArray(), Options.Reduction);
         var rr = SequenceLogProbs.Evaluate(reference, heldOut.Select(p => p.RejectedSequence).ToArray(), Options.Reduction);
         var margins = Enumerable.Range(0, heldOut.Count).Select(i => (pc[i] - rc[i]) - (pr[i] - rr[i])).ToArray();
-        return (margins.Average(), margins.Count(m => m > 0) / (double)margins.Length);
+        return (margins.Average(), BradleyTerry.Accuracy(margins));
     }
 }

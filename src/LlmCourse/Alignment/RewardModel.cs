@@ -76,14 +76,10 @@ public sealed class RewardModel : Module
     {
         var chosen = Score(pairs.Select(p => p.ChosenSequence).ToArray());
         var rejected = Score(pairs.Select(p => p.RejectedSequence).ToArray());
-        double correct = 0, loss = 0;
-        for (var i = 0; i < pairs.Count; i++)
-        {
-            var d = chosen[i] - rejected[i];
-            correct += d > 0 ? 1 : d == 0 ? 0.5 : 0;
-            loss += d > 0 ? Math.Log(1 + Math.Exp(-d)) : -d + Math.Log(1 + Math.Exp(d));   // −log σ(d), stable both ways
-        }
-        return (correct / pairs.Count, loss / pairs.Count);
+        var differences = Enumerable.Range(0, pairs.Count).Select(i => chosen[i] - rejected[i]).ToArray();
+        // −log σ(d), stable both ways
+        var loss = differences.Average(d => d > 0 ? Math.Log(1 + Math.Exp(-d)) : -d + Math.Log(1 + Math.Exp(d)));
+        return (BradleyTerry.Accuracy(differences), loss);
     }
 }
 
@@ -149,7 +145,7 @@ public static class RewardModelTrainer
                 optimizer.Step();
                 var margins = (chosen - rejected).ToArray();
                 step++;
-                var record = new RewardTrainingStep(step, total, epoch, loss.Item(), margins.Count(m => m > 0) / (double)margins.Length, clock.Elapsed);
+                var record = new RewardTrainingStep(step, total, epoch, loss.Item(), BradleyTerry.Accuracy(margins.Select(m => (double)m)), clock.Elapsed);
                 history.Add(record);
                 options.Progress?.Invoke(record);
             }

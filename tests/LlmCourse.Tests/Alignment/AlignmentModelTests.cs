@@ -142,4 +142,32 @@ public sealed class AlignmentModelTests
         var (margin, accuracy) = trainer.Evaluate(pairs, reference);
         Assert.True(margin > 1 && accuracy == 1);
     }
+
+    [Fact]
+    public void PreferenceTrainer_BeforeItLearns_RanksEveryPairAsATie_AndScoresHalf_AndItsCacheIsTheReferences()
+    {
+        var policy = Tiny();
+        var reference = Policies.Copy(policy);
+        var pairs = Enumerable.Range(0, 8).Select(i => new EncodedPreference(Chars.Encode("ab"), Chars.Encode("a" + (char)('b' + i % 6)), Chars.Encode("hh"))).ToList();
+        var trainer = new PreferenceTrainer(policy, reference, pairs, new PreferenceOptions { BatchSize = 8, LearningRate = 1e-3f, WarmupSteps = 0 });
+        // The policy still equals its reference: every margin is 0, a tie, which counts half (a coin flip's score), not as wrong.
+        var (margin, accuracy) = trainer.Evaluate(pairs, reference);
+        Assert.Equal(0, margin);
+        Assert.Equal(0.5, accuracy);
+        var first = trainer.RunEpoch()[0];   // measured on the batch's forward pass, before the update
+        Assert.Equal(0, first.Margin);
+        Assert.Equal(0.5, first.Accuracy);
+        // The trainer's cache holds the reference's values: a fresh forward pass of the reference gives them.
+        var fresh = SequenceLogProbs.Evaluate(reference, pairs.Select(p => p.ChosenSequence).ToArray());
+        for (var i = 0; i < pairs.Count; i++) Assert.Equal(fresh[i], trainer.ReferenceChosen[i], 5);
+        Assert.Equal(SequenceLogProbs.Evaluate(reference, [pairs[3].RejectedSequence])[0], trainer.ReferenceRejected[3], 5);
+    }
+
+    [Fact]
+    public void BradleyTerryAccuracy_CountsATieAsHalf()
+    {
+        Assert.Equal((1 + 0 + 0.5 + 1) / 4.0, BradleyTerry.Accuracy([1.5, -0.2, 0, 3]));
+        Assert.Equal(0.5, BradleyTerry.Accuracy([0, 0, 0]));
+        Assert.True(double.IsNaN(BradleyTerry.Accuracy([])));
+    }
 }
