@@ -5,11 +5,13 @@ namespace LlmCourse.Alignment;
 /// <summary>
 /// A character tokenizer grown for chat: the pretrained model's characters keep their ids
 /// (0 … V−1), then come the characters the instruction tasks need that the pretraining text lacked
-/// (digits, '+', '=' in TinyShakespeare's case), then the chat template's special tokens. Keeping the
+/// (in TinyShakespeare's case '+' and nine of the ten digits), then the chat template's special tokens. Keeping the
 /// old ids where they were is what lets the pretrained embedding rows be copied over unchanged.
-/// Ordinary text never encodes to a special token (<see cref="Encode"/> reads "&lt;|user_end|&gt;" as
-/// eleven characters), so a user cannot forge a turn boundary; only <see cref="ChatTemplate"/> places
-/// special ids.
+/// Ordinary text never encodes to a special token: <see cref="Encode"/> maps characters only, so a
+/// user cannot forge a turn boundary and only <see cref="ChatTemplate"/> places special ids. The string
+/// "&lt;|user_end|&gt;" would be twelve ordinary characters where the vocabulary has them all; TinyShakespeare's
+/// has no '&lt;', '|', '_' or '&gt;', so there <see cref="Encode"/> throws on it (a byte-level BPE, which
+/// can encode any text, would turn it into a few ordinary tokens).
 /// </summary>
 public sealed class ChatTokenizer : ITokenizer
 {
@@ -53,7 +55,8 @@ public sealed class ChatTokenizer : ITokenizer
 
     public bool IsSpecial(int id) => id >= characters.VocabSize && id < VocabSize;
 
-    /// <summary>Plain text to character ids; special-token strings are read as ordinary characters.</summary>
+    /// <summary>Plain text to character ids; special-token strings are read as ordinary characters (and a
+    /// character outside the vocabulary throws, as in <see cref="CharTokenizer.Encode"/>).</summary>
     public int[] Encode(string text) => characters.Encode(text);
 
     /// <summary>True when every character of the text has an id.</summary>

@@ -87,6 +87,34 @@ public static class TaskEvaluation
         return Render();
     }
 
+    /// <summary>
+    /// The baseline a model has to beat to have learned a task: every example is answered with its task's most
+    /// common answer in <paramref name="training"/> (<see cref="MostCommonAnswers"/>). On tasks whose answers
+    /// repeat (count: "1"; yes/no: "no"; next: "the") a constant reply already scores well, so a model's accuracy
+    /// means something only above it. The answers come from the training examples, never from the graded ones:
+    /// the baseline does not peek. A task with no training example is answered with the empty string.
+    /// </summary>
+    public static IReadOnlyList<GradedReply> GradeMostCommonAnswer(IEnumerable<InstructionExample> training, IEnumerable<InstructionExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var answers = MostCommonAnswers(training);
+        return examples.Select(e =>
+        {
+            var reply = answers.GetValueOrDefault(e.Task, "");
+            return new GradedReply(e, reply, e.Verify(reply));
+        }).ToArray();
+    }
+
+    /// <summary>Each task's most frequent answer among the examples; a tie goes to the answer met first, so the
+    /// result depends only on the examples and their order.</summary>
+    public static IReadOnlyDictionary<string, string> MostCommonAnswers(IEnumerable<InstructionExample> training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        // GroupBy keeps the order of first appearance and MaxBy returns the first maximum: ties go to the earliest answer.
+        return training.GroupBy(e => e.Task).ToDictionary(g => g.Key, g => g.GroupBy(e => e.Answer, StringComparer.Ordinal).MaxBy(a => a.Count())!.Key,
+            StringComparer.Ordinal);
+    }
+
     /// <summary>Accuracy per task family and split, in the families' order.</summary>
     public static IReadOnlyList<TaskAccuracy> Accuracy(IEnumerable<GradedReply> graded) =>
         graded.GroupBy(g => (g.Example.Task, g.Example.Split))
