@@ -70,6 +70,15 @@ public sealed class UploadStagingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnUploadLargerThanEveryFreeBufferReplacesOneWithoutWaiting()
+    {
+        Require();
+        UploadInARow(CudaHostStaging.MaxSlots, 1_000);   // every buffer small (on the emulated GPU, all 16 of them)
+        // 1.2 MB fits none of them; once the GPU has read them they are all free, so one is replaced: no host wait.
+        Assert.Equal(0, UploadInARow(1, 300_000));
+    }
+
+    [Fact]
     public void AnUploadTooLargeToStageGoesThePageableWayAndArrivesIntact()
     {
         Require();

@@ -80,9 +80,10 @@ internal sealed unsafe class CudaHostStaging(CudaDevice device)
             if (s.Capacity >= bytes && Done(s)) return s;
         if (slots.Count < slotLimit && Add(bytes) is { } added) return added;
         if (slots.Count == 0) return null;
-        // Every slot is busy (or too small): wait for the one queued longest ago, enlarged if it must be.
+        // Every slot is busy or too small: take the one queued longest ago (a free one first), enlarged if it must
+        // be, waiting for its copy only when it is still in flight.
         var oldest = slots.MinBy(s => s.Queued)!;
-        device.WaitFor(oldest.Event);
+        if (!Done(oldest)) device.WaitFor(oldest.Event);
         oldest.Queued = 0;
         if (oldest.Capacity >= bytes) return oldest;
         CudaDriver.FreeHost(oldest.Host);
