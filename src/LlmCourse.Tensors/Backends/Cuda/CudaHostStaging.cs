@@ -37,10 +37,7 @@ internal sealed unsafe class CudaHostStaging(CudaDevice device)
     readonly List<Slot> slots = [];
     readonly object gate = new();
     long sequence;
-    int slotLimit = MaxSlots;   // lowered to the slots there are when the system refuses more pinned memory
-
-    /// <summary>Why uploads go the pageable way, or null while page-locked memory is available.</summary>
-    public string? Unavailable { get; private set; }
+    int slotLimit = MaxSlots;   // lowered to the slots there are when the system refuses more pinned memory (0: none)
 
     /// <summary>Uploads that went through a pinned slot, and those that went the pageable way (tests count them).</summary>
     public long StagedCopies { get; private set; }
@@ -58,7 +55,7 @@ internal sealed unsafe class CudaHostStaging(CudaDevice device)
         device.MakeCurrent();
         lock (gate)
         {
-            if (bytes.Length <= MaxStagedBytes && Unavailable is null && Take(bytes.Length) is { } slot)
+            if (bytes.Length <= MaxStagedBytes && Take(bytes.Length) is { } slot)
             {
                 bytes.CopyTo(new Span<byte>((void*)slot.Host, bytes.Length));
                 CudaDriver.CopyHostToDevice(destination, (void*)slot.Host, bytes.Length, device.Stream);
@@ -102,11 +99,9 @@ internal sealed unsafe class CudaHostStaging(CudaDevice device)
     Slot? Add(long bytes)
     {
         var capacity = Math.Max(SmallestSlot, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)bytes));
-        var status = CudaDriver.TryAllocHost(capacity, out var host);
-        if (status != CudaDriver.CUDA_SUCCESS)
+        if (CudaDriver.TryAllocHost(capacity, out var host) != CudaDriver.CUDA_SUCCESS)
         {
-            slotLimit = slots.Count;
-            if (slots.Count == 0) Unavailable = $"cuMemHostAlloc({capacity} bytes) failed: {CudaDriver.ErrorText(status)}";
+            slotLimit = slots.Count;   // refused (a memlock limit): make do with the slots there are, or go pageable
             return null;
         }
         var slot = new Slot { Host = host, Capacity = capacity, Event = CudaDriver.CreateEvent() };
