@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LlmCourse.Tensors.Backends.Cuda;
 using static LlmCourse.Tensors.Tests.Cuda.Gpu;
 
@@ -11,7 +12,7 @@ namespace LlmCourse.Tensors.Tests.Cuda;
 /// </summary>
 [Trait("Category", "Cuda")]
 [Collection(Gpu.Collection)]
-public sealed class UploadStagingTests(ITestOutputHelper output)
+public sealed unsafe class UploadStagingTests(ITestOutputHelper output)
 {
     static CudaDevice Dev => CudaBackend.For(0).Gpu;
 
@@ -103,5 +104,69 @@ public sealed class UploadStagingTests(ITestOutputHelper output)
         var after = x * 10f;
         Assert.Equal([10f, 20f, 30f], before.ToArray());
         Assert.Equal([70f, 80f, 90f], after.ToArray());
+    }
+
+    /// <summary>
+    /// A machine may refuse page-locked memory (a container's low memlock limit): uploads then go the pageable way,
+    /// or through the buffers that were granted, and arrive intact either way. Needs the emulated GPU, which can be
+    /// told to refuse (<c>simt_cuda_limit_pinned</c>); a real one cannot.
+    /// </summary>
+    [Fact]
+    public void WhenPinnedMemoryIsRefusedUploadsStillArriveIntact()
+    {
+        Require();
+        var limitPinned = EmulatorPinnedLimit();
+        var destination = Tensor.Zeros([6, 1_000], DType.Int32, Gpu.Device);
+        var address = ((CudaStorage)destination.Storage).Pointer;
+        var host = new int[1_000];
+
+        // Uploads each row from one host array, rewritten after each upload, nothing else queued between them.
+        void UploadRows(CudaHostStaging staging)
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                for (var j = 0; j < host.Length; j++) host[j] = i * 1_000_003 + j;
+                staging.Copy(MemoryMarshal.AsBytes(host.AsSpan()), address + (ulong)(i * host.Length * sizeof(int)));
+            }
+            var back = destination.ToInt32Array();
+            for (var i = 0; i < back.Length; i++)
+                Assert.True(back[i] == i / 1_000 * 1_000_003 + i % 1_000, $"element {i} is {back[i]}, expected {i / 1_000 * 1_000_003 + i % 1_000}");
+        }
+
+        try
+        {
+            Tensors.Cuda.Synchronize();
+            limitPinned(0);   // none granted: every upload goes the pageable way
+            var refused = new CudaHostStaging(Dev);
+            var waits = Dev.HostWaits;
+            UploadRows(refused);
+            Assert.Equal((0, 0L, 6L), (refused.Slots, refused.StagedCopies, refused.PageableCopies));
+
+            Tensors.Cuda.Synchronize();
+            Assert.True(limitPinned(2) >= 1);   // two buffers granted, then refused
+            var two = new CudaHostStaging(Dev);
+            waits = Dev.HostWaits;
+            UploadRows(two);
+            // All six through the two buffers; with both still in flight an upload waits for the older one.
+            Assert.Equal((2, 6L, 0L), (two.Slots, two.StagedCopies, two.PageableCopies));
+            Assert.InRange(Dev.HostWaits - waits, 1, 4);
+            // Asked once, refused once: it makes do with the buffers it has and does not ask on every upload.
+            Assert.Equal(1, limitPinned(-1));
+            UploadRows(two);
+            Assert.Equal(2, two.Slots);
+        }
+        finally
+        {
+            limitPinned(-1);
+        }
+    }
+
+    /// <summary>The emulated GPU's <c>simt_cuda_limit_pinned</c> hook; skips the test on a real GPU.</summary>
+    static Func<long, long> EmulatorPinnedLimit()
+    {
+        Assert.SkipUnless(Emulated, "a real GPU cannot be told to refuse page-locked memory (the emulated GPU in CI can)");
+        var library = NativeLibrary.Load("libcuda.so.1");   // the emulator, already loaded by the backend
+        var hook = NativeLibrary.GetExport(library, "simt_cuda_limit_pinned");
+        return grants => ((delegate* unmanaged<long, long>)hook)(grants);
     }
 }

@@ -31,6 +31,7 @@
 // benchmark then times is the engine's own work per step (autograd, allocator, launch arguments): the least
 // a step can take on a real GPU, whatever the GPU, plus the real driver's launch cost (a few µs per launch).
 // SIMT_CUDA_COUNT=1 prints at exit how many kernels were launched, GEMMs called and copies made each way.
+// simt_cuda_limit_pinned(n), a test hook: only n more cuMemHostAlloc calls succeed (a machine refusing pinned memory).
 #include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -359,9 +360,26 @@ int cuStreamSynchronize(void*) {
     return CUDA_SUCCESS;
 }
 
+// A test hook, not a CUDA entry point: how many more cuMemHostAlloc calls succeed (-1, the default: all). 0 models
+// a machine that refuses page-locked memory (a container's low memlock limit, or the pinned pool used up):
+// cuMemHostAlloc then fails with out of memory, as the driver does. Returns the calls refused since the last call.
+long long pinnedGrants = -1, pinnedRefused = 0;
+long long simt_cuda_limit_pinned(long long grants) {
+    LOCK;
+    pinnedGrants = grants;
+    const long long refused = pinnedRefused;
+    pinnedRefused = 0;
+    return refused;
+}
+
 int cuMemHostAlloc(void** pointer, size_t bytes, unsigned) {
     LOCK;
     if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    if (pinnedGrants == 0) {
+        ++pinnedRefused;
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (pinnedGrants > 0) --pinnedGrants;
     void* p = std::malloc(bytes);
     if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
     pinned[(uintptr_t)p] = bytes;
