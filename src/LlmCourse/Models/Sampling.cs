@@ -6,7 +6,9 @@ namespace LlmCourse.Models;
 /// How to pick the next token from a model's scores. <c>Temperature</c> divides the logits
 /// (below 1 sharpens, above 1 flattens, 0 takes the most likely token); <c>TopK</c> keeps the k
 /// most likely tokens (0: all); <c>TopP</c> keeps the smallest set of most likely tokens whose
-/// probabilities add up to at least p (1: all), as in Holtzman et al. 2019's nucleus sampling.
+/// probabilities add up to at least p (1: all), as in Holtzman et al. 2019's nucleus sampling. With both,
+/// top-k goes first and top-p takes its nucleus of the k tokens' renormalised probabilities (the order
+/// Hugging Face's <c>generate</c> and llama.cpp apply them in).
 /// </summary>
 [TypeFormatterSource(typeof(TextFormatterSource))]
 public sealed record Sampling(float Temperature = 1f, int TopK = 0, float TopP = 1f)
@@ -44,18 +46,22 @@ public sealed record Sampling(float Temperature = 1f, int TopK = 0, float TopP =
         // Most likely first (ties by id, so a seed always gives the same tokens); keep a prefix.
         Array.Sort(order, (a, b) => probs[b].CompareTo(probs[a]) is var c && c != 0 ? c : a.CompareTo(b));
         var keep = TopK > 0 ? Math.Min(TopK, order.Length) : order.Length;
+        double kept = 0;
+        for (var i = 0; i < keep; i++) kept += probs[order[i]];
         if (TopP < 1)
         {
+            // The nucleus of what top-k kept, renormalised (top-k first, then top-p on the survivors, as Hugging Face's
+            // and llama.cpp's samplers chain them): with TopK 2 over 0.5, 0.3, … the first token alone is 0.625 ≥ 0.6.
             double cumulative = 0;
             for (var i = 0; i < keep; i++)
             {
-                cumulative += probs[order[i]];
+                cumulative += probs[order[i]] / kept;
                 if (cumulative >= TopP) { keep = i + 1; break; }
             }
+            kept = 0;
+            for (var i = 0; i < keep; i++) kept += probs[order[i]];
         }
 
-        double kept = 0;
-        for (var i = 0; i < keep; i++) kept += probs[order[i]];
         var u = random.NextDouble() * kept;
         for (var i = 0; i < keep; i++)
         {

@@ -52,6 +52,31 @@ public sealed class SamplingTests
     }
 
     [Fact]
+    public void TopP_CountsANucleusThatAddsUpToExactlyP()
+    {
+        // Four equal logits: probabilities exactly 0.25 each, so two tokens add up to exactly 0.5 (binary fractions, no
+        // rounding). "At least p" keeps those two; ties go by id, so they are tokens 0 and 1, half the draws each.
+        var random = new Random(3);
+        var counts = new int[4];
+        for (var i = 0; i < 4_000; i++) counts[new Sampling(TopP: 0.5f).Sample([0f, 0f, 0f, 0f], random)]++;
+        Assert.Equal(0, counts[2] + counts[3]);
+        Assert.InRange(counts[0], 1_800, 2_200);   // 2,000 expected, standard deviation 32
+    }
+
+    [Fact]
+    public void TopP_AfterTopK_TakesTheNucleusOfTheRenormalisedSurvivors()
+    {
+        // Top-k 2 keeps 0.5 and 0.3, renormalised 0.625 and 0.375. Top-p 0.6 on those keeps the first alone
+        // (0.625 ≥ 0.6); on the original probabilities it would need both (0.5 < 0.6).
+        var f = Frequencies(new Sampling(TopK: 2, TopP: 0.6f));
+        Assert.Equal(1.0, f[0]);
+        // Top-p 0.7 needs both survivors (0.625 < 0.7), drawn in proportion 0.625 : 0.375.
+        f = Frequencies(new Sampling(TopK: 2, TopP: 0.7f));
+        Assert.Equal(0, f[2] + f[3]);
+        Assert.True(Math.Abs(f[0] - 0.625) < Tolerance, $"{f[0]}");
+    }
+
+    [Fact]
     public void LowTemperature_Sharpens_HighTemperature_Flattens()
     {
         Assert.True(Frequencies(new Sampling(Temperature: 0.5f))[0] > 0.6);
