@@ -39,18 +39,42 @@ public sealed class BarChart : Chart
 
     protected override void Draw(StringBuilder svg)
     {
-        var yScale = Scale.For(series.SelectMany(s => s.Values), LogY, includeZero: !LogY);
         var group = (Width - 140.0) / Math.Max(1, Categories.Count);
+        // Values over the bars when there are few bars: across at up to 12 px where they fit the bar, else upright
+        // at 11 px, with room made above the tallest bar (the hover text has them too).
+        var shown = series.SelectMany(s => s.Values).Where(v => double.IsFinite(v) && (!LogY || v > 0)).ToArray();
+        var labelValues = Categories.Count * series.Count <= 24 && shown.Length > 0;
+        var widestLabel = shown.Select(v => Frame.TextWidth(Svg.Number(v, 3), 12)).DefaultIfEmpty(0).Max();
+        var across = widestLabel * 10 / 12 <= group * 0.8 / Math.Max(1, series.Count) - 1;   // at 12 px, or down to 10 px
+        var headroom = new List<double>();
+        if (labelValues && !across && !LogY && shown.Max() > 0)
+        {
+            var plotHeight = Height - 140.0;
+            var length = widestLabel * 11 / 12 + 10;
+            headroom.Add(shown.Max() * plotHeight / Math.Max(plotHeight / 2, plotHeight - length));
+        }
+        var yScale = Scale.For(series.SelectMany(s => s.Values).Concat(headroom), LogY, includeZero: !LogY);
         var rotate = Categories.Any(c => Frame.TextWidth(c) > group - 6);
         var longest = Categories.Count == 0 ? 0 : Categories.Max(c => Frame.TextWidth(c));
-        var frame = new Frame(this, series.Select(s => (s.Name, s.Color)).ToList(), Frame.LabelChars(yScale),
-            bottomExtra: rotate ? (int)Math.Min(120, longest * 0.6) : 0);
+        var legend = series.Select(s => (s.Name, s.Color)).ToList();
+        var bottomExtra = rotate ? (int)Math.Min(120, longest * 0.6) : 0;
+        var frame = new Frame(this, legend, Frame.LabelChars(yScale), bottomExtra);
+        if (rotate && Categories.Count > 0)
+        {
+            // A label slanted at 35° reaches w·cos 35° left of its bar's centre, Left + a·(Right − Left) with
+            // a = (i + ½)/n: the plot starts far enough right that each keeps 6 px from the edge.
+            var n = Categories.Count;
+            var minLeft = Categories.Select((c, i) => (i + 0.5) / n is var a
+                ? (6 + Frame.TextWidth(c) * Math.Cos(Math.PI * 35 / 180) - a * frame.Right) / (1 - a)
+                : 0).Max();
+            if (minLeft > frame.Left) frame = new Frame(this, legend, Frame.LabelChars(yScale), bottomExtra, minLeft);
+        }
         frame.DrawYAxis(svg, yScale);
 
         var width = frame.PlotWidth / Math.Max(1, Categories.Count);
         var barWidth = width * 0.8 / Math.Max(1, series.Count);
         var baseline = frame.Y(yScale, LogY ? yScale.Min : 0);
-        var labelValues = Categories.Count * series.Count <= 24;
+        var labelSize = across ? Math.Clamp((int)Math.Floor(12 * (barWidth - 1) / Math.Max(1, widestLabel)), 10, 12) : 11;
         for (var c = 0; c < Categories.Count; c++)
         {
             var left = frame.Left + c * width + width * 0.1;
@@ -63,8 +87,14 @@ public sealed class BarChart : Chart
                 svg.Append($"<rect x=\"{Svg.N(x + 1)}\" y=\"{Svg.N(Math.Min(top, baseline))}\" width=\"{Svg.N(Math.Max(1, barWidth - 2))}\" ")
                     .Append($"height=\"{Svg.N(Math.Abs(baseline - top))}\" fill=\"{series[s].Color}\">")
                     .Append($"<title>{Svg.Escape($"{Categories[c]} · {series[s].Name}: {Svg.Number(value, 5)}")}</title></rect>");
-                if (labelValues)
-                    Svg.Text(svg, x + barWidth / 2, Math.Min(top, baseline) - 5, Svg.Number(value, 3), size: 12, fill: Svg.Muted);
+                if (labelValues && across)
+                    Svg.Text(svg, x + barWidth / 2, Math.Min(top, baseline) - 5, Svg.Number(value, 3), size: labelSize, fill: Svg.Muted);
+                else if (labelValues)
+                {
+                    var (lx, ly) = (x + barWidth / 2 + 4, Math.Min(top, baseline) - 5);
+                    Svg.Text(svg, lx, ly, Svg.Number(value, 3), anchor: "start", size: labelSize, fill: Svg.Muted,
+                        extra: $" transform=\"rotate(-90 {Svg.N(lx)} {Svg.N(ly)})\"");
+                }
             }
             var center = frame.Left + (c + 0.5) * width;
             if (rotate)

@@ -10,13 +10,14 @@ sealed class Frame
 {
     const double CharWidth = 7.8; // at 13-14 px, close enough to place labels and legends
 
-    public Frame(Chart chart, IReadOnlyList<(string Name, string Color)> legend, int leftLabelChars = 6, int bottomExtra = 0)
+    public Frame(Chart chart, IReadOnlyList<(string Name, string Color)> legend, int leftLabelChars = 6, int bottomExtra = 0,
+        double minLeft = 0)
     {
         Chart = chart;
         Legend = legend;
         var legendRows = LegendRows(chart.Width - 40).Count;
         Top = 40 + legendRows * 22 + 8;
-        Left = 28 + Math.Max(4, leftLabelChars) * CharWidth + (chart.YLabel is null ? 0 : 18);
+        Left = Math.Max(minLeft, 28 + Math.Max(4, leftLabelChars) * CharWidth + (chart.YLabel is null ? 0 : 18));
         Right = chart.Width - 24;
         Bottom = chart.Height - 46 - bottomExtra - (chart.XLabel is null ? 0 : 4);
     }
@@ -39,7 +40,7 @@ sealed class Frame
     /// <summary>Title, legend and axis titles.</summary>
     public void DrawDecorations(StringBuilder svg)
     {
-        Svg.Text(svg, Chart.Width / 2.0, 26, Chart.Title, size: 18, extra: " font-weight=\"600\"");
+        DrawTitle(svg, Chart.Width, Chart.Title);
         var y = 52.0;
         foreach (var row in LegendRows(Chart.Width - 40))
         {
@@ -59,6 +60,25 @@ sealed class Frame
         if (Chart.YLabel is { } yLabel)
             Svg.Text(svg, 0, 0, yLabel, size: 14, fill: Svg.Muted,
                 extra: $" transform=\"translate(18,{Svg.N((Top + Bottom) / 2)}) rotate(-90)\"");
+    }
+
+    /// <summary>
+    /// The title, centred at the top. One wider than the chart is set smaller, down to 11 px, and only then cut
+    /// with "…" (the whole title stays in the SVG's own &lt;title&gt;, which a browser shows on hover).
+    /// </summary>
+    public static void DrawTitle(StringBuilder svg, double chartWidth, string title)
+    {
+        const int largest = 18, smallest = 11;
+        var room = chartWidth - 16;
+        var size = largest;
+        while (size > smallest && TextWidth(title, size) > room) size--;
+        var text = title;
+        if (TextWidth(text, size) > room)
+        {
+            var fits = Math.Max(1, (int)(room / TextWidth("x", size)) - 1);
+            text = text[..fits].TrimEnd() + "…";
+        }
+        Svg.Text(svg, chartWidth / 2.0, 26, text, size: size, extra: " font-weight=\"600\"");
     }
 
     /// <summary>Grid lines and labelled ticks of a numeric x axis.</summary>

@@ -128,7 +128,7 @@ public sealed class Heatmap : Chart
         }
 
         DrawColorBar(svg, left + Columns * cell + 18, top, Math.Max(80, Rows * cell), low, high);
-        Svg.Text(svg, Width / 2.0, 26, Title, size: 18, extra: " font-weight=\"600\"");
+        Frame.DrawTitle(svg, Width, Title);
         if (XLabel is { } xLabel) Svg.Text(svg, left + Columns * cell / 2, height - 8, xLabel, size: 14, fill: Svg.Muted);
         if (YLabel is { } yLabel)
             Svg.Text(svg, 0, 0, yLabel, size: 14, fill: Svg.Muted,

@@ -56,12 +56,15 @@ static class Svg
             .Append(Escape(text)).Append("</text>");
     }
 
-    /// <summary>A number for people: few digits, thousands as k and millions as M.</summary>
+    /// <summary>A number for people: few digits, thousands as k, millions as M, then G, T and P (FLOPs reach them).</summary>
     public static string Number(double value, int significant = 4)
     {
         if (double.IsNaN(value)) return "NaN";
         if (double.IsInfinity(value)) return value > 0 ? "∞" : "-∞";
         var magnitude = Math.Abs(value);
+        if (magnitude >= 1e18) return value.ToString("0.##e0", CultureInfo.InvariantCulture);
+        if (magnitude >= 1e15) return Trim(value / 1e15, significant) + "P";
+        if (magnitude >= 1e12) return Trim(value / 1e12, significant) + "T";
         if (magnitude >= 1e9) return Trim(value / 1e9, significant) + "G";
         if (magnitude >= 1e6) return Trim(value / 1e6, significant) + "M";
         if (magnitude >= 1e4) return Trim(value / 1e3, significant) + "k";

@@ -22,12 +22,13 @@ public sealed class ChartTests
         Assert.Contains("validation", texts);
         Assert.Contains("Loss", texts);
         Assert.Contains("step", texts);
-        // x ticks 0..300 and y ticks 2..5 (nice steps, ends at or beyond the data).
+        // x ticks 0..300 and y ticks 2..4.5 (nice steps, ends at or beyond the data, no more room than a step needs).
         Assert.Contains("300", texts);
         Assert.Contains("0", texts);
-        Assert.Contains("5", texts);
+        Assert.Contains("4.5", texts);
         Assert.Contains("2", texts);
         Assert.DoesNotContain("400", texts);
+        Assert.DoesNotContain("5", texts);
         // Each point has a hover title naming the series and its values.
         Assert.Contains(svg.All("title"), t => t.Value == "train: step = 200, loss = 2.3");
     }
@@ -178,6 +179,73 @@ public sealed class ChartTests
         Assert.Equal("bar", figure["data"]![0]!["type"]!.GetValue<string>());
         Assert.Equal(["unigram", "bigram", "trigram"], figure["data"]![0]!["x"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.Throws<ArgumentException>(() => chart.Add("short", new[] { 1.0 }));
+    }
+
+    [Fact]
+    public void Bar_ValueLabelsNeverRunIntoEachOther_AndSlantedCategoriesStayInside()
+    {
+        // 7 categories × 3 series: bars about 20 px wide, too narrow for "0.025" across: the values stand upright,
+        // inside the plot (room is made above the tallest bar).
+        var categories = new[] { "char 1-gram (add-1)", "count", "reverse", "upper", "add", "next", "yesno" };
+        double[][] values = [[0.625, 0.475, 0.25, 0.4, 0.025, 0.075, 0.725], [0.025, 0.45, 0.0, 0.075, 0.025, 0.1, 0.8], [0.3, 0.55, 0.075, 0.275, 0.05, 0.075, 0.625]];
+        var chart = new BarChart("Accuracy", categories);
+        for (var s = 0; s < values.Length; s++) chart.Add($"series {s}", values[s]);
+
+        var svg = ChartSvg.Parse(chart.ToSvg());
+
+        var plotTop = svg.All("line").Where(l => l.Attr("y1") == l.Attr("y2") && l.Attribute("stroke")!.Value == "#e6e6e6").Min(l => l.Attr("y1"));
+        var labels = svg.All("text").Where(t => t.Value is "0.025" or "0.8" && t.Attribute("text-anchor")!.Value != "end").ToList();   // not the axis tick
+        Assert.Equal(4, labels.Count);
+        foreach (var label in labels)
+        {
+            Assert.StartsWith("rotate(-90", label.Attribute("transform")!.Value);
+            var reach = label.Attr("y") - LlmCourse.Charts.Frame.TextWidth(label.Value, (int)label.Attr("font-size"));
+            Assert.True(reach >= plotTop - 1, $"'{label.Value}' reaches y = {reach:F0}, above the plot's top {plotTop:F0}");
+        }
+        // With few bars the values read across, each within its own bar's width.
+        var wide = ChartSvg.Parse(new BarChart("Bits", ["a", "b", "c"]).Add("bits", new[] { 4.83, 3.58, 2.25 }).ToSvg());
+        var barWidth = wide.All("rect").First(r => r.Elements().Any()).Attr("width");
+        Assert.All(wide.All("text").Where(t => t.Value is "4.83" or "3.58" or "2.25").ToList(), t =>
+        {
+            Assert.Null(t.Attribute("transform"));
+            Assert.True(LlmCourse.Charts.Frame.TextWidth(t.Value, (int)t.Attr("font-size")) <= barWidth);
+        });
+        // The longest category, slanted at 35° from its bar's centre, must not start left of the chart.
+        var longest = svg.All("text").Single(t => t.Value == categories[0]);
+        var left = longest.Attr("x") - LlmCourse.Charts.Frame.TextWidth(longest.Value, (int)longest.Attr("font-size")) * Math.Cos(Math.PI * 35 / 180);
+        Assert.True(left >= 0, $"'{categories[0]}' starts at x = {left:F0}");
+    }
+
+    [Theory]
+    [InlineData(720)]
+    [InlineData(300)]
+    public void Titles_WiderThanTheChart_AreSetSmallerOrCut(int width)
+    {
+        const string title = "CPU stand-in: GPT 4×128 on tinyshakespeare: perplexity of the validation text, every 100 steps";
+        foreach (var chart in new Chart[] { new LineChart(title) { Width = width }.Add("a", new[] { 1.0, 2.0 }),
+                                            new Heatmap(title, new double[2, 2]) { Width = width } })
+        {
+            var svg = ChartSvg.Parse(chart.ToSvg());
+            var drawn = svg.All("text").Single(t => (string?)t.Attribute("font-weight") == "600");
+            var size = (int)drawn.Attr("font-size");
+            Assert.True(LlmCourse.Charts.Frame.TextWidth(drawn.Value, size) <= width - 16, $"{chart.GetType().Name} {width}: '{drawn.Value}' at {size} px");
+            Assert.InRange(size, 11, 18);
+            Assert.True(drawn.Value == title || (drawn.Value.EndsWith('…') && title.StartsWith(drawn.Value[..^1], StringComparison.Ordinal)));
+            Assert.Equal(title, svg.All("title").First().Value);   // the whole title stays, for hover and screen readers
+        }
+        var fits = ChartSvg.Parse(new LineChart("Loss") { Width = width }.Add("a", new[] { 1.0, 2.0 }).ToSvg()).All("text")
+            .Single(t => (string?)t.Attribute("font-weight") == "600");
+        Assert.Equal(("Loss", 18.0), (fits.Value, fits.Attr("font-size")));
+    }
+
+    [Fact]
+    public void LargeNumbers_ReadAsTeraAndPeta()
+    {
+        Assert.Equal("1T", Svg.Number(1e12));
+        Assert.Equal("10T", Svg.Number(1e13));
+        Assert.Equal("2.5P", Svg.Number(2.5e15));
+        Assert.Equal("999G", Svg.Number(999e9));
+        Assert.Equal("1.5e18", Svg.Number(1.5e18));
     }
 
     [Fact]
