@@ -51,6 +51,53 @@ public sealed class DedupTests
     }
 
     [Fact]
+    public void LineDedup_MinWords_IsTheSmallestLineThatCounts()
+    {
+        // MinWords = 4: "Subscribe to our newsletter" (4 words) is a duplicate the second time, "Back to top" (3) never is.
+        var documents = new[]
+        {
+            new Document("a", "Subscribe to our newsletter\nBack to top\nThe first article is about swords."),
+            new Document("b", "Subscribe to our newsletter!\nBack to top\nThe second article is about shields."),
+        };
+        var (kept, _) = new DataPipeline(new LineDedup()).Run(documents);
+
+        Assert.Equal(documents[0].Text, kept[0].Text);
+        Assert.Equal("Back to top\nThe second article is about shields.", kept[1].Text);
+    }
+
+    [Fact]
+    public void LineDedup_LeavesRepeatsInsideOneDocument_ToTheRepetitionRules()
+    {
+        // Only lines seen in an earlier document are cut: a's own repeat stays, and b loses the line a introduced.
+        const string line = "This line repeats inside one page";
+        var documents = new[]
+        {
+            new Document("a", $"{line}\n{line}\nThe end of page a."),
+            new Document("b", $"{line}\nThe end of page b."),
+        };
+        var (kept, _) = new DataPipeline(new LineDedup()).Run(documents);
+
+        Assert.Equal(documents[0].Text, kept[0].Text);
+        Assert.Equal("The end of page b.", kept[1].Text);
+    }
+
+    [Fact]
+    public void StageReport_CountsEveryRemoval_ButKeepsOnlyTheFirstExamplesPerReason()
+    {
+        // Six copies of one page: five removed; the card counts five and shows the first three (the default).
+        var documents = Enumerable.Range(0, 6).Select(i => new Document($"d{i}", "The same page, copied.")).ToArray();
+        var (kept, card) = new DataPipeline(new DocumentDedup()).Run(documents);
+
+        Assert.Equal(["d0"], kept.Select(d => d.Id));
+        var report = card.Stages.Single();
+        Assert.Equal([("exact duplicate", 5)], report.Reasons);
+        Assert.Equal(["d1", "d2", "d3"], report.Examples.Select(e => e.DocumentId));
+
+        var (_, one) = new DataPipeline(new DocumentDedup()) { ExamplesPerReason = 1 }.Run(documents);
+        Assert.Equal(["d1"], one.Stages.Single().Examples.Select(e => e.DocumentId));
+    }
+
+    [Fact]
     public void Pipeline_ChainsStages_EachSeeingWhatThePreviousKept()
     {
         var documents = new[]

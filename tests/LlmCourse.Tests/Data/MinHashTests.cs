@@ -96,6 +96,67 @@ public sealed class MinHashTests
     }
 
     [Fact]
+    public void Signature_OfOneShingle_IsAnAffineFunctionModTheMersennePrime()
+    {
+        // Each hash is h(x) = (a·x + b) mod p with p = 2⁶¹ − 1, so on x, x + d, x + 2d the second difference
+        // h(x) − 2h(x + d) + h(x + 2d) is 0 mod p, every value is below p, and x and x + p hash alike.
+        // Checked with BigInteger arithmetic, on x up to p, where a·x needs the 122-bit product and its fold.
+        const ulong p = (1UL << 61) - 1;
+        var minHash = new MinHash(hashCount: 16, seed: 5);
+        var random = new Random(13);
+        for (var trial = 0; trial < 50; trial++)
+        {
+            var d = 1 + (ulong)random.NextInt64(1L << 58);
+            var x = (ulong)random.NextInt64((long)(p - 2 * d));
+            var h0 = minHash.Signature([x]);
+            var h1 = minHash.Signature([x + d]);
+            var h2 = minHash.Signature([x + 2 * d]);
+            Assert.Equal(h0, minHash.Signature([x + p]));
+            for (var i = 0; i < minHash.HashCount; i++)
+            {
+                Assert.True(h0[i] < p && h1[i] < p && h2[i] < p, $"hash {i}: a value not reduced mod p");
+                var second = ((System.Numerics.BigInteger)h0[i] - 2 * (System.Numerics.BigInteger)h1[i] + h2[i]) % p;
+                Assert.True(second.IsZero, $"trial {trial}, hash {i}: second difference {second} mod p");
+                Assert.NotEqual(h0[i], h1[i]);   // a ≠ 0: the function is not constant
+            }
+        }
+    }
+
+    /// <summary>A hand-made 112-value signature: value <c>owner · 1000 + position</c>, so two documents agree exactly where we copy.</summary>
+    static ulong[] HandSignature(int owner) => Enumerable.Range(0, 112).Select(i => (ulong)(owner * 1000 + i)).ToArray();
+
+    [Fact]
+    public void Lsh_PairsDocumentsThatAgreeOnAWholeBand_AndOnlyInTheSameBand()
+    {
+        // 14 bands of 8 rows: positions 8b .. 8b + 7 form band b.
+        var original = HandSignature(1);
+        var lastBand = HandSignature(2);                    // agrees with the original on band 13 only
+        Array.Copy(original, 104, lastBand, 104, 8);
+        var sevenOfEight = (ulong[])original.Clone();       // agrees on 98 of 112 values, but on no whole band
+        for (var band = 0; band < 14; band++) sevenOfEight[band * 8 + band % 8] = 999_999;
+        var shifted = HandSignature(4);                     // the original's band 0 values, but in band 1
+        Array.Copy(original, 0, shifted, 8, 8);
+
+        var index = new LshIndex(14, 8);
+        Assert.Empty(index.Add(0, original));
+        Assert.Equal([0], index.Add(1, lastBand));
+        Assert.Empty(index.Add(2, sevenOfEight));
+        Assert.Empty(index.Add(3, shifted));
+        Assert.Equal([(0, 1)], index.CandidatePairs);
+    }
+
+    [Fact]
+    public void Lsh_ReturnsEachEarlierDocumentOnce_EvenWhenItSharesEveryBand()
+    {
+        var signature = HandSignature(1);
+        var index = new LshIndex(14, 8);
+        Assert.Empty(index.Add(0, signature));
+        Assert.Equal([0], index.Add(1, signature));         // 14 shared bands, one candidate
+        Assert.Equal([0, 1], index.Add(2, signature).Order());
+        Assert.Equal([(0, 1), (0, 2), (1, 2)], index.CandidatePairs.Order());
+    }
+
+    [Fact]
     public void Lsh_RefusesASignatureTooShortForItsBands()
     {
         var e = Assert.Throws<ArgumentException>(() => new LshIndex(14, 8).Add(0, new ulong[100]));

@@ -29,6 +29,16 @@ public sealed class QualityRuleTests
     }
 
     [Fact]
+    public void WordCount_BoundsAreInclusive()
+    {
+        // Gopher keeps documents of 50 to 100,000 words: 50 passes, 49 fails; likewise 3 words pass a maximum of 3.
+        static string Words(int n) => string.Join(' ', Enumerable.Repeat("word", n));
+        Assert.Null(GopherQualityRules.WordCount(Words(50), T));
+        Assert.Equal("49 words < 50", GopherQualityRules.WordCount(Words(49), T));
+        Assert.Null(GopherQualityRules.WordCount("one two three", T with { MinWords = 1, MaxWords = 3 }));
+    }
+
+    [Fact]
     public void MeanWordLength()
     {
         // "a b c de": lengths 1, 1, 1, 2 → mean 1.25 < 3.
@@ -47,6 +57,13 @@ public sealed class QualityRuleTests
     }
 
     [Fact]
+    public void SymbolToWordRatio_CountsEllipsesWithoutOverlap()
+    {
+        // "......" is two "..." (as Python's str.count counts them), not four overlapping ones: 2/10 = 0.2.
+        Assert.Equal("symbols per word 0.2 > 0.1", GopherQualityRules.SymbolToWordRatio("one two three four five six seven eight nine ten......", T));
+    }
+
+    [Fact]
     public void EllipsisLines()
     {
         // 2 of 4 lines end in "..." or "…" → 0.5 > 0.3.
@@ -59,6 +76,8 @@ public sealed class QualityRuleTests
     {
         Assert.Equal("bullet lines 1 > 0.9", GopherQualityRules.BulletLines("• one\n• two\n- three", T));
         Assert.Null(GopherQualityRules.BulletLines("Intro line.\n• one\n• two", T));
+        // 9 bullets of 10 lines: exactly 0.9, which is not above the maximum.
+        Assert.Null(GopherQualityRules.BulletLines("Intro line.\n" + string.Concat(Enumerable.Repeat("• item\n", 9)), T));
     }
 
     [Fact]
@@ -67,6 +86,8 @@ public sealed class QualityRuleTests
         // 3 of 5 words have a letter → 0.6 < 0.8.
         Assert.Equal("words with a letter 0.6 < 0.8", GopherQualityRules.AlphabeticWords("year 1999 revenue 42 total", T));
         Assert.Null(GopherQualityRules.AlphabeticWords("In 1999 the theatre sold out", T));   // 5/6
+        // A word needs one letter, not only letters: R2D2, C3PO and 3rd all count → 6/6.
+        Assert.Null(GopherQualityRules.AlphabeticWords("R2D2 met C3PO in 3rd act", T));
     }
 
     [Fact]
@@ -74,6 +95,8 @@ public sealed class QualityRuleTests
     {
         Assert.Equal("1 stop words < 2", GopherQualityRules.StopWordCount("cheap tickets to London best price", T));
         Assert.Null(GopherQualityRules.StopWordCount("The king and the queen", T));
+        // Case does not matter: "The" and "And" are stop words (2), where only "the" is in lower case.
+        Assert.Null(GopherQualityRules.StopWordCount("The crown And sceptre", T));
     }
 
     [Fact]
@@ -85,6 +108,16 @@ public sealed class QualityRuleTests
         var text = "a line of thirty characters ok\nshort\nb\na line of thirty characters ok\nc d e f g h i j k l m n o p q r s t u v w";
         Assert.Equal("characters in duplicate lines 0.27 > 0.2", GopherRepetitionRules.DuplicateLines(text, T));
         Assert.Null(GopherRepetitionRules.DuplicateLines(Prose, T));
+    }
+
+    [Fact]
+    public void DuplicateLines_AndParagraphs_ReadTheirOwnThresholds()
+    {
+        // "Buy now" three times in four lines (and one paragraph): 0.5 of lines duplicate, 14 of 52 characters.
+        const string text = "Buy now\nBuy now\nBuy now\nSomething else entirely here";
+        Assert.Null(GopherRepetitionRules.DuplicateLines(text, T with { MaxDuplicateLineFraction = 0.6, MaxDuplicateLineCharFraction = 0.3 }));
+        Assert.Equal("duplicate lines 0.5 > 0.3",
+            GopherRepetitionRules.DuplicateLines(text, T with { MaxDuplicateParagraphFraction = 0.6, MaxDuplicateParagraphCharFraction = 1 }));
     }
 
     [Fact]
@@ -131,6 +164,21 @@ public sealed class QualityRuleTests
     {
         Assert.Equal("lines of ≤ 30 characters 0.75 > 0.67", FineWebRules.ShortLines("Home\nAbout\nContact\nThis line is certainly longer than thirty characters.", T));
         Assert.Null(FineWebRules.ShortLines(Prose, T));
+        // A line of exactly 30 characters is short (≤ 30): 3 of 4 lines → 0.75.
+        const string thirty = "A line of exactly thirty chars";
+        Assert.Equal(30, thirty.Length);
+        Assert.Equal("lines of ≤ 30 characters 0.75 > 0.67",
+            FineWebRules.ShortLines($"Home\nAbout\n{thirty}\nThis line is certainly longer than thirty characters.", T));
+    }
+
+    [Fact]
+    public void Lines_AreTrimmed_SoCarriageReturnsAndTrailingSpacesDoNotHideTheEnding()
+    {
+        // Windows line ends and indentation: the lines are the text between them, and blank ones are dropped.
+        Assert.Equal(["Read more...", "A full line."], TextStatistics.Lines("  Read more...  \r\n \t \r\nA full line.\r\n"));
+        // Both lines end in punctuation once the "\r" is gone: 2/2, and 1 of 2 ends in "..." → 0.5 > 0.3.
+        Assert.Null(FineWebRules.PunctuatedLines("We sell swords.\r\nAnd shields!\r\n", T));
+        Assert.Equal("lines ending in … 0.5 > 0.3", GopherQualityRules.EllipsisLines("Read more... \r\nA full line.\r\n", T));
     }
 
     [Fact]
