@@ -247,6 +247,32 @@ public sealed class AutocastTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void GradScalerBackoffRestartsTheCountOfCleanSteps()
+    {
+        // torch.amp.GradScaler: an overflow halves the scale and sets the growth tracker back to 0, so the scale
+        // grows again only after growthInterval clean steps in a row (clean steps before the overflow do not count).
+        var w = Tensor.FromArray([1f]).WithGrad();
+        var optimizer = new SGD([w], lr: 0.1f);
+        var scaler = new GradScaler(initialScale: 64f, growthInterval: 3);
+        void Step(float gradient)
+        {
+            w.grad = Tensor.FromArray([gradient]);
+            scaler.Step(optimizer);
+            scaler.Update();
+        }
+        Step(64f);
+        Step(64f);
+        Assert.Equal((64f, 2), (scaler.CurrentScale, scaler.GrowthTracker));
+        Step(float.PositiveInfinity);
+        Assert.Equal((32f, 0), (scaler.CurrentScale, scaler.GrowthTracker));
+        Step(32f);
+        Step(32f);
+        Assert.Equal((32f, 2), (scaler.CurrentScale, scaler.GrowthTracker));   // 2 clean steps since the backoff: no growth yet
+        Step(32f);
+        Assert.Equal((64f, 0), (scaler.CurrentScale, scaler.GrowthTracker));
+    }
+
+    [Fact]
     public void GradScalerUnscaleDividesEveryGradientAndFindsANaNInAnyOfThem()
     {
         // Several parameters, one NaN in the last one's gradient: one check over all of them finds it.

@@ -115,6 +115,30 @@ public sealed class OptimizerTests
     }
 
     [Fact]
+    public void LoadStateDictRestoresEachGroupsLearningRateAndWeightDecay()
+    {
+        // As PyTorch's load_state_dict: the hyper-parameters of the saved groups come back, not the new optimizer's defaults.
+        var saved = new AdamW([new ParamGroup([Param(1f)], weightDecay: 0.3f), new ParamGroup([Param(2f)], weightDecay: 0f)], lr: 0.05f);
+        saved.LearningRate = 0.02f;                          // what a schedule leaves in the optimizer
+        var loaded = new AdamW([new ParamGroup([Param(1f)]), new ParamGroup([Param(2f)])], lr: 0.1f, weightDecay: 0.01f);
+        loaded.LoadStateDict(saved.StateDict());
+        Assert.Equal([0.02f, 0.02f], loaded.ParamGroups.Select(g => g.LearningRate!.Value));
+        Assert.Equal([0.3f, 0f], loaded.ParamGroups.Select(g => g.WeightDecay!.Value));
+    }
+
+    [Fact]
+    public void WarmupCosineWithNoDecayPhase_IsMinLrFromTheEndOfTheWarmup()
+    {
+        // warmupSteps == totalSteps (a run shorter than its warmup): the cosine has no steps, so from step 5 on it is
+        // min_lr, as nanoGPT's get_lr gives for it > lr_decay_iters (no 0/0 decay ratio).
+        var s = new WarmupCosineLr(maxLr: 1e-3f, minLr: 1e-4f, warmupSteps: 5, totalSteps: 5);
+        Assert.Equal(1e-3f * 5 / 6, s.At(4), 9);
+        Assert.Equal(1e-4f, s.At(5));
+        Assert.Equal(1e-4f, s.At(6));
+        Assert.Equal(1e-4f, new WarmupCosineLr(1e-3f, 1e-4f, 0, 0).At(0));
+    }
+
+    [Fact]
     public void WarmupCosineIsNanoGptsGetLr()
     {
         var s = new WarmupCosineLr(maxLr: 6e-4f, minLr: 6e-5f, warmupSteps: 10, totalSteps: 110);
@@ -140,6 +164,32 @@ public sealed class OptimizerTests
         Assert.Equal(1f, MathF.Sqrt(clipped.Sum(v => v * v)), 5);
         Assert.Equal(1f, GradClip.ClipGradNorm([a, b], 10f), 5);     // below the maximum: unchanged
         Assert.Equal(1f, MathF.Sqrt(a.Grad!.ToArray().Concat(b.Grad!.ToArray()).Sum(v => v * v)), 5);
+    }
+
+    [Fact]
+    public void ClipGradNormAddsPyTorchsEpsilonToTheNorm()
+    {
+        // clip_coef = max_norm / (total + 1e-6): with a norm of 5e-7 and max_norm 5e-7 the factor is
+        // 5e-7 / 1.5e-6 = 1/3, so PyTorch scales the gradient by a third although the norm is not above the limit.
+        var a = Param(0f, 0f);
+        SetGrad(a, 3e-7f, 4e-7f);
+        Assert.Equal(5e-7, GradClip.ClipGradNorm([a], 5e-7f), 1e-12);
+        var clipped = a.Grad!.ToArray();
+        Assert.Equal(1e-7, clipped[0], 1e-12);
+        Assert.Equal(4e-7 / 3, clipped[1], 1e-12);
+    }
+
+    [Fact]
+    public void ClipGradNormWithANaNGradient_SpreadsTheNaNToEveryGradient()
+    {
+        // PyTorch: the total norm is NaN, so is max_norm / (NaN + 1e-6), and every gradient is multiplied by it
+        // (clamp(NaN, max=1) stays NaN): a NaN is never hidden in one parameter while the others step.
+        var a = Param(0f, 0f);
+        var b = Param(0f);
+        SetGrad(a, 0.1f, float.NaN);
+        SetGrad(b, 0.2f);
+        Assert.True(float.IsNaN(GradClip.ClipGradNorm([a, b], 1f)));
+        Assert.All(a.Grad!.ToArray().Concat(b.Grad!.ToArray()), g => Assert.True(float.IsNaN(g)));
     }
 
     /// <summary>
