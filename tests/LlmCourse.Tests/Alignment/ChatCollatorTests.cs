@@ -23,6 +23,19 @@ public sealed class ChatCollatorTests
     }
 
     [Fact]
+    public void Collate_TruncatesToMaxLength_KeepingEachInputsNextTokenAsItsTarget()
+    {
+        // Row 0 is ids 4 5 0 1 6 7 2 3 8 (9 tokens, 8 predictions): with a window of 6, the first 6 inputs and the
+        // targets one to their right, the last one (id 2, an answer token) counted; the conversation's end is cut off.
+        var template = Template();
+        var batch = new ChatCollator(template, maxLength: 6).Collate([template.Render("ab", "c1")]);
+        Assert.Equal([1, 6], batch.Inputs.Shape);
+        Assert.Equal([4, 5, 0, 1, 6, 7], batch.Inputs.ToInt32Array());
+        Assert.Equal([-100, -100, -100, -100, -100, 2], batch.Targets.ToInt32Array());
+        Assert.Equal([6], batch.Lengths);
+    }
+
+    [Fact]
     public void Collate_WithoutPromptMasking_TargetsEveryRealToken()
     {
         var template = Template();

@@ -67,6 +67,41 @@ public sealed class RlhfMathTests
     }
 
     [Fact]
+    public void Whiten_WithoutShiftingTheMean_KeepsIt()
+    {
+        // TRL's whiten(shift_mean=False): unit standard deviation, the original mean added back. Of 1, 2, 3, 4 the mean
+        // is 2.5 and the unbiased variance (2.25 + 0.25 + 0.25 + 2.25) / 3 = 5/3.
+        var w = Gae.Whiten([1, 2, 3, 4], shiftMean: false);
+        var std = Math.Sqrt(5.0 / 3);
+        double[] expected = [2.5 - 1.5 / std, 2.5 - 0.5 / std, 2.5 + 0.5 / std, 2.5 + 1.5 / std];
+        for (var i = 0; i < 4; i++) Assert.Equal(expected[i], w[i], 6);
+    }
+
+    [Fact]
+    public void ExactKl_SkipsOutcomesThePolicyNeverTakes()
+    {
+        // 0 · log(0 / q) is 0 by convention: KL([½, ½, 0] ‖ [¼, ¼, ½]) = ½ ln 2 + ½ ln 2 = ln 2.
+        Assert.Equal(Math.Log(2), KlEstimators.Exact([0.5, 0.5, 0], [0.25, 0.25, 0.5]), 12);
+    }
+
+    [Fact]
+    public void ClippedSurrogate_ClipFractionAndApproxKl_CountOnlyUnmaskedPositions()
+    {
+        // Log-ratios 0.1, −0.2 and 1.0, the last masked out; advantages +1 and ε = 0.2: ρ = e^0.1 (inside the range),
+        // e^−0.2 (below it, but with A > 0 the unclipped branch is the larger: not clipped), e^1 (clipped, but masked).
+        // Clip fraction 0 of 2. Approximate KL, the k3 estimator (ρ − 1) − log ρ averaged over the two counted positions:
+        // (e^0.1 − 1.1 + e^−0.2 − 0.8) / 2.
+        var old = Tensor.FromArray([-1f, -1f, -1f], 3);
+        var logProbs = Tensor.FromArray([-0.9f, -1.2f, 0f], 3);
+        var (_, clipFraction, approxKl) = PpoLosses.ClippedSurrogate(logProbs, old, Tensor.Ones(3), Tensor.FromArray([1f, 1f, 0f], 3), 0.2);
+        Assert.Equal(0, clipFraction, 9);
+        Assert.Equal((Math.Exp(0.1) - 1.1 + Math.Exp(-0.2) - 0.8) / 2, approxKl, 5);
+        // Unmasked, the third position is clipped: 1 of 3.
+        var (_, all, _) = PpoLosses.ClippedSurrogate(logProbs, old, Tensor.Ones(3), Tensor.Ones(3), 0.2);
+        Assert.Equal(1.0 / 3, all, 6);
+    }
+
+    [Fact]
     public void ClippedSurrogate_TakesTheClippedBranchOnlyWhereTheRatioHasMovedPastEpsilonInTheAdvantagesDirection()
     {
         // ratios 1.5, 0.5, 1.1, 0.7 with advantages +1, +1, −1, −1 and ε = 0.2:
