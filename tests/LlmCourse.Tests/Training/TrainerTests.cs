@@ -86,6 +86,74 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Evaluations_IncludeTheLastStep_WhenTheIntervalDoesNotReachIt()
+    {
+        var history = new Trainer(SmallGpt(3, dropout: 0f), TrainTokens, ValidationTokens, Options(5) with { EvalInterval = 2 }).Run();
+        Assert.Equal([0, 2, 4, 5], history.Evaluations.Select(e => e.Step));
+    }
+
+    [Fact]
+    public void GradientAccumulation_StepSReadsBatchesSkToSkPlusKMinus1_InOrder()
+    {
+        // Two steps of two micro-batches: batches 0, 1 then 2, 3 of the stream, never one twice.
+        var recorded = new RecordingSource(TrainTokens);
+        var trainer = new Trainer(SmallGpt(5), recorded, new ArrayTokenSource(ValidationTokens), Options(2) with { GradientAccumulationSteps = 2, EvalInterval = 0 });
+        recorded.Starts.Clear();   // the constructor drew the fixed evaluation batches (evaluations read no more)
+        trainer.Run();
+        var expected = new RecordingSource(TrainTokens);
+        var batches = new TokenBatches(expected, 4, 16, BatchOrder.RandomWindows, trainer.Options.Seed);
+        for (var i = 0; i < 4; i++) batches.Batch(i);
+        Assert.Equal(16, expected.Starts.Count);
+        Assert.Equal(expected.Starts, recorded.Starts);
+    }
+
+    [Fact]
+    public void MicroBatchesOfOneStep_DrawTheirOwnDropoutMasks()
+    {
+        // A stream of one repeated character: every batch is the same. Without dropout, a step of two micro-batches
+        // is then exactly a step of one (the mean of two equal gradients); with dropout it is not, unless both
+        // micro-batches drew the same masks.
+        var same = Enumerable.Repeat(TrainTokens[0], 2_000).ToArray();
+        float[] After(float dropout, int accumulation)
+        {
+            var gpt = SmallGpt(6, dropout);
+            new Trainer(gpt, same, same, Options(1) with { GradientAccumulationSteps = accumulation, EvalInterval = 0, EvalBatches = 1 }).Run();
+            return gpt.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        }
+        Assert.Equal(After(0f, 1), After(0f, 2));
+        // AdamW's first step moves a weight by about the learning rate (3e-3) in the direction of its gradient's sign, so
+        // gradients from other masks move most weights differently by that much; the same masks would differ by rounding.
+        var (one, two) = (After(0.5f, 1), After(0.5f, 2));
+        var largest = one.Zip(two, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(largest > 1e-3, $"largest parameter difference {largest:E2}: the micro-batches drew the same dropout masks");
+    }
+
+    /// <summary>Records where each read of the token stream starts.</summary>
+    sealed class RecordingSource(int[] tokens) : ITokenSource
+    {
+        readonly ArrayTokenSource inner = new(tokens);
+        public List<long> Starts { get; } = [];
+        public long Count => inner.Count;
+        public void Read(long start, Span<int> destination)
+        {
+            Starts.Add(start);
+            inner.Read(start, destination);
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void NonFiniteLossGuard_StopsAtANaNOrAnInfinity(float poison)
+    {
+        var trainer = new Trainer(new PoisonedAt(SmallGpt(4), step: 3, poison), TrainTokens, ValidationTokens, Options(6));
+        var e = Assert.Throws<NonFiniteLossException>(() => trainer.Run());
+        Assert.Equal((3, 2), (e.Step, trainer.Step));
+        // Stopped by the loss itself, before its backward pass turned the gradients into NaNs too.
+        Assert.Contains($"the loss is {(double)poison}", e.Message);
+    }
+
+    [Fact]
     public void NaNGuard_StopsWithTheStepAndTheLastFiniteLoss()
     {
         var model = new PoisonedAt(SmallGpt(4), step: 5);
@@ -116,11 +184,33 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(random.Batch(7).Inputs.ToArray(), random.Batch(7).Inputs.ToArray());
         Assert.NotEqual(random.Batch(7).Inputs.ToArray(), random.Batch(8).Inputs.ToArray());
         Assert.Throws<ArgumentException>(() => new TokenBatches(tokens[..5], 3, 10, BatchOrder.RandomWindows, 1));
+
+        // 12 tokens, 3 windows of 4 (+1 for the last target): starts 0..8 are all possible, the last one included.
+        var starts = new HashSet<int>();
+        var short12 = new TokenBatches(tokens[..12], 3, 4, BatchOrder.RandomWindows, seed: 2);
+        for (var step = 0; step < 200; step++) foreach (var row in short12.Batch(step).Inputs.ToInt32Array().Chunk(4)) starts.Add(row[0]);
+        Assert.Equal(Enumerable.Range(0, 8), starts.Order());
+    }
+
+    [Theory]
+    // 2 rows of 3 over tokens 0..n−1: each row owns a stripe of (n − 1) / 2 tokens (the last token is only a target),
+    // read 3 at a time; a pass ends where a stripe has no 3 more inputs, and the next pass starts again at its start.
+    [InlineData(12, new[] { 0, 1, 2, 5, 6, 7 }, new int[0])]
+    [InlineData(13, new[] { 0, 1, 2, 6, 7, 8 }, new[] { 3, 4, 5, 9, 10, 11 })]
+    public void SequentialBatches_ReadEachStripeInTurn_AndWrapAfterAPass(int n, int[] first, int[] second)
+    {
+        var batches = new TokenBatches(Enumerable.Range(0, n).ToArray(), 2, 3, BatchOrder.Sequential, seed: 1);
+        var passes = second.Length == 0 ? 1 : 2;
+        Assert.Equal(passes, batches.BatchesPerPass);
+        Assert.Equal(first, batches.Batch(0).Inputs.ToInt32Array());
+        Assert.Equal(first.Select(t => t + 1), batches.Batch(0).Targets.ToInt32Array());
+        if (passes == 2) Assert.Equal(second, batches.Batch(1).Inputs.ToInt32Array());
+        Assert.Equal(first, batches.Batch(passes).Inputs.ToInt32Array());   // the next pass
         Assert.Throws<ArgumentException>(() => new Trainer(SmallGpt(1), TrainTokens, ValidationTokens, Options(1) with { BatchOrder = BatchOrder.Sequential }));
     }
 
     /// <summary>A model whose loss turns NaN at one step, as a diverging run's would.</summary>
-    sealed class PoisonedAt(Gpt inner, int step) : INeuralLanguageModel
+    sealed class PoisonedAt(Gpt inner, int step, float poison = float.NaN) : INeuralLanguageModel
     {
         int calls;
         public string Name => inner.Name;
@@ -129,7 +219,7 @@ public sealed class TrainerTests : IDisposable
         public int ContextLength => inner.ContextLength;
         public Tensor Logits(Tensor inputs) => inner.Logits(inputs);
         public Tensor Loss(Tensor inputs, Tensor targets) =>
-            Autograd.IsGradEnabled && ++calls == step ? inner.Loss(inputs, targets) * float.NaN : inner.Loss(inputs, targets);
+            Autograd.IsGradEnabled && ++calls == step ? inner.Loss(inputs, targets) * poison : inner.Loss(inputs, targets);
         public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens) => inner.NegativeLogLikelihood(tokens);
         public string Generate(string prompt, int maxNewTokens, Sampling? sampling = null, int seed = 0) => inner.Generate(prompt, maxNewTokens, sampling, seed);
     }
