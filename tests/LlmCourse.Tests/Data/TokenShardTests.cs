@@ -49,6 +49,21 @@ public sealed class TokenShardTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => shard.Read(count - 1, window.AsSpan(0, 2)));
     }
 
+    [Theory]
+    [InlineData(65_536, 2)]     // ids 0..65,535 all fit in 16 bits
+    [InlineData(65_537, 4)]     // id 65,536 does not
+    public void BytesPerToken_IsTwo_ExactlyWhenEveryIdFitsIn16Bits(int vocab, int bytesPerToken)
+    {
+        var path = Path.Combine(root, $"edge{vocab}.bin");
+        TokenShard.Write(path, [0, 1, vocab - 2, vocab - 1], vocab);
+        using var shard = TokenShard.Open(path);
+        Assert.Equal(bytesPerToken, shard.BytesPerToken);
+        Assert.Equal(TokenShard.HeaderBytes + 4 * bytesPerToken, new FileInfo(path).Length);
+        var back = new int[4];
+        shard.Read(0, back);
+        Assert.Equal([0, 1, vocab - 2, vocab - 1], back);
+    }
+
     [Fact]
     public void Batches_FromAShard_EqualBatchesFromTheSameArray()
     {
