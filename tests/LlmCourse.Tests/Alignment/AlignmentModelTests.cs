@@ -14,6 +14,23 @@ public sealed class AlignmentModelTests
     static Gpt Tiny(ulong seed = 3) => new(new GptConfig(Chars.VocabSize, BlockSize: 24, Layers: 1, Heads: 2, Embedding: 16), Chars, new Generator(seed));
 
     [Fact]
+    public void Entropy_OfUniformLogitsIsLogV_AndOfAOneHotLimitIsNearZero()
+    {
+        // H = −Σ p log p: log 5 for five equal logits; a distribution nearly all on one token has nearly none.
+        var entropy = SequenceLogProbs.Entropy(Tensor.FromArray([0f, 0f, 0f, 0f, 0f, 30f, 0f, 0f, 0f, 0f], 2, 5)).ToArray();
+        Assert.Equal(Math.Log(5), entropy[0], 5);
+        Assert.InRange(entropy[1], 0, 1e-9 + 4 * 31 * Math.Exp(-30));   // 4 e^−30 (30 + log Z) at most
+    }
+
+    [Fact]
+    public void LossMaskView_BracketsExactlyTheLearnedTokens()
+    {
+        var view = new LossMaskView(["<|bos|>", "Q", "?", "A", "!"], [0, 0, 0, 1, 1], [true, false, false, false, false], "pair");
+        Assert.Equal("pair: <|bos|>Q?[A][!]", view.ToString());
+        Assert.Contains("2 learned", view.ToHtml());
+    }
+
+    [Fact]
     public void SequenceLogProbs_SumTheResponseTokensOnly_AsCrossEntropyWouldScoreThem()
     {
         var gpt = Tiny();

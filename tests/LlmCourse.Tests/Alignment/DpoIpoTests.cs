@@ -14,6 +14,24 @@ public sealed class DpoIpoTests
         (Tensor.FromArray([-1f], 1).WithGrad(), Tensor.FromArray([-3f], 1).WithGrad(), Tensor.FromArray([-2f], 1), Tensor.FromArray([-2.5f], 1));
 
     [Fact]
+    public void LabelSmoothingOfOneHalf_IsRefused()
+    {
+        // At ε = ½ the conservative loss is ½(−log σ(βh) − log σ(−βh)), the same for h and −h: the labels carry nothing.
+        var t = Tensor.FromArray([0f], 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dpo.Loss(t, t, t, t, labelSmoothing: 0.5));
+        Assert.True(float.IsFinite(Dpo.Loss(t, t, t, t, labelSmoothing: 0.499).Item()));
+    }
+
+    [Fact]
+    public void PreferenceOptions_ScoreDpoBySummedAndIpoByMeanLogProbabilities()
+    {
+        // Rafailov et al. sum a response's token log-probabilities; Azar et al.'s IPO experiments (and TRL's ipo) average them.
+        Assert.Equal(LogProbReduction.Sum, new PreferenceOptions().Reduction);
+        Assert.Equal(LogProbReduction.Mean, new PreferenceOptions { Loss = PreferenceLoss.Ipo }.Reduction);
+        Assert.Equal(LogProbReduction.Sum, new PreferenceOptions { Loss = PreferenceLoss.Ipo, LogProbs = LogProbReduction.Sum }.Reduction);
+    }
+
+    [Fact]
     public void DpoLoss_AndGradient_MatchHandValues()
     {
         var (pc, pr, rc, rr) = OnePair();

@@ -117,6 +117,19 @@ public sealed class LoraTests
     }
 
     [Fact]
+    public void LoraWithTheEmbedding_TrainsTheTokenEmbeddingAndNothingElseOfTheBase()
+    {
+        var chars = new CharTokenizer("abcdefgh");
+        var gpt = new Gpt(new GptConfig(chars.VocabSize, BlockSize: 8, Layers: 1, Heads: 2, Embedding: 16), chars, new Generator(4));
+        var lora = Lora.Apply(gpt, rank: 2, alpha: 4, seed: 5, trainEmbedding: true);
+        var trainable = gpt.NamedParameters().Where(p => p.Parameter.RequiresGrad).Select(p => p.Name).ToArray();
+        Assert.Equal(["wte.weight"], trainable);
+        var embedding = gpt.NamedParameters().Single(p => p.Name == "wte.weight").Parameter;
+        Assert.Contains(lora.Trainable, t => ReferenceEquals(t, embedding));
+        Assert.Equal(lora.ParameterCount() + embedding.Count, lora.Trainable.Sum(t => t.Count));
+    }
+
+    [Fact]
     public void Adapter_RefusesABadRankOrASecondAdapter_WithClearErrors()
     {
         var layer = new Linear(6, 4, bias: false, new Generator(8));
