@@ -14,6 +14,35 @@ public sealed class AlignmentModelTests
     static Gpt Tiny(ulong seed = 3) => new(new GptConfig(Chars.VocabSize, BlockSize: 24, Layers: 1, Heads: 2, Embedding: 16), Chars, new Generator(seed));
 
     [Fact]
+    public void RewardModel_ResponseMean_IsTheHeadOnTheMeanOfTheResponseTokensStates()
+    {
+        // Prompt "ab", response "cde": the score is head(mean of the final states at positions 2, 3, 4), by hand in double.
+        var model = new RewardModel(Tiny(), pooling: RewardPooling.ResponseMean);
+        int[] prompt = Chars.Encode("ab"), response = Chars.Encode("cde");
+        float[] hidden;
+        using (model.Inference()) hidden = model.Backbone.Hidden(Tensor.FromArray([.. prompt, .. response], 1, 5)).ToArray();   // (1, 5, 16)
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.ToArray());
+        var (w, b) = (parameters["head.weight"], parameters["head.bias"][0]);
+        var expected = (double)b;
+        for (var c = 0; c < 16; c++) expected += w[c] * Enumerable.Range(2, 3).Average(t => (double)hidden[t * 16 + c]);
+        Assert.Equal(expected, model.Score([new PromptResponse(prompt, response)])[0], 4);
+    }
+
+    [Fact]
+    public void RewardModel_EvaluateLoss_IsTheMeanBradleyTerryLossOfItsScoreDifferences()
+    {
+        // Each pair and its swap: differences of both signs, so both branches of the stable −log σ(d) are checked.
+        var model = new RewardModel(Tiny(5));
+        EncodedPreference[] pairs = [new(Chars.Encode("ab"), Chars.Encode("ccc"), Chars.Encode("hg")), new(Chars.Encode("fe"), Chars.Encode("a"), Chars.Encode("bbd"))];
+        pairs = [.. pairs, .. pairs.Select(p => p with { Chosen = p.Rejected, Rejected = p.Chosen })];
+        var chosen = model.Score(pairs.Select(p => p.ChosenSequence).ToArray());
+        var rejected = model.Score(pairs.Select(p => p.RejectedSequence).ToArray());
+        var expected = chosen.Zip(rejected, (c, r) => Math.Log(1 + Math.Exp(-(c - r)))).Average();
+        Assert.Contains(chosen.Zip(rejected), d => d.First < d.Second);
+        Assert.Equal(expected, model.Evaluate(pairs).Loss, 9);
+    }
+
+    [Fact]
     public void Entropy_OfUniformLogitsIsLogV_AndOfAOneHotLimitIsNearZero()
     {
         // H = −Σ p log p: log 5 for five equal logits; a distribution nearly all on one token has nearly none.
