@@ -160,6 +160,19 @@ public sealed class AlignmentModelTests
     }
 
     [Fact]
+    public void Grpo_InformativeGroups_AreThoseWhoseRewardsDiffer()
+    {
+        // A group whose samples all get the same reward has advantages of 0: no signal. Constant rewards: none of the
+        // groups is informative; rewards alternating 0, 1 within every group: all of them.
+        GrpoOptions Options() => new() { Iterations = 1, PromptsPerStep = 2, GroupSize = 4, MaxNewTokens = 2, KlCoef = 0 };
+        var constant = new GrpoTrainer(Tiny(), null, ["b", "c"], (_, _) => 1, Options()).Run();
+        Assert.Equal(0, constant[0].InformativeGroups);
+        var calls = 0;
+        var alternating = new GrpoTrainer(Tiny(), null, ["b", "c"], (_, _) => calls++ % 2, Options()).Run();
+        Assert.Equal(1, alternating[0].InformativeGroups);
+    }
+
+    [Fact]
     public void Grpo_RaisesAVerifiableReward_OnATinyModel()
     {
         var policy = Tiny();

@@ -8,6 +8,17 @@ public sealed class PreferenceDataTests
     static readonly TrueReward Reward = TrueReward.ForCorpus(LlmCourse.Text.Corpus.BuiltIn().Text);
 
     [Fact]
+    public void TrueReward_AWordEndingWhereThePromptEnds_IsContextOnly()
+    {
+        // "sweet" ends exactly at the prompt's end: the prompt's word, not the response's, so it earns nothing;
+        // "fair" is the response's own positive word. The last word ("lady", cut off by the end) is not scored.
+        var reward = new TrueReward(["my", "sweet", "lady", "is", "fair"], []);
+        var explained = reward.Explain("My sweet", " lady is fair, lady");
+        Assert.Equal(["fair"], explained.Positive);
+        Assert.Equal(3, explained.Words);   // lady, is, fair
+    }
+
+    [Fact]
     public void TrueReward_CountsDistinctSentimentWords_AndPenalisesNonWordsAndRepeats()
     {
         // "sweet" and "noble" positive, "cruel" negative: sentiment +1; 8 scored words, no non-words, no repeats.
