@@ -154,6 +154,35 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void NonFiniteGuard_StopsAtAnInfiniteGradientNorm_BeforeTheUpdate()
+    {
+        // Step 3's loss is finite but its gradient is not: √(w − w) is 0 with an infinite derivative. The run stops at
+        // step 3 naming the gradient norm, before an update that would have turned every weight into NaN.
+        var gpt = SmallGpt(4);
+        var trainer = new Trainer(new PoisonedAt(gpt, step: 3, gradient: true), TrainTokens, ValidationTokens, Options(6));
+        var e = Assert.Throws<NonFiniteLossException>(() => trainer.Run());
+        Assert.Equal(3, e.Step);
+        Assert.Contains("gradient norm", e.Message);
+        Assert.All(gpt.Parameters().SelectMany(p => p.ToArray()), w => Assert.True(float.IsFinite(w)));
+    }
+
+    [Fact]
+    public void GradientClipping_ChangesTheRunOnlyWhenTheNormIsAboveTheLimit()
+    {
+        float[] After(float clip)
+        {
+            var gpt = SmallGpt(8, dropout: 0f);
+            new Trainer(gpt, TrainTokens, ValidationTokens, Options(3) with { GradClip = clip, EvalInterval = 0 }).Run();
+            return gpt.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        }
+        var unclipped = After(0f);
+        Assert.Equal(unclipped, After(1e9f));   // a limit far above every norm: not one bit changes
+        // A limit of 1e-6 shrinks every gradient to about 1e-8 an element, where AdamW's ε (1e-8) damps the steps.
+        var largest = unclipped.Zip(After(1e-6f), (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(largest > 1e-3, $"largest parameter difference {largest:E2}: the gradients were not clipped");
+    }
+
+    [Fact]
     public void NaNGuard_StopsWithTheStepAndTheLastFiniteLoss()
     {
         var model = new PoisonedAt(SmallGpt(4), step: 5);
@@ -210,7 +239,7 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>A model whose loss turns NaN at one step, as a diverging run's would.</summary>
-    sealed class PoisonedAt(Gpt inner, int step, float poison = float.NaN) : INeuralLanguageModel
+    sealed class PoisonedAt(Gpt inner, int step, float poison = float.NaN, bool gradient = false) : INeuralLanguageModel
     {
         int calls;
         public string Name => inner.Name;
@@ -218,8 +247,13 @@ public sealed class TrainerTests : IDisposable
         public Module Module => inner;
         public int ContextLength => inner.ContextLength;
         public Tensor Logits(Tensor inputs) => inner.Logits(inputs);
-        public Tensor Loss(Tensor inputs, Tensor targets) =>
-            Autograd.IsGradEnabled && ++calls == step ? inner.Loss(inputs, targets) * poison : inner.Loss(inputs, targets);
+        public Tensor Loss(Tensor inputs, Tensor targets)
+        {
+            if (!Autograd.IsGradEnabled || ++calls != step) return inner.Loss(inputs, targets);
+            if (!gradient) return inner.Loss(inputs, targets) * poison;
+            var w = inner.Parameters().First();
+            return inner.Loss(inputs, targets) + (w - w.Detach()).Sqrt().Sum();   // + 0, with an infinite gradient
+        }
         public (double Nats, int Predictions) NegativeLogLikelihood(int[] tokens) => inner.NegativeLogLikelihood(tokens);
         public string Generate(string prompt, int maxNewTokens, Sampling? sampling = null, int seed = 0) => inner.Generate(prompt, maxNewTokens, sampling, seed);
     }
