@@ -51,16 +51,19 @@ public sealed class QualityRuleTests
     [Fact]
     public void SymbolToWordRatio()
     {
-        // 2 "#" and 1 "..." over 10 words → 0.3 > 0.1; the "#" tokens are not words (pure punctuation).
-        Assert.Equal("symbols per word 0.3 > 0.1", GopherQualityRules.SymbolToWordRatio("# # one two three four five six seven eight nine ten...", T));
+        // 2 "#" over 10 words → 0.2 > 0.1; the "#" tokens are not words (pure punctuation).
+        Assert.Equal("# per word 0.2 > 0.1", GopherQualityRules.SymbolToWordRatio("# # one two three four five six seven eight nine ten...", T));
         Assert.Null(GopherQualityRules.SymbolToWordRatio("one two three four five six seven eight nine ten #", T));   // 1/10 = 0.1, not above
+        // Hashes and ellipses are two ratios, each held to 0.1 on its own (Gopher's "for either"): 0.1 and 0.1 pass.
+        Assert.Null(GopherQualityRules.SymbolToWordRatio("one two three four five six seven eight nine ten # ...", T));
+        Assert.Equal("ellipses per word 0.2 > 0.1", GopherQualityRules.SymbolToWordRatio("one … two three four five six seven eight nine ten # ...", T));
     }
 
     [Fact]
     public void SymbolToWordRatio_CountsEllipsesWithoutOverlap()
     {
         // "......" is two "..." (as Python's str.count counts them), not four overlapping ones: 2/10 = 0.2.
-        Assert.Equal("symbols per word 0.2 > 0.1", GopherQualityRules.SymbolToWordRatio("one two three four five six seven eight nine ten......", T));
+        Assert.Equal("ellipses per word 0.2 > 0.1", GopherQualityRules.SymbolToWordRatio("one two three four five six seven eight nine ten......", T));
     }
 
     [Fact]
