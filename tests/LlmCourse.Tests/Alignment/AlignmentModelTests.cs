@@ -14,6 +14,89 @@ public sealed class AlignmentModelTests
     static Gpt Tiny(ulong seed = 3) => new(new GptConfig(Chars.VocabSize, BlockSize: 24, Layers: 1, Heads: 2, Embedding: 16), Chars, new Generator(seed));
 
     [Fact]
+    public void RewardModel_LastTokenPooling_IsTheHeadOnTheLastRealTokensState()
+    {
+        // By hand: the backbone's state at the sequence's own last position (not the padding after it in the batch), then wᵀh + b.
+        var model = new RewardModel(Tiny());
+        var items = new[] { new PromptResponse(Chars.Encode("ab"), Chars.Encode("cde")), new PromptResponse(Chars.Encode("h"), Chars.Encode("gfedcba")) };
+        var scores = model.Score(items);
+        var head = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var w = head["head.weight"].ToArray();
+        var bias = head["head.bias"].Item();
+        using var inference = model.Inference();
+        for (var i = 0; i < items.Length; i++)
+        {
+            var seq = items[i].Prompt.Concat(items[i].Response).ToArray();
+            var hidden = model.Backbone.Hidden(Tensor.FromArray(seq, 1, seq.Length)).ToArray();   // (1, L, C) row-major
+            var C = w.Length;
+            var last = (seq.Length - 1) * C;
+            Assert.Equal(bias + Enumerable.Range(0, C).Sum(c => (double)w[c] * hidden[last + c]), scores[i], 4);
+        }
+    }
+
+    [Fact]
+    public void Ppo_FirstUpdate_ScoresTheLastTokenAndDiscountsItBackByLambda()
+    {
+        // The value head starts at zero, so V ≡ 0 and the GAE advantage of response position t (of n) is the sum of the
+        // later rewards discounted by λ: with the score 1 at the last token and no KL penalty, A_t = R_t = λ^(n−1−t).
+        // At the first update ρ = 1, so (whitening off) the policy loss is −mean A and the value loss ½ mean R².
+        var policy = Tiny();
+        const double lambda = 0.9;
+        var trainer = new PpoTrainer(policy, Policies.Copy(policy), (prompts, responses) => responses.Select(r => 1.0).ToArray(), ["ab"], new PpoOptions
+        {
+            Iterations = 1, BatchSize = 1, MiniBatchSize = 1, Epochs = 1, ResponseLength = 6, KlCoef = 0, Lambda = lambda, WhitenAdvantages = false,
+        });
+        var stats = trainer.Step();
+        var discounts = Enumerable.Range(0, 6).Select(t => Math.Pow(lambda, 5 - t)).ToArray();
+        Assert.Equal(6, stats.Response.Length);
+        Assert.Equal(-discounts.Average(), stats.PolicyLoss, 4);
+        Assert.Equal(0.5 * discounts.Average(a => a * a), stats.ValueLoss, 4);
+    }
+
+    [Fact]
+    public void Ppo_KlPenalty_IsMinusBetaTimesTheLogRatioOfEachSampledToken()
+    {
+        // Against a reference with other weights, score 0 and λ = 0: A_t = r_t = −β (log π − log π_ref)(y_t), V ≡ 0.
+        // The first update's policy loss −mean A = β · mean k1, with log π and log π_ref computed here from cross-entropy.
+        var policy = Tiny();
+        var before = Policies.Copy(policy);
+        var reference = Tiny(seed: 4);
+        const double beta = 5;
+        var trainer = new PpoTrainer(policy, reference, (prompts, responses) => new double[responses.Count], ["ab"], new PpoOptions
+        {
+            Iterations = 1, BatchSize = 1, MiniBatchSize = 1, Epochs = 1, ResponseLength = 6, KlCoef = beta, Lambda = 0, WhitenAdvantages = false,
+        });
+        var stats = trainer.Step();
+        var (prompt, response) = (Chars.Encode(stats.Prompt), Chars.Encode(stats.Response));
+        var seq = prompt.Concat(response).ToArray();
+        double[] LogProbs(Gpt model)
+        {
+            var logits = model.Forward(Tensor.FromArray(seq[..^1], 1, seq.Length - 1));
+            var nll = F.CrossEntropy(logits.View(seq.Length - 1, -1), Tensor.FromArray(seq[1..], seq.Length - 1), reduction: Reduction.None).ToArray();
+            return nll.Skip(prompt.Length - 1).Select(x => -(double)x).ToArray();
+        }
+        var k1 = LogProbs(before).Zip(LogProbs(reference), (p, q) => p - q).ToArray();
+        Assert.True(Math.Abs(k1.Average()) > 1e-3, $"mean k1 {k1.Average()} too small to show a sign");
+        Assert.Equal(k1.Sum(), stats.Kl, 4);
+        Assert.Equal(beta * k1.Average(), stats.PolicyLoss, 4);
+        Assert.Equal(0.5 * k1.Average(k => beta * beta * k * k), stats.ValueLoss, 4);
+    }
+
+    [Fact]
+    public void Ppo_ValueHead_LearnsAConstantReward()
+    {
+        // Every response scores 1 and there is no KL penalty, so the returns hardly change from one batch to the next:
+        // the value loss (½ mean (V − R)², V starting at 0) must fall as the value head, trained by descent on it, fits them.
+        var policy = Tiny();
+        var trainer = new PpoTrainer(policy, Policies.Copy(policy), (prompts, responses) => responses.Select(r => 1.0).ToArray(), ["ab"], new PpoOptions
+        {
+            Iterations = 12, BatchSize = 4, MiniBatchSize = 4, Epochs = 4, ResponseLength = 4, KlCoef = 0, LearningRate = 1e-2f,
+        });
+        var history = trainer.Run();
+        Assert.True(history[^1].ValueLoss < history[0].ValueLoss / 2, $"value loss {history[0].ValueLoss:F4} → {history[^1].ValueLoss:F4}");
+    }
+
+    [Fact]
     public void RewardModel_ResponseMean_IsTheHeadOnTheMeanOfTheResponseTokensStates()
     {
         // Prompt "ab", response "cde": the score is head(mean of the final states at positions 2, 3, 4), by hand in double.

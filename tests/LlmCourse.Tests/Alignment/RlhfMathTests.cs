@@ -9,6 +9,20 @@ public sealed class RlhfMathTests
     static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
     [Fact]
+    public void AdaptiveKlController_InsideTheClip_MovesInProportionToTheRelativeError()
+    {
+        // KL 6.6 against a target of 6: e = 6.6/6 − 1 = 0.1 (a relative error, inside ±0.2, so not clipped);
+        // β ← 0.1 · (1 + 0.1 · 10/100) = 0.1 · 1.01. At the target exactly e = 0 and β stays.
+        var c = new AdaptiveKlController(0.1, target: 6, horizon: 100);
+        c.Update(kl: 6.6, samples: 10);
+        Assert.Equal(0.1 * 1.01, c.Coefficient, 12);
+        c.Update(kl: 6, samples: 10);
+        Assert.Equal(0.1 * 1.01, c.Coefficient, 12);
+        c.Update(kl: 5.4, samples: 50);                         // e = −0.1: ×(1 − 0.1 · 50/100)
+        Assert.Equal(0.1 * 1.01 * 0.95, c.Coefficient, 12);
+    }
+
+    [Fact]
     public void BradleyTerryLoss_AndGradient_MatchHandValues()
     {
         var chosen = Tensor.FromArray([1.0f, 0.5f], 2).WithGrad();
