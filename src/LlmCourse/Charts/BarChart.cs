@@ -46,12 +46,12 @@ public sealed class BarChart : Chart
         var labelValues = Categories.Count * series.Count <= 24 && shown.Length > 0;
         var widestLabel = shown.Select(v => Frame.TextWidth(Svg.Number(v, 3), 12)).DefaultIfEmpty(0).Max();
         var across = widestLabel * 10 / 12 <= group * 0.8 / Math.Max(1, series.Count) - 1;   // at 12 px, or down to 10 px
-        var headroom = new List<double>();
+        double[] headroom = [];
         if (labelValues && !across && !LogY && shown.Max() > 0)
         {
             var plotHeight = Height - 140.0;
             var length = widestLabel * 11 / 12 + 10;
-            headroom.Add(shown.Max() * plotHeight / Math.Max(plotHeight / 2, plotHeight - length));
+            headroom = [shown.Max() * plotHeight / Math.Max(plotHeight / 2, plotHeight - length)];
         }
         var yScale = Scale.For(series.SelectMany(s => s.Values).Concat(headroom), LogY, includeZero: !LogY);
         var rotate = Categories.Any(c => Frame.TextWidth(c) > group - 6);

@@ -50,16 +50,13 @@ public sealed record Sampling(float Temperature = 1f, int TopK = 0, float TopP =
         for (var i = 0; i < keep; i++) kept += probs[order[i]];
         if (TopP < 1)
         {
-            // The nucleus of what top-k kept, renormalised (top-k first, then top-p on the survivors, as Hugging Face's
-            // and llama.cpp's samplers chain them): with TopK 2 over 0.5, 0.3, … the first token alone is 0.625 ≥ 0.6.
+            // The nucleus of what top-k kept, renormalised: with TopK 2 over 0.5, 0.3, … the first token alone is 0.625 ≥ 0.6.
             double cumulative = 0;
             for (var i = 0; i < keep; i++)
             {
-                cumulative += probs[order[i]] / kept;
-                if (cumulative >= TopP) { keep = i + 1; break; }
+                cumulative += probs[order[i]];
+                if (cumulative >= TopP * kept) { (keep, kept) = (i + 1, cumulative); break; }
             }
-            kept = 0;
-            for (var i = 0; i < keep; i++) kept += probs[order[i]];
         }
 
         var u = random.NextDouble() * kept;
